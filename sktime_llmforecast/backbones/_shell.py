@@ -1,0 +1,141 @@
+"""Estimator-owned views of a cached backbone: truncation and freezing.
+
+A *shell* is a structural copy of a cached model whose frozen tensors are shared with
+the cache (no memory is duplicated) and whose trainable tensors are private copies.
+Two estimators built on the same cached backbone therefore never see each other's
+training, and the cached model itself is never modified.
+"""
+
+from __future__ import annotations
+
+import copy
+
+FINETUNE_MODES = ("frozen", "layernorm", "full")
+_POSITION_EMBEDDING_NAMES = ("wpe", "position_embeddings", "embed_positions")
+
+
+def _is_norm_module(module) -> bool:
+    return "norm" in type(module).__name__.lower()
+
+
+def trainable_parameter_names(model, finetune: str) -> set:
+    """Names of ``model``'s parameters that ``finetune`` trains.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    finetune : {"frozen", "layernorm", "full"}
+        ``"frozen"``: none; ``"layernorm"``: normalisation layers and learned
+        position embeddings (One-Fits-All); ``"full"``: every parameter.
+
+    Returns
+    -------
+    set of str
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.LayerNorm(2))
+    >>> sorted(trainable_parameter_names(net, "layernorm"))
+    ['1.bias', '1.weight']
+    """
+    if finetune not in FINETUNE_MODES:
+        raise ValueError(
+            f"finetune must be one of {FINETUNE_MODES}, got {finetune!r}."
+        )
+    if finetune == "frozen":
+        return set()
+    if finetune == "full":
+        return {name for name, _ in model.named_parameters()}
+    names = set()
+    for mod_name, module in model.named_modules():
+        last = mod_name.rsplit(".", 1)[-1]
+        if _is_norm_module(module) or last in _POSITION_EMBEDDING_NAMES:
+            prefix = f"{mod_name}." if mod_name else ""
+            names.update(prefix + p for p, _ in module.named_parameters(recurse=False))
+    return names
+
+
+def find_block_list(base_model):
+    """Return ``(attribute_path, ModuleList)`` of the transformer blocks.
+
+    The block list is the ``torch.nn.ModuleList`` whose length equals the config's
+    ``num_hidden_layers`` (``h`` in GPT-2, ``layers`` in LLaMA, ``encoder.layer`` in
+    BERT).
+    """
+    import torch
+
+    n_total = base_model.config.num_hidden_layers
+    for name, module in base_model.named_modules():
+        if isinstance(module, torch.nn.ModuleList) and len(module) == n_total:
+            return name, module
+    raise ValueError(
+        f"Could not find the list of {n_total} transformer blocks in "
+        f"{type(base_model).__name__}; pass n_layers=None for this architecture."
+    )
+
+
+def make_backbone_shell(model, n_layers=None, finetune="frozen"):
+    """Build an estimator-owned view of a cached (frozen, shared) model.
+
+    Parameters
+    ----------
+    model : transformers.PreTrainedModel
+        The cached model, as returned by :func:`load_backbone`. Not modified.
+    n_layers : int or None, default=None
+        Keep only the first ``n_layers`` transformer blocks (None keeps all).
+    finetune : {"frozen", "layernorm", "full"}, default="frozen"
+        Which backbone parameters become trainable (private copies).
+
+    Returns
+    -------
+    shell : transformers.PreTrainedModel
+        Same class as ``model``; frozen tensors shared with ``model``, trainable
+        tensors copied and with ``requires_grad=True``.
+
+    Examples
+    --------
+    >>> from sktime_llmforecast.backbones import (
+    ...     load_backbone, make_backbone_shell, resolve_backbone_spec)
+    >>> cfg = {"model_type": "gpt2", "n_layer": 3, "n_embd": 32, "n_head": 2}
+    >>> cached = load_backbone(resolve_backbone_spec(cfg))
+    >>> shell = make_backbone_shell(cached, n_layers=1, finetune="layernorm")
+    >>> len(shell.base_model.h), len(cached.base_model.h)
+    (1, 3)
+    """
+    trainable = trainable_parameter_names(model, finetune)
+    memo = {}
+    for name, param in model.named_parameters():
+        if name not in trainable:
+            memo[id(param)] = param  # shared, never copied
+    for _, buf in model.named_buffers():
+        memo[id(buf)] = buf
+    shell = copy.deepcopy(model, memo)
+    for name, param in shell.named_parameters():
+        param.requires_grad_(name in trainable)
+    if n_layers is not None:
+        _truncate(shell, n_layers)
+    shell.eval()
+    return shell
+
+
+def _truncate(shell, n_layers):
+    import torch
+
+    base = shell.base_model
+    n_total = base.config.num_hidden_layers
+    if not isinstance(n_layers, int) or isinstance(n_layers, bool) or n_layers < 1:
+        raise ValueError(f"n_layers must be a positive int or None, got {n_layers!r}.")
+    if n_layers > n_total:
+        raise ValueError(
+            f"n_layers={n_layers} exceeds the backbone's {n_total} layers; use at "
+            f"most {n_total} or None."
+        )
+    path, blocks = find_block_list(base)
+    parent = base.get_submodule(path.rsplit(".", 1)[0]) if "." in path else base
+    setattr(parent, path.rsplit(".", 1)[-1], torch.nn.ModuleList(blocks[:n_layers]))
+    config = shell.config
+    config.num_hidden_layers = n_layers
+    layer_types = getattr(config, "layer_types", None)
+    if isinstance(layer_types, list):
+        config.layer_types = layer_types[:n_layers]
