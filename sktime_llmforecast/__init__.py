@@ -1,0 +1,8 @@
+"""sktime-llmforecast: forecast time series with pretrained LLMs, as an sktime plugin."""
+
+from sktime_llmforecast.forecasting import LLMForecaster
+from sktime_llmforecast.tokenizers import PatchTokenizer
+
+__version__ = "0.1.0"
+
+__all__ = ["LLMForecaster", "PatchTokenizer", "__version__"]

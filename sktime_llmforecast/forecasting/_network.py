@@ -1,0 +1,135 @@
+"""The torch module that composes tokenizer -> interface -> backbone -> head.
+
+Tensors only: no pandas in here. Pickling keeps the estimator's trained tensors and the
+backbone *reference* (its spec), never the frozen backbone weights; the backbone is
+reloaded (from the per-process cache) the first time the unpickled module is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from sktime_llmforecast.backbones import (
+    BackboneSpec,
+    load_backbone,
+    make_backbone_shell,
+)
+from sktime_llmforecast.heads import FlattenHead
+from sktime_llmforecast.interfaces import build_interface
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Everything that fixes the network's architecture (all fields defaulted)."""
+
+    spec: BackboneSpec = BackboneSpec("config", '{"model_type": "gpt2"}')
+    n_layers: int | None = None
+    finetune: str = "frozen"
+    interface: str = "linear"
+    context_length: int = 64
+    horizon: int = 12
+    head_dropout: float = 0.0
+
+
+class PatchForecastNetwork(nn.Module):
+    """Patch tokens through a (mostly frozen) backbone to a direct multi-step forecast.
+
+    Parameters
+    ----------
+    config : NetworkConfig
+    tokenizer : PatchTokenizer
+        Supplies ``encode``/``decode`` and ``n_patches``.
+
+    Shapes
+    ------
+    ``forward(context (B, L), mask (B, L)) -> (z (B, H), state)``, ``z`` standardised
+    with the context's own scaling held in ``state``.
+    """
+
+    def __init__(self, config: NetworkConfig, tokenizer):
+        super().__init__()
+        self.config = config
+        self.tokenizer = tokenizer
+        self._pending_backbone = None
+        backbone = self._build_backbone()
+        d_model = backbone.config.hidden_size
+        n_tokens = tokenizer.n_patches(config.context_length)
+        self.interface = build_interface(config.interface, tokenizer.patch_len, d_model)
+        self.head = FlattenHead(n_tokens, d_model, config.horizon, config.head_dropout)
+        self.backbone = backbone
+
+    def _build_backbone(self):
+        c = self.config
+        return make_backbone_shell(load_backbone(c.spec), c.n_layers, c.finetune)
+
+    # -------------------------------------------------------------- forward
+    def forward(self, context, mask):
+        """Forecast standardised values; see the class docstring for shapes."""
+        self.ensure_backbone()
+        patches, state = self.tokenizer.encode(context, mask)  # (B, P, patch_len)
+        emb = self.interface(patches.to(self.head.proj.weight.dtype))  # (B, P, D)
+        out = self.backbone.base_model(
+            inputs_embeds=emb.to(self._backbone_dtype()),
+            attention_mask=state.patch_mask.long(),
+        )
+        hidden = out.last_hidden_state.to(emb.dtype)  # (B, P, D)
+        return self.head(hidden), state  # (B, H)
+
+    def _backbone_dtype(self):
+        return next(self.backbone.parameters()).dtype
+
+    # -------------------------------------------------------------- parameters
+    def trainable_parameters(self):
+        """Parameters the optimiser updates (interface, head, unfrozen backbone)."""
+        self.ensure_backbone()
+        return [p for p in self.parameters() if p.requires_grad]
+
+    def trainable_state(self):
+        """Detached copies of the trainable tensors, keyed by parameter name."""
+        self.ensure_backbone()
+        return {
+            n: p.detach().clone() for n, p in self.named_parameters() if p.requires_grad
+        }
+
+    def load_trainable_state(self, state):
+        """Copy tensors from :meth:`trainable_state` back in place."""
+        self.ensure_backbone()
+        params = dict(self.named_parameters())
+        with torch.no_grad():
+            for name, tensor in state.items():
+                params[name].copy_(tensor)
+
+    # -------------------------------------------------------------- pickling
+    def ensure_backbone(self):
+        """Reload the backbone after unpickling (from the cache where possible)."""
+        if self._pending_backbone is None:
+            return
+        trained = self._pending_backbone
+        self._pending_backbone = None
+        device = self.head.proj.weight.device
+        self.backbone = self._build_backbone()
+        params = dict(self.backbone.named_parameters())
+        with torch.no_grad():
+            for name, tensor in trained.items():
+                params[name].copy_(tensor.to(params[name].device))
+        if device.type != "cpu":
+            self.to(device)
+
+    def __getstate__(self):
+        self.ensure_backbone()
+        state = self.__dict__.copy()
+        modules = dict(state["_modules"])
+        backbone = modules.pop("backbone")
+        state["_modules"] = modules
+        state["_pending_backbone"] = {
+            n: p.detach().cpu().clone()
+            for n, p in backbone.named_parameters()
+            if p.requires_grad
+        }
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)

