@@ -53,7 +53,10 @@ class LLMForecaster(BaseForecaster):
         ``max(1, context_length // 4)``. With ``fh`` in ``fit`` the head predicts
         ``max(fh)`` steps. Longer horizons at predict time are forecast recursively.
     max_epochs : int, default=20
-        Upper bound on training epochs (0: no training, e.g. after ``pretrain``).
+        Upper bound on training epochs of ``fit`` and of ``pretrain``.
+    finetune_epochs : int or None, default=None
+        Upper bound on epochs of a ``fit`` that follows ``pretrain`` (None: same as
+        ``max_epochs``; 0: use the pretrained global model as it is).
     batch_size : int, default=32
     learning_rate : float, default=1e-3
     weight_decay : float, default=1e-4
@@ -132,6 +135,7 @@ class LLMForecaster(BaseForecaster):
         context_length=64,
         prediction_length=None,
         max_epochs=20,
+        finetune_epochs=None,
         batch_size=32,
         learning_rate=1e-3,
         weight_decay=1e-4,
@@ -151,6 +155,7 @@ class LLMForecaster(BaseForecaster):
         self.context_length = context_length
         self.prediction_length = prediction_length
         self.max_epochs = max_epochs
+        self.finetune_epochs = finetune_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -191,9 +196,11 @@ class LLMForecaster(BaseForecaster):
         series, layout = _split_series(y)
         if hasattr(self, "pretrained_network_"):
             net = copy.deepcopy(self.pretrained_network_)
+            epochs = self.finetune_epochs
         else:
             net = self._build_network(self._horizon_for(fh))
-        self.history_ = self._train(net, series)
+            epochs = None
+        self.history_ = self._train(net, series, epochs)
         self._store_context(series, layout, y)
         self.network_ = net
         self.horizon_ = net.config.horizon
@@ -305,6 +312,8 @@ class LLMForecaster(BaseForecaster):
         for name in ("context_length", "batch_size", "patience"):
             _pos_int(name)
         _pos_int("max_epochs", allow_zero=True)
+        if self.finetune_epochs is not None:
+            _pos_int("finetune_epochs", allow_zero=True)
         if self.prediction_length is not None:
             _pos_int("prediction_length")
         if not 0 <= self.validation_fraction < 1:
@@ -349,7 +358,7 @@ class LLMForecaster(BaseForecaster):
     def _seed(self):
         return 0 if self.random_state is None else int(self.random_state) % (2**32)
 
-    def _train(self, net, series):
+    def _train(self, net, series, max_epochs=None):
         import torch
 
         from sktime_llmforecast.forecasting._training import TrainConfig, train_network
@@ -363,7 +372,7 @@ class LLMForecaster(BaseForecaster):
             self.validation_fraction,
         )
         config = TrainConfig(
-            max_epochs=int(self.max_epochs),
+            max_epochs=int(self.max_epochs if max_epochs is None else max_epochs),
             batch_size=int(self.batch_size),
             learning_rate=float(self.learning_rate),
             weight_decay=float(self.weight_decay),

