@@ -1,5 +1,24 @@
-"""Numeric tokenizers: turn a series into tokens for a backbone, and back."""
+"""Numeric tokenizers: turn a series into tokens for a backbone, and back.
 
+=========================  ==========================  =========================
+tokenizer                  token                       vocabulary
+=========================  ==========================  =========================
+``PatchTokenizer``         a patch of values           continuous (projected)
+``DigitTokenizer``         one digit (LLMTime)         10 digits + 4 specials
+``ChunkedDigitTokenizer``  ``k`` digits                ``10**k`` + 4 specials
+``BinTokenizer``           a bin (Chronos)             ``n_bins`` + 2 specials
+=========================  ==========================  =========================
+"""
+
+from sktime_llmforecast.tokenizers.bins import BinTokenizer
+from sktime_llmforecast.tokenizers.chunked import ChunkedDigitTokenizer
+from sktime_llmforecast.tokenizers.digits import DigitTokenizer
 from sktime_llmforecast.tokenizers.patch import PatchState, PatchTokenizer
 
-__all__ = ["PatchState", "PatchTokenizer"]
+__all__ = [
+    "BinTokenizer",
+    "ChunkedDigitTokenizer",
+    "DigitTokenizer",
+    "PatchState",
+    "PatchTokenizer",
+]

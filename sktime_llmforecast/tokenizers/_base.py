@@ -65,8 +65,7 @@ class BaseNumericTokenizer(BaseTransformer):
     def _fit(self, X, y=None):
         self.columns_ = list(X.columns)
         self.scaling_ = {
-            col: self._fit_column(_finite_values(X[col], type(self).__name__))
-            for col in self.columns_
+            col: self._fit_column(self._column_values(X[col])) for col in self.columns_
         }
         return self
 
@@ -74,8 +73,9 @@ class BaseNumericTokenizer(BaseTransformer):
         self._check_columns(X.columns)
         out = {}
         for col in self.columns_:
-            values = _finite_values(X[col], type(self).__name__)
-            fields = self._encode_column(values, self.scaling_[col])
+            fields = self._encode_column(
+                self._column_values(X[col]), self.scaling_[col]
+            )
             for field, arr in fields.items():
                 out[self._out_name(col, field)] = arr
         return pd.DataFrame(out, index=X.index)
@@ -113,6 +113,10 @@ class BaseNumericTokenizer(BaseTransformer):
                 f"{type(self).__name__} was fitted on columns {self.columns_}, but "
                 f"transform got {list(columns)}; transform data with the same columns."
             )
+
+    def _column_values(self, series):
+        """Float values of one column; NaN and inf are refused by default."""
+        return _finite_values(series, type(self).__name__)
 
     # ---------------------------------------------------------------- to implement
     def _field_names(self):  # pragma: no cover - abstract
