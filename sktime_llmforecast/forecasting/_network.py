@@ -19,6 +19,7 @@ from sktime_llmforecast.backbones import (
 )
 from sktime_llmforecast.heads import FlattenHead
 from sktime_llmforecast.interfaces import build_interface
+from sktime_llmforecast.losses import mse_loss
 
 
 @dataclass(frozen=True)
@@ -34,19 +35,12 @@ class NetworkConfig:
     head_dropout: float = 0.0
 
 
-class PatchForecastNetwork(nn.Module):
-    """Patch tokens through a (mostly frozen) backbone to a direct multi-step forecast.
+class BackboneNetwork(nn.Module):
+    """Common part of the networks: the backbone shell, its state and pickling.
 
-    Parameters
-    ----------
-    config : NetworkConfig
-    tokenizer : PatchTokenizer
-        Supplies ``encode``/``decode`` and ``n_patches``.
-
-    Shapes
-    ------
-    ``forward(context (B, L), mask (B, L)) -> (z (B, H), state)``, ``z`` standardised
-    with the context's own scaling held in ``state``.
+    Subclasses build ``interface`` and ``head`` and implement
+    ``window_loss(context, mask, target)`` (a scalar) and
+    ``forecast(context, mask)`` (values ``(B, H)`` in original units).
     """
 
     def __init__(self, config: NetworkConfig, tokenizer):
@@ -54,32 +48,27 @@ class PatchForecastNetwork(nn.Module):
         self.config = config
         self.tokenizer = tokenizer
         self._pending_backbone = None
-        backbone = self._build_backbone()
-        d_model = backbone.config.hidden_size
-        n_tokens = tokenizer.n_patches(config.context_length)
-        self.interface = build_interface(config.interface, tokenizer.patch_len, d_model)
-        self.head = FlattenHead(n_tokens, d_model, config.horizon, config.head_dropout)
-        self.backbone = backbone
+        self.backbone = self._build_backbone()
 
     def _build_backbone(self):
         c = self.config
         return make_backbone_shell(load_backbone(c.spec), c.n_layers, c.finetune)
 
-    # -------------------------------------------------------------- forward
-    def forward(self, context, mask):
-        """Forecast standardised values; see the class docstring for shapes."""
-        self.ensure_backbone()
-        patches, state = self.tokenizer.encode(context, mask)  # (B, P, patch_len)
-        emb = self.interface(patches.to(self.head.proj.weight.dtype))  # (B, P, D)
-        out = self.backbone.base_model(
-            inputs_embeds=emb.to(self._backbone_dtype()),
-            attention_mask=state.patch_mask.long(),
-        )
-        hidden = out.last_hidden_state.to(emb.dtype)  # (B, P, D)
-        return self.head(hidden), state  # (B, H)
+    @property
+    def d_model(self):
+        """Hidden size of the backbone."""
+        return self.backbone.config.hidden_size
 
     def _backbone_dtype(self):
         return next(self.backbone.parameters()).dtype
+
+    def _run_backbone(self, emb, attention_mask, **kwargs):
+        out = self.backbone.base_model(
+            inputs_embeds=emb.to(self._backbone_dtype()),
+            attention_mask=attention_mask.long(),
+            **kwargs,
+        )
+        return out
 
     # -------------------------------------------------------------- parameters
     def trainable_parameters(self):
@@ -109,7 +98,7 @@ class PatchForecastNetwork(nn.Module):
             return
         trained = self._pending_backbone
         self._pending_backbone = None
-        device = self.head.proj.weight.device
+        device = next(self.parameters()).device  # interface/head: backbone pending
         self.backbone = self._build_backbone()
         params = dict(self.backbone.named_parameters())
         with torch.no_grad():
@@ -133,3 +122,47 @@ class PatchForecastNetwork(nn.Module):
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+
+
+class PatchForecastNetwork(BackboneNetwork):
+    """Patch tokens through a (mostly frozen) backbone to a direct multi-step forecast.
+
+    Parameters
+    ----------
+    config : NetworkConfig
+    tokenizer : PatchTokenizer
+        Supplies ``encode``/``decode`` and ``n_patches``.
+
+    Shapes
+    ------
+    ``forward(context (B, L), mask (B, L)) -> (z (B, H), state)``, ``z`` standardised
+    with the context's own scaling held in ``state``.
+    """
+
+    def __init__(self, config: NetworkConfig, tokenizer):
+        super().__init__(config, tokenizer)
+        d_model = self.d_model
+        n_tokens = tokenizer.n_patches(config.context_length)
+        self.interface = build_interface(config.interface, tokenizer.patch_len, d_model)
+        self.head = FlattenHead(n_tokens, d_model, config.horizon, config.head_dropout)
+
+    # -------------------------------------------------------------- forward
+    def forward(self, context, mask):
+        """Forecast standardised values; see the class docstring for shapes."""
+        self.ensure_backbone()
+        patches, state = self.tokenizer.encode(context, mask)  # (B, P, patch_len)
+        emb = self.interface(patches.to(self.head.proj.weight.dtype))  # (B, P, D)
+        out = self._run_backbone(emb, state.patch_mask)
+        hidden = out.last_hidden_state.to(emb.dtype)  # (B, P, D)
+        return self.head(hidden), state  # (B, H)
+
+    def window_loss(self, context, mask, target):
+        """MSE between forecast and target, both standardised by the context."""
+        z_pred, state = self(context, mask)
+        z_true = (target - state.scale.loc) / state.scale.scale
+        return mse_loss(z_pred.float(), z_true)
+
+    def forecast(self, context, mask):
+        """Direct multi-step forecast ``(B, H)`` in original units."""
+        z, state = self(context, mask)
+        return self.tokenizer.decode(z.float(), state)

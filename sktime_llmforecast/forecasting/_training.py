@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from sktime_llmforecast.losses import mse_loss
 
 
 @dataclass(frozen=True)
@@ -36,18 +35,16 @@ def autocast_context(device):
 def _to_tensors(batch, device):
     ctx, mask, tgt = batch
     return (
-        torch.as_tensor(ctx, dtype=torch.float32, device=device),
+        torch.as_tensor(ctx, dtype=torch.float64, device=device),
         torch.as_tensor(mask, dtype=torch.bool, device=device),
-        torch.as_tensor(tgt, dtype=torch.float32, device=device),
+        torch.as_tensor(tgt, dtype=torch.float64, device=device),
     )
 
 
 def _window_loss(net, batch, device):
     ctx, mask, tgt = _to_tensors(batch, device)
     with autocast_context(device):
-        z_pred, state = net(ctx, mask)
-    z_true = (tgt - state.scale.loc) / state.scale.scale
-    return mse_loss(z_pred.float(), z_true)
+        return net.window_loss(ctx, mask, tgt).float()
 
 
 def evaluate_loss(net, windows, batch_size, device):
@@ -68,7 +65,7 @@ def train_network(net, train, val, config: TrainConfig):
 
     Parameters
     ----------
-    net : PatchForecastNetwork
+    net : BackboneNetwork
     train : WindowSet
     val : WindowSet or None
         Early stopping uses the validation loss when given, else the training loss.
@@ -153,10 +150,10 @@ def predict_network(net, context, mask, device, batch_size=256):
     with torch.no_grad():
         for lo in range(0, len(context), batch_size):
             ctx = torch.as_tensor(
-                context[lo : lo + batch_size], dtype=torch.float32, device=device
+                context[lo : lo + batch_size], dtype=torch.float64, device=device
             )
             m = torch.as_tensor(mask[lo : lo + batch_size], device=device)
             with autocast_context(device):
-                z, state = net(ctx, m)
-            outs.append(net.tokenizer.decode(z.float(), state).cpu().numpy())
+                values = net.forecast(ctx, m)
+            outs.append(values.float().cpu().numpy())
     return np.concatenate(outs, axis=0).astype(float)

@@ -12,14 +12,26 @@ _DEVICES = ("auto", "cpu", "cuda")
 
 
 class LLMForecaster(BaseForecaster):
-    """Forecast with a pretrained LLM behind a learnable interface (One-Fits-All style).
+    """Forecast with a pretrained LLM behind a learnable interface.
 
-    The series is standardised per window (RevIN), cut into patches by the
-    ``tokenizer``, each patch is projected by the ``interface`` to the backbone's
-    width and fed as ``inputs_embeds`` through the (by default frozen) ``backbone``;
-    a flatten + linear head maps the hidden states to the whole horizon at once.
+    Two modes, chosen by the ``tokenizer``:
+
+    * **patch mode** (``PatchTokenizer``, the default; One-Fits-All style): each
+      window is standardised (RevIN) and cut into patches, each patch is projected
+      by the ``interface`` to the backbone's width and fed as ``inputs_embeds``
+      through the (by default frozen) ``backbone``; a flatten + linear head maps
+      the hidden states to the whole horizon at once. Trained with MSE.
+    * **token mode** (``DigitTokenizer``, ``ChunkedDigitTokenizer``,
+      ``BinTokenizer``): every value becomes ``tokens_per_value`` tokens of the
+      tokenizer's numeric vocabulary, scaled on the context window; a new embedding
+      table and a new output projection over that vocabulary sit on the backbone,
+      trained with teacher-forced cross-entropy on the forecast tokens; forecasts
+      are decoded greedily, token by token with the key/value cache, restricted to
+      tokens the tokenizer's grammar allows, so every value is well formed. Needs a
+      causal (decoder) backbone; ``interface`` does not apply.
+
     Only the interface, the head and whatever ``finetune`` unfreezes are trained,
-    with MSE on sliding windows of the training data, AdamW, and early stopping on a
+    on sliding windows of the training data with AdamW and early stopping on a
     temporal validation split.
 
     Panels and hierarchies are one *global* model trained across all members (and
@@ -39,11 +51,12 @@ class LLMForecaster(BaseForecaster):
         None keeps all.
     finetune : {"frozen", "layernorm", "full"}, default="frozen"
         Which backbone weights train: none, the norms and position embeddings, or all.
-    tokenizer : PatchTokenizer or None, default=None
-        How the series becomes tokens; None means ``PatchTokenizer()`` (16 values
-        per patch, stride 8). Tune it as ``tokenizer__patch_len``.
+    tokenizer : tokenizer object or None, default=None
+        ``PatchTokenizer``, ``DigitTokenizer``, ``ChunkedDigitTokenizer`` or
+        ``BinTokenizer``; None means ``PatchTokenizer()`` (16 values per patch,
+        stride 8). Tune its settings as ``tokenizer__patch_len`` etc.
     interface : {"linear", "mlp"}, default="linear"
-        Projection from a patch to the backbone width.
+        Projection from a patch to the backbone width (patch mode).
     context_length : int, default=64
         Values of history the model sees. Shorter histories are left-padded and the
         padding is masked (scaling and attention ignore it); at least 2 observed
@@ -292,11 +305,13 @@ class LLMForecaster(BaseForecaster):
 
     def _resolved_tokenizer(self):
         from sktime_llmforecast.tokenizers import PatchTokenizer
+        from sktime_llmforecast.tokenizers._value_base import BaseValueTokenizer
 
         tok = PatchTokenizer() if self.tokenizer is None else self.tokenizer
-        if not isinstance(tok, PatchTokenizer):
+        if not isinstance(tok, (PatchTokenizer, BaseValueTokenizer)):
             raise TypeError(
-                "tokenizer must be a PatchTokenizer (or None for the default); got "
+                "tokenizer must be a PatchTokenizer, DigitTokenizer, "
+                "ChunkedDigitTokenizer or BinTokenizer (None: PatchTokenizer()); got "
                 f"{type(tok).__name__}."
             )
         return tok.clone()
@@ -332,10 +347,13 @@ class LLMForecaster(BaseForecaster):
             NetworkConfig,
             PatchForecastNetwork,
         )
+        from sktime_llmforecast.forecasting._token_network import TokenForecastNetwork
+        from sktime_llmforecast.tokenizers import PatchTokenizer
 
         self._validate()
         tokenizer = self._resolved_tokenizer()
-        if tokenizer.patch_len > self.context_length:
+        is_patch = isinstance(tokenizer, PatchTokenizer)
+        if is_patch and tokenizer.patch_len > self.context_length:
             raise ValueError(
                 f"tokenizer patch_len={tokenizer.patch_len} exceeds context_length="
                 f"{self.context_length}; use a shorter patch or a longer context."
@@ -352,7 +370,8 @@ class LLMForecaster(BaseForecaster):
         )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self._seed())
-            net = PatchForecastNetwork(config, tokenizer)
+            network_class = PatchForecastNetwork if is_patch else TokenForecastNetwork
+            net = network_class(config, tokenizer)
         return net.to(device)
 
     def _seed(self):
@@ -392,7 +411,11 @@ class LLMForecaster(BaseForecaster):
         Tiny randomly initialised backbones, so the sktime suite runs offline and
         fast.
         """
-        from sktime_llmforecast.tokenizers import PatchTokenizer
+        from sktime_llmforecast.tokenizers import (
+            BinTokenizer,
+            ChunkedDigitTokenizer,
+            PatchTokenizer,
+        )
 
         gpt2 = {
             "model_type": "gpt2",
@@ -436,6 +459,22 @@ class LLMForecaster(BaseForecaster):
                 "prediction_length": 2,
                 "max_epochs": 1,
                 "random_state": 1,
+                "device": "cpu",
+            },
+            {
+                "backbone": dict(gpt2, n_positions=256),
+                "tokenizer": ChunkedDigitTokenizer(k=2, precision=2, integer_digits=2),
+                "context_length": 8,
+                "max_epochs": 1,
+                "random_state": 2,
+                "device": "cpu",
+            },
+            {
+                "backbone": dict(llama, max_position_embeddings=256),
+                "tokenizer": BinTokenizer(n_bins=64, low=-5.0, high=5.0),
+                "context_length": 8,
+                "max_epochs": 1,
+                "random_state": 3,
                 "device": "cpu",
             },
         ]

@@ -4,5 +4,6 @@ from sktime_llmforecast.interfaces.projection import (
     INTERFACE_KINDS,
     build_interface,
 )
+from sktime_llmforecast.interfaces.token_embedding import build_token_embedding
 
-__all__ = ["INTERFACE_KINDS", "build_interface"]
+__all__ = ["INTERFACE_KINDS", "build_interface", "build_token_embedding"]

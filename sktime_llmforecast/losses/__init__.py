@@ -1,5 +1,6 @@
 """Training losses, each written once as a torch function."""
 
 from sktime_llmforecast.losses.point import mse_loss
+from sktime_llmforecast.losses.token import token_cross_entropy
 
-__all__ = ["mse_loss"]
+__all__ = ["mse_loss", "token_cross_entropy"]

@@ -1,0 +1,140 @@
+"""Value-wise token models: numeric vocabulary -> backbone -> next-token head.
+
+The tokenizer writes every value as ``w`` tokens over its own vocabulary; a new
+embedding table (the interface) feeds them to the backbone and a new linear head
+predicts the next token. Training is teacher-forced cross-entropy on the forecast
+tokens; forecasting decodes greedily, one token at a time with the key/value cache,
+and only ever picks a token that the tokenizer's grammar allows at that position, so
+every decoded value is well formed.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import torch
+
+from sktime_llmforecast.forecasting._network import BackboneNetwork, NetworkConfig
+from sktime_llmforecast.heads import TokenHead
+from sktime_llmforecast.interfaces import build_token_embedding
+from sktime_llmforecast.losses import token_cross_entropy
+
+# encoder-only architectures attend to the future: teacher forcing would leak
+_BIDIRECTIONAL = {
+    "bert",
+    "roberta",
+    "distilbert",
+    "albert",
+    "electra",
+    "deberta",
+    "deberta-v2",
+    "xlm-roberta",
+    "mpnet",
+    "camembert",
+}
+
+
+def _cache_argument(model):
+    params = inspect.signature(model.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def max_positions(config):
+    """The backbone's context size in tokens, or None when it has no fixed one."""
+    for name in ("max_position_embeddings", "n_positions", "n_ctx"):
+        val = getattr(config, name, None)
+        if isinstance(val, int) and val > 0:
+            return val
+    return None
+
+
+class TokenForecastNetwork(BackboneNetwork):
+    """Autoregressive forecaster over a value-wise tokenizer's vocabulary.
+
+    Parameters
+    ----------
+    config : NetworkConfig
+    tokenizer : BaseValueTokenizer
+        Supplies ``encode``/``decode``, ``tokens_per_value``, ``vocab_size`` and
+        ``allowed_token_mask``.
+
+    Shapes
+    ------
+    ``forward(ids (B, T), attention (B, T)) -> logits (B, T, V)``;
+    ``forecast(context (B, L), mask (B, L)) -> values (B, H)``.
+    """
+
+    def __init__(self, config: NetworkConfig, tokenizer):
+        super().__init__(config, tokenizer)
+        bb_config = self.backbone.config
+        model_type = getattr(bb_config, "model_type", "")
+        if model_type in _BIDIRECTIONAL and not getattr(bb_config, "is_decoder", False):
+            raise ValueError(
+                f"Token tokenizers need a causal (decoder) backbone; {model_type!r} "
+                "attends to future tokens. Use a decoder such as 'smollm2-135m' or "
+                "GPT-2, or a PatchTokenizer with this backbone."
+            )
+        w = tokenizer.tokens_per_value
+        n_tokens = (config.context_length + config.horizon) * w - 1
+        limit = max_positions(bb_config)
+        if limit is not None and n_tokens > limit:
+            raise ValueError(
+                f"context_length + horizon = {config.context_length + config.horizon}"
+                f" values at {w} tokens each need {n_tokens} positions, beyond the "
+                f"backbone's {limit}; shorten context_length, use a tokenizer with "
+                "fewer tokens per value (e.g. a larger k), or a PatchTokenizer."
+            )
+        self.interface = build_token_embedding(tokenizer.vocab_size, self.d_model)
+        self.head = TokenHead(self.d_model, tokenizer.vocab_size)
+        self.register_buffer("allowed", tokenizer.allowed_token_mask(), persistent=False)
+
+    def forward(self, ids, attention, cache=None):
+        """Logits for the next token at every position (and the updated cache)."""
+        self.ensure_backbone()
+        emb = self.interface(ids)  # (B, T, D)
+        # transformers >= 5.2x names the key/value cache `cache`, older releases
+        # `past_key_values`
+        name = _cache_argument(self.backbone.base_model)
+        out = self._run_backbone(emb, attention, use_cache=True, **{name: cache})
+        hidden = out.last_hidden_state.to(emb.dtype)
+        return self.head(hidden), getattr(out, name)  # (B, T, V)
+
+    def _encode_window(self, context, mask, target=None):
+        w = self.tokenizer.tokens_per_value
+        ctx_ids, state = self.tokenizer.encode(context, mask)
+        attention = mask.repeat_interleave(w, dim=1)
+        if target is None:
+            return ctx_ids, attention, state
+        tgt_ids, _ = self.tokenizer.encode(target, torch.ones_like(target, dtype=torch.bool), state)
+        ids = torch.cat([ctx_ids, tgt_ids], dim=1)
+        attention = torch.cat([attention, torch.ones_like(tgt_ids, dtype=torch.bool)], 1)
+        return ids, attention, state
+
+    def window_loss(self, context, mask, target):
+        """Teacher-forced cross-entropy on the tokens of the forecast values."""
+        ids, attention, _ = self._encode_window(context, mask, target)
+        logits, _ = self(ids[:, :-1], attention[:, :-1])
+        labels = ids[:, 1:]
+        n_ctx = context.shape[1] * self.tokenizer.tokens_per_value
+        is_target = torch.zeros_like(labels, dtype=torch.bool)
+        is_target[:, n_ctx - 1 :] = True
+        return token_cross_entropy(logits, labels, is_target)
+
+    def forecast(self, context, mask):
+        """Greedy grammar-constrained decoding of ``horizon`` values ``(B, H)``."""
+        ids, attention, state = self._encode_window(context, mask)
+        w = self.tokenizer.tokens_per_value
+        logits, past = self(ids, attention)
+        next_logits = logits[:, -1]
+        out = []
+        for step in range(self.config.horizon * w):
+            allowed = self.allowed[step % w]
+            masked = next_logits.float().masked_fill(~allowed, float("-inf"))
+            token = masked.argmax(dim=-1, keepdim=True)  # (B, 1)
+            out.append(token)
+            if step == self.config.horizon * w - 1:
+                break
+            attention = torch.cat([attention, torch.ones_like(token, dtype=torch.bool)], 1)
+            logits, past = self(token, attention, cache=past)
+            next_logits = logits[:, -1]
+        return self.tokenizer.decode(torch.cat(out, dim=1), state)
