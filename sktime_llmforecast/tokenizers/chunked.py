@@ -37,9 +37,18 @@ class _FixedPointTokenizer(BaseValueTokenizer):
         return math.ceil((self.precision + self.integer_digits) / self._digits_per_token())
 
     @property
+    def _sign_tokens(self):
+        return 1 if self.sign == "token" else 0
+
+    @property
+    def _half(self):
+        """Excess (offset-binary) bias of the folded sign: half the digit range."""
+        return 10 ** (self.n_chunks * self._digits_per_token()) // 2
+
+    @property
     def tokens_per_value(self):
-        """Sign + digit groups (+ a separator when ``separator=True``)."""
-        return 1 + self.n_chunks + int(self.separator)
+        """(Sign +) digit groups (+ a separator when ``separator=True``)."""
+        return self._sign_tokens + self.n_chunks + int(self.separator)
 
     @property
     def vocab_size(self):
@@ -49,6 +58,8 @@ class _FixedPointTokenizer(BaseValueTokenizer):
     @property
     def max_scaled_value(self):
         """Largest representable ``|z|``; larger values are refused (sktime path)."""
+        if self.sign == "folded":
+            return (self._half - 1) / 10**self.precision
         return (10 ** (self.n_chunks * self._digits_per_token()) - 1) / 10**self.precision
 
     def resolution(self, scale):
@@ -81,33 +92,41 @@ class _FixedPointTokenizer(BaseValueTokenizer):
 
         k = self._digits_per_token()
         cap = 10 ** (self.n_chunks * k) - 1
-        mag = torch.round(z.abs().double() * 10**self.precision)
-        mag = mag.clamp(max=cap).to(torch.int64)  # (B, L)
+        fixed = torch.round(z.double() * 10**self.precision)
+        if self.sign == "folded":  # offset binary: N = fixed + half, in [0, cap]
+            number = (fixed + self._half).clamp(0, cap).to(torch.int64)
+        else:
+            number = fixed.abs().clamp(max=cap).to(torch.int64)  # (B, L)
         base = 10**k
         powers = base ** torch.arange(self.n_chunks - 1, -1, -1, device=z.device)
-        chunks = (mag[..., None] // powers) % base + N_SPECIAL  # (B, L, C)
-        sign = torch.where(z < 0, NEG_ID, POS_ID).to(torch.int64)[..., None]
-        parts = [sign, chunks]
+        chunks = (number[..., None] // powers) % base + N_SPECIAL  # (B, L, C)
+        parts = [chunks]
+        if self.sign == "token":
+            sign = torch.where(z < 0, NEG_ID, POS_ID).to(torch.int64)[..., None]
+            parts.insert(0, sign)
         if self.separator:
-            parts.append(torch.full_like(sign, SEP_ID))
+            parts.append(torch.full_like(chunks[..., :1], SEP_ID))
         return torch.cat(parts, dim=-1)
 
     def _decode_scaled(self, ids):
         import torch
 
         k = self._digits_per_token()
-        chunks = (ids[..., 1 : 1 + self.n_chunks] - N_SPECIAL).clamp(min=0)
+        first = self._sign_tokens
+        chunks = (ids[..., first : first + self.n_chunks] - N_SPECIAL).clamp(min=0)
         powers = (10**k) ** torch.arange(
             self.n_chunks - 1, -1, -1, device=ids.device
         )
-        mag = (chunks.double() * powers.double()).sum(-1) / 10**self.precision
+        number = (chunks.double() * powers.double()).sum(-1)
+        if self.sign == "folded":
+            return (number - self._half) / 10**self.precision
         sign = torch.where(ids[..., 0] == NEG_ID, -1.0, 1.0).double()
-        return sign * mag
+        return sign * number / 10**self.precision
 
     def _allowed(self, position):
-        if position == 0:
+        if position < self._sign_tokens:
             return [POS_ID, NEG_ID]
-        if position <= self.n_chunks:
+        if position < self._sign_tokens + self.n_chunks:
             return list(range(N_SPECIAL, self.vocab_size))
         return [SEP_ID]
 
@@ -147,26 +166,32 @@ class _FixedPointTokenizer(BaseValueTokenizer):
             raise ValueError(f"alpha must be in (0, 1], got {self.alpha!r}.")
         if self.beta < 0:
             raise ValueError(f"beta must be >= 0, got {self.beta!r}.")
+        if self.sign not in ("folded", "token"):
+            raise ValueError(f"sign must be 'folded' or 'token', got {self.sign!r}.")
 
 
 class ChunkedDigitTokenizer(_FixedPointTokenizer):
     """The seed's chunked-digit vocabulary: ``k`` decimal digits form one token.
 
     Each value is affine-scaled (LLMTime scaling, fitted on the data), rounded to
-    ``precision`` decimals and written fixed-width as one sign token followed by
+    ``precision`` decimals and written fixed-width as
     ``ceil((precision + integer_digits) / k)`` digit-group tokens, each one of
     ``10**k`` entries (``k=2``: 00..99, ``k=3``: 000..999), optionally followed by a
-    separator. The vocabulary is ``10**k`` groups plus 4 specials: padding/missing
-    (id 0), ``+`` (1), ``-`` (2), separator (3). Every value costs the same number of
-    tokens, so a context of ``L`` values is exactly ``L * tokens_per_value`` tokens
-    and decoding is position by position.
+    separator. The sign is folded into the digits by default (offset binary: half
+    of the digit range is added, so no token is spent on it, at the cost of half the
+    range); ``sign="token"`` spends one ``+``/``-`` token per value instead. The
+    vocabulary is ``10**k`` groups plus 4 specials: padding/missing (id 0), ``+``
+    (1), ``-`` (2), separator (3). Every value costs the same number of tokens, so a
+    context of ``L`` values is exactly ``L * tokens_per_value`` tokens and decoding
+    is position by position.
 
     Inside :class:`~sktime_llmforecast.LLMForecaster` its embedding table and output
     projection are new, learnable parameters on top of the frozen backbone.
 
     As an sktime transformer, ``fit`` learns the scaling; ``transform`` returns a
     ``pd.DataFrame`` on the same index with one integer column per token position
-    (``tok_0`` = sign, ``tok_1``... = digit groups); ``inverse_transform`` decodes,
+    (``tok_0``, ``tok_1``, ...: most significant group first); ``inverse_transform``
+    decodes,
     with an absolute error of at most ``0.5 * 10**-precision * scale`` (see
     :meth:`resolution`). NaN is encoded as padding tokens and decodes to NaN.
     Values beyond ``max_scaled_value`` scales from the offset raise ``ValueError``.
@@ -188,6 +213,8 @@ class ChunkedDigitTokenizer(_FixedPointTokenizer):
         Scale ``|x|`` by its ``alpha``-quantile without an offset.
     separator : bool, default=False
         Append a separator token after each value.
+    sign : {"folded", "token"}, default="folded"
+        Fold the sign into the digit groups (offset binary) or spend a sign token.
 
     Examples
     --------
@@ -197,7 +224,7 @@ class ChunkedDigitTokenizer(_FixedPointTokenizer):
     >>> tok = ChunkedDigitTokenizer(k=3)
     >>> Xt = tok.fit_transform(y)
     >>> tok.tokens_per_value, tok.vocab_size, Xt.shape
-    (3, 1004, (144, 3))
+    (2, 1004, (144, 2))
     >>> err = abs(tok.inverse_transform(Xt) - y).max()
     >>> bool(err <= tok.resolution(tok.scaling_[y.name]["scale"]))
     True
@@ -212,6 +239,7 @@ class ChunkedDigitTokenizer(_FixedPointTokenizer):
         beta=0.3,
         basic=False,
         separator=False,
+        sign="folded",
     ):
         self.k = k
         self.precision = precision
@@ -220,6 +248,7 @@ class ChunkedDigitTokenizer(_FixedPointTokenizer):
         self.beta = beta
         self.basic = basic
         self.separator = separator
+        self.sign = sign
         super().__init__()
         if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 6:
             raise ValueError(f"k must be an int in [1, 6], got {k!r}.")
@@ -234,5 +263,5 @@ class ChunkedDigitTokenizer(_FixedPointTokenizer):
         return [
             {"k": 3},
             {"k": 2, "precision": 2, "integer_digits": 2, "separator": True},
-            {"k": 1, "basic": True},
+            {"k": 1, "basic": True, "sign": "token"},
         ]

@@ -24,7 +24,7 @@ class DigitTokenizer(_FixedPointTokenizer):
       tokens per value: the trained path of
       :class:`~sktime_llmforecast.LLMForecaster` and the output of ``transform``
       (one integer column per token position). This equals
-      ``ChunkedDigitTokenizer(k=1)``.
+      ``ChunkedDigitTokenizer(k=1, sign="token")``.
 
     ``inverse_transform`` decodes with an absolute error of at most
     ``0.5 * 10**-precision * scale``. NaN is encoded as padding and decodes to NaN.
@@ -58,6 +58,8 @@ class DigitTokenizer(_FixedPointTokenizer):
     >>> tok.from_text(text).round(0).tolist()
     [112.0, 118.0, 132.0, 129.0]
     """
+
+    sign = "token"  # LLMTime writes a '-'; fixed for this class, not a parameter
 
     def __init__(
         self,

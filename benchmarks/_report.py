@@ -1,0 +1,39 @@
+"""Write a benchmark's markdown section into docs/benchmarks.md (idempotently)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+
+
+def machine_line():
+    """One line naming the machine, Python and torch, and today's date."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (
+        f"{os.cpu_count()} CPU cores ({cpu}), {gpu}, Python "
+        f"{platform.python_version()}, torch {torch.__version__}, "
+        f"{_dt.date.today().isoformat()}"
+    )
+
+
+def write_section(name, body):
+    """Replace (or append) the section ``name`` of docs/benchmarks.md with ``body``."""
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
+    block = f"{begin}\n{body.rstrip()}\n{end}"
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else (
+        text.rstrip() + "\n\n" + block + "\n"
+    )
+    DOC.write_text(text)
+    print(f"wrote section {name!r} of {DOC}", file=sys.stderr)

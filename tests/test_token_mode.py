@@ -1,0 +1,102 @@
+"""LLMForecaster in token mode (digits, chunked digits, bins)."""
+
+import numpy as np
+import pytest
+import torch
+from sktime.datasets import load_airline
+
+from sktime_llmforecast import LLMForecaster
+from sktime_llmforecast.tokenizers import (
+    BinTokenizer,
+    ChunkedDigitTokenizer,
+    DigitTokenizer,
+)
+from tests.conftest import TINY_GPT2, TINY_LLAMA
+
+BACKBONE = dict(TINY_GPT2, n_positions=512)
+
+
+def _token_forecaster(tokenizer, **kw):
+    params = dict(
+        backbone=BACKBONE,
+        tokenizer=tokenizer,
+        context_length=24,
+        max_epochs=8,
+        learning_rate=3e-3,
+        random_state=0,
+        device="cpu",
+    )
+    params.update(kw)
+    return LLMForecaster(**params)
+
+
+@pytest.mark.parametrize(
+    "tokenizer",
+    [ChunkedDigitTokenizer(k=3), BinTokenizer(), DigitTokenizer(precision=2)],
+    ids=["chunked-k3", "bins", "digits"],
+)
+def test_token_mode_fits_and_predicts_airline(tokenizer):
+    y = load_airline()
+    f = _token_forecaster(tokenizer).fit(y[:-12], fh=np.arange(1, 13))
+    pred = f.predict()
+    assert (pred.index == y.index[-12:]).all()
+    assert np.isfinite(pred.values).all()
+    losses = f.history_["train_loss"]
+    assert losses[-1] < losses[0]
+    # new embedding table and vocabulary head are the trainable parameters
+    net = f.network_
+    assert net.interface.weight.shape == (tokenizer.vocab_size, 32)
+    assert net.head.proj.out_features == tokenizer.vocab_size
+    assert not any(p.requires_grad for p in net.backbone.parameters())
+
+
+def test_cached_greedy_decoding_equals_full_recompute():
+    y = load_airline()
+    f = _token_forecaster(ChunkedDigitTokenizer(k=2), max_epochs=2)
+    f.fit(y[:-6], fh=np.arange(1, 7))
+    net = f.network_
+    ctx = torch.tensor(y.values[-30:-6][None, :], dtype=torch.float64)
+    mask = torch.ones_like(ctx, dtype=torch.bool)
+    with torch.no_grad():
+        cached = net.forecast(ctx, mask)
+        ids, att, state = net._encode_window(ctx, mask)
+        w = net.tokenizer.tokens_per_value
+        for step in range(6 * w):
+            logits, _ = net(ids, att)
+            logits = logits[:, -1].masked_fill(~net.allowed[step % w], float("-inf"))
+            tok = logits.argmax(-1, keepdim=True)
+            ids = torch.cat([ids, tok], 1)
+            att = torch.cat([att, torch.ones_like(tok, dtype=torch.bool)], 1)
+        full = net.tokenizer.decode(ids[:, -6 * w :], state)
+    torch.testing.assert_close(cached, full)
+
+
+def test_token_mode_learns_constant_level():
+    # a flat series at 500 with small noise: the decoded forecast must sit near it
+    rng = np.random.default_rng(0)
+    import pandas as pd
+
+    y = pd.Series(500 + rng.normal(0, 1, 200))
+    f = _token_forecaster(ChunkedDigitTokenizer(k=2), max_epochs=15, context_length=16)
+    pred = f.fit(y, fh=[1, 2, 3]).predict()
+    assert np.abs(pred.values - 500).max() < 10
+
+
+def test_bidirectional_backbone_refused_for_tokens():
+    bert = {
+        "model_type": "bert",
+        "hidden_size": 32,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+        "vocab_size": 16,
+    }
+    f = _token_forecaster(ChunkedDigitTokenizer(k=3), backbone=bert)
+    with pytest.raises(ValueError, match="causal"):
+        f.fit(load_airline(), fh=[1, 2])
+
+
+def test_too_long_token_sequence_names_the_fix():
+    f = _token_forecaster(DigitTokenizer(), backbone=TINY_LLAMA, context_length=64)
+    with pytest.raises(ValueError, match="positions"):
+        f.fit(load_airline(), fh=[1, 2])
