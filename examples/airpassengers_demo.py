@@ -1,8 +1,9 @@
 """Forecast AirPassengers with the embedded SmolLM2-135M backbone.
 
-Holds out the last 24 months, fits ``LLMForecaster`` (frozen SmolLM2, trained patch
-interface and head) and the seasonal-naive and AutoETS baselines on the same split,
-prints MAE and MASE of each, and writes a plot of history, truth and forecasts.
+Holds out the last 24 months, fits ``LLMForecaster`` (the first 6 blocks of a frozen
+SmolLM2, trained patch interface and head) and the seasonal-naive and AutoETS
+baselines on the same split, prints MAE and MASE of each, and writes a plot of
+history, truth and forecasts.
 
 Run with ``make demo`` (or ``python examples/airpassengers_demo.py``).
 """
@@ -53,7 +54,7 @@ def main(argv=None):
         verbose=True,
     )
     models = {
-        "LLMForecaster (SmolLM2-135M, frozen)": llm,
+        "LLMForecaster (SmolLM2, 6 layers, frozen)": llm,
         "seasonal naive (sp=12)": NaiveForecaster(strategy="last", sp=12),
         "AutoETS (sp=12)": AutoETS(auto=True, sp=12, n_jobs=1),
     }

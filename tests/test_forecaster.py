@@ -48,7 +48,13 @@ def test_registry_lists_public_estimators():
     from skbase.lookup import all_objects
 
     names = {name for name, _ in all_objects(package_name="sktime_llmforecast")}
-    assert {"LLMForecaster", "PatchTokenizer"} <= names
+    assert {
+        "LLMForecaster",
+        "PatchTokenizer",
+        "DigitTokenizer",
+        "ChunkedDigitTokenizer",
+        "BinTokenizer",
+    } <= names
 
 
 def test_training_loss_goes_down_on_sine():

@@ -42,3 +42,32 @@ def test_airpassengers_end_to_end_with_smollm2():
     # same random_state, same forecast (the cached backbone is reused, not reloaded)
     g = f.clone().fit(y_train, fh=np.arange(1, 25))
     np.testing.assert_allclose(g.predict().values, pred.values, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["chunked-k3", "bins"])
+def test_token_mode_with_smollm2(kind):
+    from sktime.datasets import load_airline
+    from sktime.forecasting.model_selection import temporal_train_test_split
+
+    from sktime_llmforecast import LLMForecaster
+    from sktime_llmforecast.tokenizers import BinTokenizer, ChunkedDigitTokenizer
+
+    tok = ChunkedDigitTokenizer(k=3) if kind == "chunked-k3" else BinTokenizer()
+    y = load_airline()
+    y_train, y_test = temporal_train_test_split(y, test_size=24)
+    f = LLMForecaster(
+        backbone="smollm2-135m",
+        n_layers=6,
+        tokenizer=tok,
+        context_length=48,
+        max_epochs=4,
+        random_state=0,
+    )
+    pred = f.fit(y_train, fh=np.arange(1, 25)).predict()
+    assert (pred.index == y_test.index).all()
+    assert np.isfinite(pred.values).all()
+    assert f.history_["train_loss"][-1] < f.history_["train_loss"][0]
+    # vocabulary embedding + head are the only trainable parameters
+    d = 576  # SmolLM2-135M hidden size
+    expected = tok.vocab_size * d + d * tok.vocab_size + tok.vocab_size
+    assert f.n_trainable_params_ == expected

@@ -223,3 +223,21 @@ def test_tokenizer_inside_a_transformer_pipeline():
     ttf.fit(y[:-6], fh=np.arange(1, 7))
     pred = ttf.predict()
     assert np.isfinite(pred.values).all() and len(pred) == 6
+
+
+@pytest.mark.parametrize(
+    "patch_len,stride", [(4, 2), (3, 3), (16, 8)], ids=["4-2", "3-3", "16-8"]
+)
+@settings(max_examples=60, deadline=None)
+@given(y=series())
+def test_patch_round_trip_is_exact(patch_len, stride, y):
+    from sktime_llmforecast.tokenizers import PatchTokenizer
+
+    tok = PatchTokenizer(patch_len=patch_len, stride=stride)
+    Xt = tok.fit_transform(y)
+    back = np.asarray(tok.inverse_transform(Xt), dtype=float)
+    np.testing.assert_allclose(back, y.values, rtol=1e-9, atol=1e-9 * np.abs(y).max())
+    # every value lies in at least one patch, patches are numbered in time order
+    first, last = Xt["first_patch"].to_numpy(), Xt["last_patch"].to_numpy()
+    assert (first <= last).all() and (np.diff(first) >= 0).all()
+    assert last.max() + 1 == tok.n_patches(len(y))

@@ -83,7 +83,9 @@ def make_backbone_shell(model, n_layers=None, finetune="frozen"):
     model : transformers.PreTrainedModel
         The cached model, as returned by :func:`load_backbone`. Not modified.
     n_layers : int or None, default=None
-        Keep only the first ``n_layers`` transformer blocks (None keeps all).
+        Keep only the first ``n_layers`` transformer blocks (None keeps all; 0 keeps
+        none, leaving embeddings and final norm: the "LLM removed" ablation of
+        Tan et al. 2024).
     finetune : {"frozen", "layernorm", "full"}, default="frozen"
         Which backbone parameters become trainable (private copies).
 
@@ -124,8 +126,10 @@ def _truncate(shell, n_layers):
 
     base = shell.base_model
     n_total = base.config.num_hidden_layers
-    if not isinstance(n_layers, int) or isinstance(n_layers, bool) or n_layers < 1:
-        raise ValueError(f"n_layers must be a positive int or None, got {n_layers!r}.")
+    if not isinstance(n_layers, int) or isinstance(n_layers, bool) or n_layers < 0:
+        raise ValueError(
+            f"n_layers must be a non-negative int or None, got {n_layers!r}."
+        )
     if n_layers > n_total:
         raise ValueError(
             f"n_layers={n_layers} exceeds the backbone's {n_total} layers; use at "

@@ -27,7 +27,7 @@ class NetworkConfig:
     """Everything that fixes the network's architecture (all fields defaulted)."""
 
     spec: BackboneSpec = BackboneSpec("config", '{"model_type": "gpt2"}')
-    n_layers: int | None = None
+    n_layers: int | None = 6
     finetune: str = "frozen"
     interface: str = "linear"
     context_length: int = 64
@@ -52,7 +52,11 @@ class BackboneNetwork(nn.Module):
 
     def _build_backbone(self):
         c = self.config
-        return make_backbone_shell(load_backbone(c.spec), c.n_layers, c.finetune)
+        model = load_backbone(c.spec)
+        n_layers = c.n_layers
+        if n_layers is not None:  # "at most n_layers": small backbones keep all
+            n_layers = min(n_layers, model.config.num_hidden_layers)
+        return make_backbone_shell(model, n_layers, c.finetune)
 
     @property
     def d_model(self):
