@@ -69,5 +69,6 @@ def test_token_mode_with_smollm2(kind):
     assert f.history_["train_loss"][-1] < f.history_["train_loss"][0]
     # vocabulary embedding + head are the only trainable parameters
     d = 576  # SmolLM2-135M hidden size
-    expected = tok.vocab_size * d + d * tok.vocab_size + tok.vocab_size
+    w = tok.tokens_per_value
+    expected = tok.vocab_size * d + w * d + d * tok.vocab_size + tok.vocab_size
     assert f.n_trainable_params_ == expected

@@ -46,6 +46,7 @@ def test_token_mode_fits_and_predicts_airline(tokenizer):
     # new embedding table and vocabulary head are the trainable parameters
     net = f.network_
     assert net.interface.weight.shape == (tokenizer.vocab_size, 32)
+    assert net.interface.phase.weight.shape == (tokenizer.tokens_per_value, 32)
     assert net.head.proj.out_features == tokenizer.vocab_size
     assert not any(p.requires_grad for p in net.backbone.parameters())
 

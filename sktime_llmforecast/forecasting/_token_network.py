@@ -84,14 +84,20 @@ class TokenForecastNetwork(BackboneNetwork):
                 f"backbone's {limit}; shorten context_length, use a tokenizer with "
                 "fewer tokens per value (e.g. a larger k), or a PatchTokenizer."
             )
-        self.interface = build_token_embedding(tokenizer.vocab_size, self.d_model)
+        self.interface = build_token_embedding(
+            tokenizer.vocab_size, self.d_model, tokenizer.tokens_per_value
+        )
         self.head = TokenHead(self.d_model, tokenizer.vocab_size)
         self.register_buffer("allowed", tokenizer.allowed_token_mask(), persistent=False)
 
-    def forward(self, ids, attention, cache=None):
-        """Logits for the next token at every position (and the updated cache)."""
+    def forward(self, ids, attention, cache=None, start=0):
+        """Logits for the next token at every position (and the updated cache).
+
+        ``start`` is the sequence position of ``ids[:, 0]`` (non-zero when decoding
+        with a cache), so each token gets its position inside its value.
+        """
         self.ensure_backbone()
-        emb = self.interface(ids)  # (B, T, D)
+        emb = self.interface(ids, start=start)  # (B, T, D)
         # transformers >= 5.2x names the key/value cache `cache`, older releases
         # `past_key_values`
         name = _cache_argument(self.backbone.base_model)
@@ -126,6 +132,7 @@ class TokenForecastNetwork(BackboneNetwork):
         w = self.tokenizer.tokens_per_value
         logits, past = self(ids, attention)
         next_logits = logits[:, -1]
+        n_ctx = ids.shape[1]
         out = []
         for step in range(self.config.horizon * w):
             allowed = self.allowed[step % w]
@@ -135,6 +142,6 @@ class TokenForecastNetwork(BackboneNetwork):
             if step == self.config.horizon * w - 1:
                 break
             attention = torch.cat([attention, torch.ones_like(token, dtype=torch.bool)], 1)
-            logits, past = self(token, attention, cache=past)
+            logits, past = self(token, attention, cache=past, start=n_ctx + step)
             next_logits = logits[:, -1]
         return self.tokenizer.decode(torch.cat(out, dim=1), state)
