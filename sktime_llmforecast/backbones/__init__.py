@@ -10,6 +10,7 @@ from sktime_llmforecast.backbones._loader import (
     cached_backbone_specs,
     clear_backbone_cache,
     load_backbone,
+    load_text_tokenizer,
     resolve_backbone_spec,
     set_backbone_cache_size,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "embedded_available",
     "embedded_gguf_path",
     "load_backbone",
+    "load_text_tokenizer",
     "make_backbone_shell",
     "resolve_backbone_spec",
     "set_backbone_cache_size",

@@ -271,3 +271,30 @@ def _from_config(cfg: dict, dtype):
         except ValueError:
             model = AutoModel.from_config(config)
     return model.to(dtype)
+
+
+_TEXT_TOKENIZERS: dict = {}
+
+
+def load_text_tokenizer(spec: BackboneSpec):
+    """The backbone's own text tokenizer (cached), or None for config backbones.
+
+    Examples
+    --------
+    >>> from sktime_llmforecast.backbones import load_text_tokenizer, resolve_backbone_spec
+    >>> load_text_tokenizer(resolve_backbone_spec({"model_type": "gpt2"})) is None
+    True
+    """
+    if spec.kind == "config":
+        return None
+    key = (spec.kind, spec.source)
+    if key not in _TEXT_TOKENIZERS:
+        from transformers import AutoTokenizer
+
+        if spec.kind == "embedded":
+            path = embedded_gguf_path()
+            tok = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+        else:
+            tok = AutoTokenizer.from_pretrained(spec.source, trust_remote_code=False)
+        _TEXT_TOKENIZERS[key] = tok
+    return _TEXT_TOKENIZERS[key]

@@ -19,7 +19,7 @@ from sktime_llmforecast.backbones import (
 )
 from sktime_llmforecast.heads import FlattenHead
 from sktime_llmforecast.interfaces import build_interface
-from sktime_llmforecast.losses import mse_loss
+from sktime_llmforecast.losses import mse_loss, pinball_loss
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class NetworkConfig:
     context_length: int = 64
     horizon: int = 12
     head_dropout: float = 0.0
+    quantile_levels: tuple = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
 
 
 class BackboneNetwork(nn.Module):
@@ -147,8 +148,16 @@ class PatchForecastNetwork(BackboneNetwork):
         super().__init__(config, tokenizer)
         d_model = self.d_model
         n_tokens = tokenizer.n_patches(config.context_length)
+        self.n_outputs = 1 + len(config.quantile_levels)  # mean + quantiles
         self.interface = build_interface(config.interface, tokenizer.patch_len, d_model)
-        self.head = FlattenHead(n_tokens, d_model, config.horizon, config.head_dropout)
+        self.head = FlattenHead(
+            n_tokens, d_model, config.horizon * self.n_outputs, config.head_dropout
+        )
+        self.register_buffer(
+            "levels",
+            torch.tensor(config.quantile_levels, dtype=torch.float32),
+            persistent=False,
+        )
 
     # -------------------------------------------------------------- forward
     def forward(self, context, mask):
@@ -158,15 +167,26 @@ class PatchForecastNetwork(BackboneNetwork):
         emb = self.interface(patches.to(self.head.proj.weight.dtype))  # (B, P, D)
         out = self._run_backbone(emb, state.patch_mask)
         hidden = out.last_hidden_state.to(emb.dtype)  # (B, P, D)
-        return self.head(hidden), state  # (B, H)
+        z = self.head(hidden).reshape(len(hidden), self.n_outputs, -1)  # (B, 1+Q, H)
+        return z, state
 
     def window_loss(self, context, mask, target):
-        """MSE between forecast and target, both standardised by the context."""
-        z_pred, state = self(context, mask)
+        """MSE of the mean plus pinball loss of the quantiles (standardised units)."""
+        z, state = self(context, mask)
+        z = z.float()
         z_true = (target - state.scale.loc) / state.scale.scale
-        return mse_loss(z_pred.float(), z_true)
+        loss = mse_loss(z[:, 0], z_true)
+        if self.n_outputs > 1:
+            loss = loss + pinball_loss(z[:, 1:], z_true, self.levels)
+        return loss
 
     def forecast(self, context, mask):
-        """Direct multi-step forecast ``(B, H)`` in original units."""
+        """Direct multi-step mean forecast ``(B, H)`` in original units."""
         z, state = self(context, mask)
-        return self.tokenizer.decode(z.float(), state)
+        return self.tokenizer.decode(z[:, 0].float(), state)
+
+    def forecast_quantiles(self, context, mask):
+        """Quantile forecasts ``(B, Q, H)`` in original units, monotone in ``Q``."""
+        z, state = self(context, mask)
+        zq = z[:, 1:].float().sort(dim=1).values  # no crossing quantiles
+        return zq * state.scale.scale[:, :, None] + state.scale.loc[:, :, None]

@@ -129,19 +129,64 @@ class TokenForecastNetwork(BackboneNetwork):
     def forecast(self, context, mask):
         """Greedy grammar-constrained decoding of ``horizon`` values ``(B, H)``."""
         ids, attention, state = self._encode_window(context, mask)
+        out = self._decode(ids, attention, lambda logits: logits.argmax(-1, keepdim=True))
+        return self.tokenizer.decode(out, state)
+
+    def sample(self, context, mask, num_samples, temperature=1.0, top_p=1.0, seed=0):
+        """Sample ``num_samples`` continuations per row: values ``(B, S, H)``.
+
+        All samples of the batch are decoded together (rows repeated ``S`` times)
+        with the key/value cache; tokens are drawn with ``temperature`` and nucleus
+        (``top_p``) sampling among the tokens the grammar allows.
+        """
+        ids, attention, state = self._encode_window(context, mask)
+        ids = ids.repeat_interleave(num_samples, dim=0)
+        attention = attention.repeat_interleave(num_samples, dim=0)
+        generator = torch.Generator(device=ids.device).manual_seed(int(seed))
+
+        def choose(logits):
+            return sample_token(logits, temperature, top_p, generator)
+
+        out = self._decode(ids, attention, choose)
+        rep = type(state)(
+            loc=state.loc.repeat_interleave(num_samples, dim=0),
+            scale=state.scale.repeat_interleave(num_samples, dim=0),
+        )
+        values = self.tokenizer.decode(out, rep)  # (B * S, H)
+        return values.reshape(context.shape[0], num_samples, -1)
+
+    def _decode(self, ids, attention, choose):
+        """Generate ``horizon * w`` tokens after ``ids``; ``choose`` picks each."""
         w = self.tokenizer.tokens_per_value
+        n_steps = self.config.horizon * w
         logits, past = self(ids, attention)
         next_logits = logits[:, -1]
         n_ctx = ids.shape[1]
         out = []
-        for step in range(self.config.horizon * w):
+        for step in range(n_steps):
             allowed = self.allowed[step % w]
-            masked = next_logits.float().masked_fill(~allowed, float("-inf"))
-            token = masked.argmax(dim=-1, keepdim=True)  # (B, 1)
-            out.append(token)
-            if step == self.config.horizon * w - 1:
+            token = choose(next_logits.float().masked_fill(~allowed, float("-inf")))
+            out.append(token)  # (B, 1)
+            if step == n_steps - 1:
                 break
             attention = torch.cat([attention, torch.ones_like(token, dtype=torch.bool)], 1)
             logits, past = self(token, attention, cache=past, start=n_ctx + step)
             next_logits = logits[:, -1]
-        return self.tokenizer.decode(torch.cat(out, dim=1), state)
+        return torch.cat(out, dim=1)
+
+
+def sample_token(logits, temperature=1.0, top_p=1.0, generator=None):
+    """Draw one token per row from ``logits (B, V)`` (``-inf`` = forbidden).
+
+    ``temperature`` divides the logits; ``top_p < 1`` keeps the smallest set of
+    tokens whose probability reaches ``top_p`` (nucleus sampling). Returns ``(B, 1)``.
+    """
+    if temperature <= 0:
+        return logits.argmax(-1, keepdim=True)
+    probs = torch.softmax(logits / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_p, order = probs.sort(dim=-1, descending=True)
+        keep = sorted_p.cumsum(-1) - sorted_p < top_p  # always keeps the top token
+        sorted_p = sorted_p * keep
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_p)
+    return torch.multinomial(probs, 1, generator=generator)

@@ -133,19 +133,22 @@ def train_network(net, train, val, config: TrainConfig):
     return history
 
 
-def predict_network(net, context, mask, device, batch_size=256):
-    """Point forecasts in original units for a batch of contexts (numpy in/out).
+def run_batched(fn, context, mask, device, batch_size=256):
+    """Apply ``fn(context, mask)`` over row batches of numpy inputs (no gradient).
 
     Parameters
     ----------
+    fn : callable
+        Takes float64 ``(b, L)`` and bool ``(b, L)`` tensors, returns a tensor whose
+        first dimension is ``b``.
     context : np.ndarray, shape (S, L)
     mask : np.ndarray of bool, shape (S, L)
 
     Returns
     -------
-    np.ndarray, shape (S, H)
+    np.ndarray
+        The outputs of all batches, concatenated along the first axis.
     """
-    net.eval()
     outs = []
     with torch.no_grad():
         for lo in range(0, len(context), batch_size):
@@ -154,6 +157,11 @@ def predict_network(net, context, mask, device, batch_size=256):
             )
             m = torch.as_tensor(mask[lo : lo + batch_size], device=device)
             with autocast_context(device):
-                values = net.forecast(ctx, m)
-            outs.append(values.float().cpu().numpy())
-    return np.concatenate(outs, axis=0).astype(float)
+                outs.append(fn(ctx, m).double().cpu().numpy())
+    return np.concatenate(outs, axis=0)
+
+
+def predict_network(net, context, mask, device, batch_size=256):
+    """Point forecasts ``(S, H)`` in original units for a batch of contexts."""
+    net.eval()
+    return run_batched(net.forecast, context, mask, device, batch_size)

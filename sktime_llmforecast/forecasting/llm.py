@@ -81,6 +81,27 @@ class LLMForecaster(BaseForecaster):
         weights are restored.
     validation_fraction : float, default=0.2
         Share of each series' last windows held out for early stopping.
+    mode : {"trained", "zero-shot"}, default="trained"
+        ``"zero-shot"`` is LLMTime: no training; the history is written as digit
+        text (``tokenizer`` must be a ``DigitTokenizer``, None gives the default)
+        in the backbone's own vocabulary and its language-model head samples the
+        continuation (use ``n_layers=None`` to keep the whole LLM).
+    num_samples : int, default=20
+        Sample paths per series in the sampling modes (token tokenizers,
+        zero-shot); the quantiles, variance and distribution come from them.
+    temperature : float, default=1.0
+        Sampling temperature (0 is greedy).
+    top_p : float, default=0.9
+        Nucleus sampling: draw from the smallest set of allowed tokens whose
+        probability reaches ``top_p``.
+    quantile_levels : tuple of float, default=(0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
+        Levels of the patch-mode quantile head, trained with pinball loss beside
+        the MSE-trained mean. Other levels are interpolated between these
+        (clamped outside their range).
+    point_forecast : {"median", "mean", "greedy"}, default="median"
+        ``predict``: the sample median or mean (sampling modes; patch mode: the
+        0.5-quantile or the mean head), or greedy decoding (token modes; the mean
+        head in patch mode).
     head_dropout : float, default=0.0
     dtype : {"float32", "bfloat16", "float16"}, default="float32"
         Storage dtype of the backbone weights.
@@ -101,6 +122,9 @@ class LLMForecaster(BaseForecaster):
         Per-epoch ``train_loss``/``val_loss``, ``best_epoch``, ``epochs_run``.
     n_trainable_params_, n_total_params_ : int
         Trainable and total parameter counts of the network.
+    sample_counts_ : dict
+        Zero-shot mode: ``repaired`` values and ``dropped`` samples of the last
+        prediction (malformed text is never turned into a NaN forecast).
     pretrained_network_ : torch.nn.Module
         The global model from ``pretrain`` (only after ``pretrain``).
 
@@ -126,7 +150,8 @@ class LLMForecaster(BaseForecaster):
         "capability:exogenous": False,
         "capability:multivariate": True,
         "capability:insample": False,
-        "capability:pred_int": False,
+        "capability:pred_int": True,
+        "capability:pred_int:insample": False,
         "capability:missing_values": False,
         "capability:pretrain": True,
         "capability:random_state": True,
@@ -157,6 +182,12 @@ class LLMForecaster(BaseForecaster):
         weight_decay=1e-4,
         patience=5,
         validation_fraction=0.2,
+        mode="trained",
+        num_samples=20,
+        temperature=1.0,
+        top_p=0.9,
+        quantile_levels=(0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975),
+        point_forecast="median",
         head_dropout=0.0,
         dtype="float32",
         device="auto",
@@ -177,6 +208,12 @@ class LLMForecaster(BaseForecaster):
         self.weight_decay = weight_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.mode = mode
+        self.num_samples = num_samples
+        self.temperature = temperature
+        self.top_p = top_p
+        self.quantile_levels = quantile_levels
+        self.point_forecast = point_forecast
         self.head_dropout = head_dropout
         self.dtype = dtype
         self.device = device
@@ -216,7 +253,15 @@ class LLMForecaster(BaseForecaster):
         else:
             net = self._build_network(self._horizon_for(fh))
             epochs = None
-        self.history_ = self._train(net, series, epochs)
+        if self.mode == "zero-shot":
+            self.history_ = {
+                "train_loss": [],
+                "val_loss": [],
+                "best_epoch": -1,
+                "epochs_run": 0,
+            }
+        else:
+            self.history_ = self._train(net, series, epochs)
         self._store_context(series, layout, y)
         self.network_ = net
         self.horizon_ = net.config.horizon
@@ -246,38 +291,128 @@ class LLMForecaster(BaseForecaster):
         keep = int(self.context_length)
         self._context = ([s[-keep:].copy() for s in series], layout, y.index.names)
 
-    def _predict(self, fh, X=None):
-        """Forecast ``fh`` (out-of-sample only) for every series seen in ``fit``."""
-        from sktime_llmforecast.forecasting._training import predict_network
-        from sktime_llmforecast.forecasting._windows import last_contexts
-
-        rel = fh.to_relative(self.cutoff)
-        steps = np.asarray(rel, dtype=int)
+    def _steps(self, fh):
+        steps = np.asarray(fh.to_relative(self.cutoff), dtype=int)
         if (steps <= 0).any():
             raise ValueError(
                 "LLMForecaster only forecasts the future: fh must be strictly after "
                 f"the cutoff, but got relative steps {steps.tolist()}. In-sample "
                 "(fitted) values are not supported."
             )
-        series, layout, index_names = self._context
+        return steps
+
+    def _uses_samples(self):
+        from sktime_llmforecast.forecasting._network import PatchForecastNetwork
+
+        return not isinstance(self.network_, PatchForecastNetwork)
+
+    def _paths(self, fh, need_samples):
+        """Forecast paths up to ``max(fh)`` for every stored series."""
+        from sktime_llmforecast.forecasting._paths import point_paths, sample_paths
+
+        steps = self._steps(fh)
+        series, _, _ = self._context
         net = self.network_
         device = self._device()
         net.ensure_backbone()
         net.to(device)
+        net.eval()
         total = int(steps.max())
-        preds = np.zeros((len(series), 0))
-        history = [np.asarray(s, dtype=float) for s in series]
-        while preds.shape[1] < total:  # direct, then recursive beyond the head
-            ctx, mask = last_contexts(history, self.context_length)
-            block = predict_network(net, ctx, mask, device)
-            preds = np.concatenate([preds, block], axis=1)
-            history = [np.concatenate([h, b]) for h, b in zip(history, block)]
-        values = preds[:, steps - 1]
-        if not np.all(np.isfinite(values)):
-            raise FloatingPointError(
-                "The network produced non-finite forecasts; refit with a lower "
-                "learning_rate or check the input scale."
+        if need_samples and self._uses_samples():
+            paths = sample_paths(
+                net,
+                series,
+                self.context_length,
+                total,
+                device,
+                int(self.num_samples),
+                temperature=float(self.temperature),
+                top_p=float(self.top_p),
+                seed=self._seed(),
             )
+            if paths.counts["repaired"] or paths.counts["dropped"] or (
+                self.mode == "zero-shot"
+            ):
+                self.sample_counts_ = paths.counts
+        else:
+            paths = point_paths(net, series, self.context_length, total, device)
+        for arr in (paths.mean, paths.quantiles, paths.samples):
+            if arr is not None and not np.all(np.isfinite(arr)):
+                raise FloatingPointError(
+                    "The network produced non-finite forecasts; refit with a lower "
+                    "learning_rate or check the input scale."
+                )
+        return paths, steps - 1
+
+    def _predict(self, fh, X=None):
+        """Point forecast ``fh`` (out-of-sample only) for every series seen in fit."""
+        from sktime_llmforecast.forecasting._paths import interp_quantiles
+
+        greedy = self.point_forecast == "greedy"
+        paths, cols = self._paths(fh, need_samples=not greedy)
+        if paths.samples is not None:
+            reduce = np.mean if self.point_forecast == "mean" else np.median
+            values = reduce(paths.samples, axis=1)
+        elif self.point_forecast == "median" and paths.quantiles is not None:
+            values = interp_quantiles(paths.levels, paths.quantiles, [0.5])[:, 0]
+        else:
+            values = paths.mean
+        return self._to_frame(values[:, cols], fh)
+
+    def _predict_quantiles(self, fh, X, alpha):
+        """Quantiles from the samples, or interpolated from the quantile head."""
+        from sktime_llmforecast.forecasting._paths import interp_quantiles
+
+        paths, cols = self._paths(fh, need_samples=True)
+        if paths.samples is not None:
+            q = np.quantile(paths.samples, alpha, axis=1)  # (A, n, T)
+            q = np.sort(q, axis=0).transpose(1, 0, 2)
+        else:
+            q = interp_quantiles(paths.levels, paths.quantiles, alpha)
+        q = q[:, :, cols]
+        frames = [self._to_frame(q[:, a], fh) for a in range(len(alpha))]
+        out = pd.concat(frames, axis=1, keys=list(alpha))
+        out = out.swaplevel(0, 1, axis=1)
+        columns = self._context[1][1]
+        out = out.reindex(columns=pd.MultiIndex.from_product([columns, list(alpha)]))
+        return out
+
+    def _predict_var(self, fh, X=None, cov=False):
+        """Sample variance, or (patch mode) the normal variance of the IQR."""
+        from sktime_llmforecast.forecasting._paths import interp_quantiles
+
+        paths, cols = self._paths(fh, need_samples=True)
+        if paths.samples is not None:
+            var = paths.samples.var(axis=1, ddof=1) if paths.samples.shape[1] > 1 else (
+                np.zeros(paths.samples.shape[::2])
+            )
+        else:
+            q = interp_quantiles(paths.levels, paths.quantiles, [0.25, 0.75])
+            var = ((q[:, 1] - q[:, 0]) / 1.3489795) ** 2
+        return self._to_frame(var[:, cols], fh)
+
+    def _predict_proba(self, fh, X, marginal=True):
+        """Empirical distribution of the samples, or (patch mode) a Normal."""
+        paths, cols = self._paths(fh, need_samples=True)
+        if paths.samples is None:
+            from skpro.distributions import Normal
+
+            mean = self._predict(fh, X)
+            sd = np.sqrt(self._predict_var(fh, X))
+            return Normal(
+                mu=mean, sigma=sd.clip(lower=1e-12), index=mean.index, columns=mean.columns
+            )
+        from skpro.distributions import Empirical
+
+        samples = paths.samples[:, :, cols]
+        frames = [self._to_frame(samples[:, k], fh) for k in range(samples.shape[1])]
+        spl = pd.concat(frames, keys=range(len(frames)))
+        ref = frames[0]
+        return Empirical(spl, time_indep=True, index=ref.index, columns=ref.columns)
+
+    def _to_frame(self, values, fh):
+        """Rows of ``values`` (one per stored series) in the layout seen in fit."""
+        _, layout, index_names = self._context
         index = fh.to_absolute_index(self.cutoff)
         return _assemble(values, layout, index, index_names)
 
@@ -310,7 +445,10 @@ class LLMForecaster(BaseForecaster):
         from sktime_llmforecast.tokenizers import PatchTokenizer
         from sktime_llmforecast.tokenizers._value_base import BaseValueTokenizer
 
-        tok = PatchTokenizer() if self.tokenizer is None else self.tokenizer
+        from sktime_llmforecast.tokenizers import DigitTokenizer
+
+        default = DigitTokenizer() if self.mode == "zero-shot" else PatchTokenizer()
+        tok = default if self.tokenizer is None else self.tokenizer
         if not isinstance(tok, (PatchTokenizer, BaseValueTokenizer)):
             raise TypeError(
                 "tokenizer must be a PatchTokenizer, DigitTokenizer, "
@@ -339,6 +477,26 @@ class LLMForecaster(BaseForecaster):
                 "validation_fraction must be in [0, 1), got "
                 f"{self.validation_fraction!r}."
             )
+        if self.mode not in ("trained", "zero-shot"):
+            raise ValueError(
+                f"mode must be 'trained' or 'zero-shot', got {self.mode!r}."
+            )
+        if self.point_forecast not in ("median", "mean", "greedy"):
+            raise ValueError(
+                "point_forecast must be 'median', 'mean' or 'greedy', got "
+                f"{self.point_forecast!r}."
+            )
+        _pos_int("num_samples")
+        levels = np.asarray(self.quantile_levels, dtype=float)
+        if levels.ndim != 1 or not len(levels) or not ((levels > 0) & (levels < 1)).all():
+            raise ValueError(
+                "quantile_levels must be a non-empty sequence of levels in (0, 1), got "
+                f"{self.quantile_levels!r}."
+            )
+        if (np.diff(levels) <= 0).any():
+            raise ValueError("quantile_levels must be strictly increasing.")
+        if self.temperature < 0 or not 0 < self.top_p <= 1:
+            raise ValueError("temperature must be >= 0 and top_p in (0, 1].")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
 
@@ -351,11 +509,18 @@ class LLMForecaster(BaseForecaster):
             PatchForecastNetwork,
         )
         from sktime_llmforecast.forecasting._token_network import TokenForecastNetwork
-        from sktime_llmforecast.tokenizers import PatchTokenizer
+        from sktime_llmforecast.forecasting._zero_shot import ZeroShotDigitNetwork
+        from sktime_llmforecast.tokenizers import DigitTokenizer, PatchTokenizer
 
         self._validate()
         tokenizer = self._resolved_tokenizer()
         is_patch = isinstance(tokenizer, PatchTokenizer)
+        zero_shot = self.mode == "zero-shot"
+        if zero_shot and not isinstance(tokenizer, DigitTokenizer):
+            raise ValueError(
+                "mode='zero-shot' writes the history as digit text: pass "
+                "tokenizer=DigitTokenizer(...) or tokenizer=None."
+            )
         if is_patch and tokenizer.patch_len > self.context_length:
             raise ValueError(
                 f"tokenizer patch_len={tokenizer.patch_len} exceeds context_length="
@@ -370,10 +535,16 @@ class LLMForecaster(BaseForecaster):
             context_length=int(self.context_length),
             horizon=int(horizon),
             head_dropout=float(self.head_dropout),
+            quantile_levels=tuple(float(q) for q in self.quantile_levels),
         )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self._seed())
-            network_class = PatchForecastNetwork if is_patch else TokenForecastNetwork
+            if zero_shot:
+                network_class = ZeroShotDigitNetwork
+            elif is_patch:
+                network_class = PatchForecastNetwork
+            else:
+                network_class = TokenForecastNetwork
             net = network_class(config, tokenizer)
         return net.to(device)
 
