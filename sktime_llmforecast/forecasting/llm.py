@@ -20,7 +20,8 @@ class LLMForecaster(BaseForecaster):
       window is standardised (RevIN) and cut into patches, each patch is projected
       by the ``interface`` to the backbone's width and fed as ``inputs_embeds``
       through the (by default frozen) ``backbone``; a flatten + linear head maps
-      the hidden states to the whole horizon at once. Trained with MSE.
+      the hidden states to the whole horizon at once: a mean (trained with
+      MSE) and quantiles (trained with pinball loss).
     * **token mode** (``DigitTokenizer``, ``ChunkedDigitTokenizer``,
       ``BinTokenizer``): every value becomes ``tokens_per_value`` tokens of the
       tokenizer's numeric vocabulary, scaled on the context window; a new embedding
@@ -365,8 +366,8 @@ class LLMForecaster(BaseForecaster):
 
         paths, cols = self._paths(fh, need_samples=True)
         if paths.samples is not None:
-            q = np.quantile(paths.samples, alpha, axis=1)  # (A, n, T)
-            q = np.sort(q, axis=0).transpose(1, 0, 2)
+            # sample quantiles are monotone in the level by construction
+            q = np.quantile(paths.samples, alpha, axis=1).transpose(1, 0, 2)
         else:
             q = interp_quantiles(paths.levels, paths.quantiles, alpha)
         q = q[:, :, cols]
