@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from sktime.forecasting.base import BaseForecaster
 
+from sktime_llmforecast.forecasting._layout import assemble, split_series
+
 _DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -228,7 +230,7 @@ class LLMForecaster(BaseForecaster):
     # ================================================================ sktime API
     def _pretrain(self, y, X=None, fh=None):
         """Train the global model on a panel; kept across later ``fit`` calls."""
-        series, _ = _split_series(y)
+        series, _ = split_series(y)
         horizon = self._horizon_for(fh)
         net = self._build_network(horizon)
         self.pretrain_history_ = self._train(net, series)
@@ -238,7 +240,7 @@ class LLMForecaster(BaseForecaster):
 
     def _pretrain_update(self, y, X=None, fh=None):
         """Continue pretraining the global model on more panel data."""
-        series, _ = _split_series(y)
+        series, _ = split_series(y)
         history = self._train(self.pretrained_network_, series)
         for key in ("train_loss", "val_loss"):
             self.pretrain_history_[key] = self.pretrain_history_[key] + history[key]
@@ -247,7 +249,7 @@ class LLMForecaster(BaseForecaster):
 
     def _fit(self, y, X=None, fh=None):
         """Fit (or, after ``pretrain``, fine-tune a copy of) the network on ``y``."""
-        series, layout = _split_series(y)
+        series, layout = split_series(y)
         if hasattr(self, "pretrained_network_"):
             net = copy.deepcopy(self.pretrained_network_)
             epochs = self.finetune_epochs
@@ -275,7 +277,7 @@ class LLMForecaster(BaseForecaster):
 
         Call ``fit`` again to retrain on the longer history.
         """
-        new, layout = _split_series(y)
+        new, layout = split_series(y)
         series, old_layout, _ = self._context
         if layout[1] != old_layout[1] or (
             layout[0] is not None and list(layout[0]) != list(old_layout[0])
@@ -384,9 +386,8 @@ class LLMForecaster(BaseForecaster):
 
         paths, cols = self._paths(fh, need_samples=True)
         if paths.samples is not None:
-            var = paths.samples.var(axis=1, ddof=1) if paths.samples.shape[1] > 1 else (
-                np.zeros(paths.samples.shape[::2])
-            )
+            ddof = 1 if paths.samples.shape[1] > 1 else 0  # one sample: variance 0
+            var = paths.samples.var(axis=1, ddof=ddof)
         else:
             q = interp_quantiles(paths.levels, paths.quantiles, [0.25, 0.75])
             var = ((q[:, 1] - q[:, 0]) / 1.3489795) ** 2
@@ -400,9 +401,8 @@ class LLMForecaster(BaseForecaster):
 
             mean = self._predict(fh, X)
             sd = np.sqrt(self._predict_var(fh, X))
-            return Normal(
-                mu=mean, sigma=sd.clip(lower=1e-12), index=mean.index, columns=mean.columns
-            )
+            sd = sd.clip(lower=1e-12)
+            return Normal(mu=mean, sigma=sd, index=mean.index, columns=mean.columns)
         from skpro.distributions import Empirical
 
         samples = paths.samples[:, :, cols]
@@ -415,7 +415,7 @@ class LLMForecaster(BaseForecaster):
         """Rows of ``values`` (one per stored series) in the layout seen in fit."""
         _, layout, index_names = self._context
         index = fh.to_absolute_index(self.cutoff)
-        return _assemble(values, layout, index, index_names)
+        return assemble(values, layout, index, index_names)
 
     # ================================================================ helpers
     def _horizon_for(self, fh):
@@ -657,56 +657,3 @@ class LLMForecaster(BaseForecaster):
 
 def _cache_device(device):
     return "cuda:0" if device == "cuda" else device
-
-
-# ==================================================================== data layout
-def _split_series(y):
-    """Split sktime ``y`` into a list of float arrays, one per (member, column).
-
-    Returns
-    -------
-    series : list of np.ndarray
-    layout : tuple
-        ``(instance_keys or None, columns)``; ``instance_keys`` is None for a
-        single (possibly multivariate) series.
-    """
-    if isinstance(y, pd.Series):
-        y = y.to_frame()
-    columns = list(y.columns)
-    if isinstance(y.index, pd.MultiIndex):
-        levels = list(range(y.index.nlevels - 1))
-        keys, series = [], []
-        for key, group in y.groupby(level=levels, sort=False):
-            keys.append(key)
-            for col in columns:
-                series.append(_as_float(group[col]))
-        return series, (keys, columns)
-    return [_as_float(y[col]) for col in columns], (None, columns)
-
-
-def _as_float(s):
-    values = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
-    if not np.all(np.isfinite(values)):
-        raise ValueError(
-            "LLMForecaster got NaN, infinite or non-numeric values in y; impute or "
-            "clean them first (e.g. sktime.transformations.series.impute.Imputer)."
-        )
-    return values
-
-
-def _assemble(values, layout, index, index_names):
-    """Put ``values`` (one row per series) back into the layout seen in ``fit``."""
-    keys, columns = layout
-    n_cols = len(columns)
-    if keys is None:
-        return pd.DataFrame(values.T, index=index, columns=columns)
-    frames = []
-    for i, key in enumerate(keys):
-        block = values[i * n_cols : (i + 1) * n_cols].T
-        key = key if isinstance(key, tuple) else (key,)
-        mi = pd.MultiIndex.from_tuples([(*key, t) for t in index])
-        frames.append(pd.DataFrame(block, index=mi, columns=columns))
-    out = pd.concat(frames)
-    out.index.names = index_names
-    return out
-

@@ -1,0 +1,57 @@
+"""Between sktime's pandas containers and lists of 1-D float arrays (one per series)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+def split_series(y):
+    """Split sktime ``y`` into a list of float arrays, one per (member, column).
+
+    Returns
+    -------
+    series : list of np.ndarray
+    layout : tuple
+        ``(instance_keys or None, columns)``; ``instance_keys`` is None for a
+        single (possibly multivariate) series.
+    """
+    if isinstance(y, pd.Series):
+        y = y.to_frame()
+    columns = list(y.columns)
+    if isinstance(y.index, pd.MultiIndex):
+        levels = list(range(y.index.nlevels - 1))
+        keys, series = [], []
+        for key, group in y.groupby(level=levels, sort=False):
+            keys.append(key)
+            for col in columns:
+                series.append(as_float(group[col]))
+        return series, (keys, columns)
+    return [as_float(y[col]) for col in columns], (None, columns)
+
+
+def as_float(s):
+    values = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(
+            "LLMForecaster got NaN, infinite or non-numeric values in y; impute or "
+            "clean them first (e.g. sktime.transformations.series.impute.Imputer)."
+        )
+    return values
+
+
+def assemble(values, layout, index, index_names):
+    """Put ``values`` (one row per series) back into the layout seen in ``fit``."""
+    keys, columns = layout
+    n_cols = len(columns)
+    if keys is None:
+        return pd.DataFrame(values.T, index=index, columns=columns)
+    frames = []
+    for i, key in enumerate(keys):
+        block = values[i * n_cols : (i + 1) * n_cols].T
+        key = key if isinstance(key, tuple) else (key,)
+        mi = pd.MultiIndex.from_tuples([(*key, t) for t in index])
+        frames.append(pd.DataFrame(block, index=mi, columns=columns))
+    out = pd.concat(frames)
+    out.index.names = index_names
+    return out
+
