@@ -39,7 +39,7 @@ def test_airpassengers_end_to_end_with_smollm2():
     # first 6 of SmolLM2's 30 blocks (default n_layers=6) plus its 28.3 M text
     # embedding table, all frozen; only the interface and head train
     assert 45_000_000 < f.n_total_params_ < 55_000_000
-    n_out = 24 * (1 + len(f.quantile_levels))  # mean + quantiles per step
+    n_out = 24 * (2 + len(f.quantile_levels))  # mean, log-sd, quantiles per step
     assert f.n_trainable_params_ == 12 * 576 + 576 + 7 * 576 * n_out + n_out
     # same random_state, same forecast (the cached backbone is reused, not reloaded)
     g = f.clone().fit(y_train, fh=np.arange(1, 25))

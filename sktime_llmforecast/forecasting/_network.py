@@ -19,7 +19,7 @@ from sktime_llmforecast.backbones import (
 )
 from sktime_llmforecast.heads import FlattenHead
 from sktime_llmforecast.interfaces import build_interface
-from sktime_llmforecast.losses import mse_loss, pinball_loss
+from sktime_llmforecast.losses import sample_from_quantiles, seasonal_naive_scale
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,12 @@ class BackboneNetwork(nn.Module):
     """Common part of the networks: the backbone shell, its state and pickling.
 
     Subclasses build ``interface`` and ``head`` and implement
-    ``window_loss(context, mask, target)`` (a scalar) and
-    ``forecast(context, mask)`` (values ``(B, H)`` in original units).
+    ``loss_terms(context, mask, target, losses)`` (``{name: scalar}`` for a dict of
+    ``ForecastLoss`` modules) and ``forecast(context, mask)`` (values ``(B, H)``
+    in original units); ``outputs`` names the output kinds the losses may read.
     """
+
+    outputs = frozenset()
 
     def __init__(self, config: NetworkConfig, tokenizer):
         super().__init__()
@@ -140,15 +143,18 @@ class PatchForecastNetwork(BackboneNetwork):
 
     Shapes
     ------
-    ``forward(context (B, L), mask (B, L)) -> (z (B, H), state)``, ``z`` standardised
-    with the context's own scaling held in ``state``.
+    ``forward(context (B, L), mask (B, L)) -> (z (B, 2 + Q, H), state)``: the mean,
+    the log standard deviation and the ``Q`` quantiles, standardised with the
+    context's own scaling held in ``state``.
     """
+
+    outputs = frozenset({"point", "quantiles", "gaussian", "samples"})
 
     def __init__(self, config: NetworkConfig, tokenizer):
         super().__init__(config, tokenizer)
         d_model = self.d_model
         n_tokens = tokenizer.n_patches(config.context_length)
-        self.n_outputs = 1 + len(config.quantile_levels)  # mean + quantiles
+        self.n_outputs = 2 + len(config.quantile_levels)  # mean, log-sd, quantiles
         self.interface = build_interface(config.interface, tokenizer.patch_len, d_model)
         self.head = FlattenHead(
             n_tokens, d_model, config.horizon * self.n_outputs, config.head_dropout
@@ -167,18 +173,47 @@ class PatchForecastNetwork(BackboneNetwork):
         emb = self.interface(patches.to(self.head.proj.weight.dtype))  # (B, P, D)
         out = self._run_backbone(emb, state.patch_mask)
         hidden = out.last_hidden_state.to(emb.dtype)  # (B, P, D)
-        z = self.head(hidden).reshape(len(hidden), self.n_outputs, -1)  # (B, 1+Q, H)
+        z = self.head(hidden).reshape(len(hidden), self.n_outputs, -1)  # (B, 2+Q, H)
         return z, state
 
-    def window_loss(self, context, mask, target):
-        """MSE of the mean plus pinball loss of the quantiles (standardised units)."""
+    def loss_terms(self, context, mask, target, losses):
+        """Each loss of ``losses`` (``{name: ForecastLoss}``) on one batch of windows.
+
+        Losses read standardised values (the window's own location and scale
+        removed) unless they ask for original units; sample losses get
+        differentiable draws from the quantile head.
+        """
         z, state = self(context, mask)
         z = z.float()
-        z_true = (target - state.scale.loc) / state.scale.scale
-        loss = mse_loss(z[:, 0], z_true)
-        if self.n_outputs > 1:
-            loss = loss + pinball_loss(z[:, 1:], z_true, self.levels)
-        return loss
+        loc, sc = state.scale.loc.float(), state.scale.scale.float()  # (B, 1)
+        z_true = (target.float() - loc) / sc
+        naive = {}
+        out = {}
+        for name, loss in losses.items():
+            kind = loss.output
+            if kind == "point":
+                pred = z[:, 0]
+            elif kind == "quantiles":
+                pred = z[:, 2:]
+            elif kind == "gaussian":
+                pred = z[:, :2]
+            elif kind == "samples":
+                pred = sample_from_quantiles(z[:, 2:], self.levels, loss.n_samples)
+            else:
+                raise ValueError(f"The patch network cannot train loss {name!r}.")
+            tgt = z_true
+            if loss.units == "original":
+                pred = pred * sc + loc
+                tgt = target.float()
+            scale = None
+            if loss.needs_scale:
+                season = loss.season
+                if season not in naive:
+                    z_ctx = (context.float() - loc) / sc
+                    naive[season] = seasonal_naive_scale(z_ctx, mask, season)
+                scale = naive[season]
+            out[name] = loss(pred, tgt, scale=scale, levels=self.levels)
+        return out
 
     def forecast(self, context, mask):
         """Direct multi-step mean forecast ``(B, H)`` in original units."""
@@ -188,5 +223,5 @@ class PatchForecastNetwork(BackboneNetwork):
     def forecast_quantiles(self, context, mask):
         """Quantile forecasts ``(B, Q, H)`` in original units, monotone in ``Q``."""
         z, state = self(context, mask)
-        zq = z[:, 1:].float().sort(dim=1).values  # no crossing quantiles
+        zq = z[:, 2:].float().sort(dim=1).values  # no crossing quantiles
         return zq * state.scale.scale[:, :, None] + state.scale.loc[:, :, None]

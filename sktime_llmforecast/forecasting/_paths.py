@@ -49,7 +49,7 @@ def point_paths(net, series, context_length, total, device):
     """Mean (patch) or greedy (token) forecasts; quantiles too for patch networks."""
     history = [np.asarray(s, dtype=float) for s in series]
     means, quants = [], []
-    has_q = hasattr(net, "forecast_quantiles") and net.n_outputs > 1
+    has_q = hasattr(net, "forecast_quantiles") and net.n_outputs > 2
     done = 0
     while done < total:
         ctx, mask = last_contexts(history, context_length)

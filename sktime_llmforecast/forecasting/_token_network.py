@@ -17,7 +17,6 @@ import torch
 from sktime_llmforecast.forecasting._network import BackboneNetwork, NetworkConfig
 from sktime_llmforecast.heads import TokenHead
 from sktime_llmforecast.interfaces import build_token_embedding
-from sktime_llmforecast.losses import token_cross_entropy
 
 # encoder-only architectures attend to the future: teacher forcing would leak
 _BIDIRECTIONAL = {
@@ -63,6 +62,8 @@ class TokenForecastNetwork(BackboneNetwork):
     ``forward(ids (B, T), attention (B, T)) -> logits (B, T, V)``;
     ``forecast(context (B, L), mask (B, L)) -> values (B, H)``.
     """
+
+    outputs = frozenset({"tokens"})
 
     def __init__(self, config: NetworkConfig, tokenizer):
         super().__init__(config, tokenizer)
@@ -116,15 +117,23 @@ class TokenForecastNetwork(BackboneNetwork):
         attention = torch.cat([attention, torch.ones_like(tgt_ids, dtype=torch.bool)], 1)
         return ids, attention, state
 
-    def window_loss(self, context, mask, target):
-        """Teacher-forced cross-entropy on the tokens of the forecast values."""
+    def loss_terms(self, context, mask, target, losses):
+        """Teacher-forced losses on the tokens of the forecast values.
+
+        Every loss must read ``"tokens"`` (logits against the next token).
+        """
         ids, attention, _ = self._encode_window(context, mask, target)
         logits, _ = self(ids[:, :-1], attention[:, :-1])
         labels = ids[:, 1:]
         n_ctx = context.shape[1] * self.tokenizer.tokens_per_value
         is_target = torch.zeros_like(labels, dtype=torch.bool)
         is_target[:, n_ctx - 1 :] = True
-        return token_cross_entropy(logits, labels, is_target)
+        out = {}
+        for name, loss in losses.items():
+            if loss.output != "tokens":
+                raise ValueError(f"The token network cannot train loss {name!r}.")
+            out[name] = loss(logits, labels, mask=is_target)
+        return out
 
     def forecast(self, context, mask):
         """Greedy grammar-constrained decoding of ``horizon`` values ``(B, H)``."""

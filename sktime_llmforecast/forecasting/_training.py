@@ -41,27 +41,47 @@ def _to_tensors(batch, device):
     )
 
 
-def _window_loss(net, batch, device):
+def _loss_terms(net, batch, device, losses):
     ctx, mask, tgt = _to_tensors(batch, device)
     with autocast_context(device):
-        return net.window_loss(ctx, mask, tgt).float()
+        raw = net.loss_terms(ctx, mask, tgt, losses)
+    return {k: v.float() for k, v in raw.items()}
 
 
-def evaluate_loss(net, windows, batch_size, device):
-    """Mean loss over all windows of ``windows`` (no gradient, eval mode)."""
+def _probe_losses(net, objective):
+    """The objective's losses plus an MAE probe where the network has a point output.
+
+    The probe (``"probe_mae"``, standardised units) is a yardstick common to every
+    loss choice, recorded as ``val_mae`` for comparisons across losses.
+    """
+    losses = dict(objective.losses.items())
+    if "point" in net.outputs:
+        from sktime_llmforecast.losses import MAELoss
+
+        losses["probe_mae"] = MAELoss()
+    return losses
+
+
+def evaluate_losses(net, windows, batch_size, device, losses):
+    """Mean of every loss in ``losses`` over all windows (no gradient, eval mode)."""
     net.eval()
-    total, count = 0.0, 0
+    totals, count = {}, 0
     with torch.no_grad():
         for lo in range(0, len(windows), batch_size):
             idx = np.arange(lo, min(lo + batch_size, len(windows)))
-            loss = _window_loss(net, windows.batch(idx), device)
-            total += loss.item() * len(idx)
+            raw = _loss_terms(net, windows.batch(idx), device, losses)
+            for k, v in raw.items():
+                totals[k] = totals.get(k, 0.0) + v.item() * len(idx)
             count += len(idx)
-    return total / max(count, 1)
+    return {k: v / max(count, 1) for k, v in totals.items()}
 
 
-def train_network(net, train, val, config: TrainConfig):
-    """Train ``net`` in place; restore the weights of the best epoch.
+def train_network(net, train, val, config: TrainConfig, objective, schedule=None,
+                  weight_lr=0.05):
+    """Train ``net`` (and the coupling weights of ``objective``) in place.
+
+    The weights of the best epoch, judged by the objective's yardstick (the
+    unweighted mean of its losses) on the validation windows, are restored.
 
     Parameters
     ----------
@@ -70,22 +90,51 @@ def train_network(net, train, val, config: TrainConfig):
     val : WindowSet or None
         Early stopping uses the validation loss when given, else the training loss.
     config : TrainConfig
+    objective : CoupledLoss
+        The training objective; its coupling weights train with ``weight_lr``.
+    schedule : PlateauSchedule or None
+        Adds losses to the objective on validation plateaus; early stopping waits
+        until every loss is active.
+    weight_lr : float
+        Learning rate of the coupling weights.
 
     Returns
     -------
     history : dict
-        ``train_loss`` and ``val_loss`` (lists, one entry per epoch), ``best_epoch``
-        (0-based, -1 when no epoch ran) and ``epochs_run``.
+        Per epoch: ``train_loss`` and ``val_loss`` (yardsticks), ``val_mae``
+        (standardised MAE of the point output; empty for token networks),
+        ``loss_weights`` (``{name: weight}``) and ``active_losses``; plus
+        ``switch_epochs``, ``best_epoch`` (0-based, -1 when no epoch ran),
+        ``epochs_run`` and ``epoch_seconds`` (cumulative wall time).
     """
-    history = {"train_loss": [], "val_loss": [], "best_epoch": -1, "epochs_run": 0}
+    import time
+
+    history = {
+        "train_loss": [],
+        "val_loss": [],
+        "val_mae": [],
+        "loss_weights": [],
+        "active_losses": [],
+        "switch_epochs": [],
+        "epoch_seconds": [],
+        "best_epoch": -1,
+        "epochs_run": 0,
+    }
     params = net.trainable_parameters()
     if config.max_epochs == 0 or not params:
         return history
+    objective = objective.to(config.device)
+    groups = [{"params": params}]
+    coupling = [p for p in objective.parameters() if p.requires_grad]
+    if coupling:
+        groups.append({"params": coupling, "lr": weight_lr, "weight_decay": 0.0})
     optimizer = torch.optim.AdamW(
-        params, lr=config.learning_rate, weight_decay=config.weight_decay
+        groups, lr=config.learning_rate, weight_decay=config.weight_decay
     )
+    probes = _probe_losses(net, objective)
     generator = np.random.default_rng(config.seed)
     best, best_state, bad_epochs = math.inf, None, 0
+    started = time.perf_counter()
     epochs = range(config.max_epochs)
     if config.verbose:
         from tqdm.auto import tqdm
@@ -94,11 +143,13 @@ def train_network(net, train, val, config: TrainConfig):
     for epoch in epochs:
         net.train()
         net.backbone.eval()  # frozen backbone: dropout off, like at predict time
+        history["active_losses"].append(list(objective.active))
         order = generator.permutation(len(train))
         total = 0.0
         for lo in range(0, len(order), config.batch_size):
             idx = order[lo : lo + config.batch_size]
-            loss = _window_loss(net, train.batch(idx), config.device)
+            raw = _loss_terms(net, train.batch(idx), config.device, objective.losses)
+            loss = objective(raw)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"Training loss became {float(loss)} in epoch {epoch}; lower "
@@ -108,15 +159,19 @@ def train_network(net, train, val, config: TrainConfig):
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
-            total += loss.item() * len(idx)
+            total += objective.yardstick(raw) * len(idx)
         train_loss = total / len(order)
-        val_loss = (
-            evaluate_loss(net, val, config.batch_size, config.device)
-            if val is not None
-            else train_loss
-        )
+        if val is not None:
+            raw_val = evaluate_losses(net, val, config.batch_size, config.device, probes)
+            val_loss = objective.yardstick(raw_val)
+            if "probe_mae" in raw_val:
+                history["val_mae"].append(raw_val["probe_mae"])
+        else:
+            val_loss = train_loss
         history["train_loss"].append(train_loss)
         history["val_loss"].append(val_loss)
+        history["loss_weights"].append(objective.weights())
+        history["epoch_seconds"].append(time.perf_counter() - started)
         history["epochs_run"] = epoch + 1
         if config.verbose:
             epochs.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}")
@@ -125,8 +180,11 @@ def train_network(net, train, val, config: TrainConfig):
             history["best_epoch"] = epoch
         else:
             bad_epochs += 1
-            if bad_epochs >= config.patience:
-                break
+        if schedule is not None and schedule.step(val_loss):
+            history["switch_epochs"].append(epoch)
+            bad_epochs = 0
+        elif bad_epochs >= config.patience and (schedule is None or schedule.finished):
+            break
     if best_state is not None:
         net.load_trainable_state(best_state)
     net.eval()
@@ -152,10 +210,10 @@ def run_batched(fn, context, mask, device, batch_size=256):
     outs = []
     with torch.no_grad():
         for lo in range(0, len(context), batch_size):
-            ctx = torch.as_tensor(
+            ctx = torch.tensor(  # a copy: the stored contexts may be read-only
                 context[lo : lo + batch_size], dtype=torch.float64, device=device
             )
-            m = torch.as_tensor(mask[lo : lo + batch_size], device=device)
+            m = torch.tensor(mask[lo : lo + batch_size], device=device)
             with autocast_context(device):
                 outs.append(fn(ctx, m).double().cpu().numpy())
     return np.concatenate(outs, axis=0)

@@ -22,8 +22,9 @@ class LLMForecaster(BaseForecaster):
       window is standardised (RevIN) and cut into patches, each patch is projected
       by the ``interface`` to the backbone's width and fed as ``inputs_embeds``
       through the (by default frozen) ``backbone``; a flatten + linear head maps
-      the hidden states to the whole horizon at once: a mean (trained with
-      MSE) and quantiles (trained with pinball loss).
+      the hidden states to the whole horizon at once: a mean, a log standard
+      deviation and quantiles, trained with the ``loss`` (by default chosen
+      from the data and coupled with learnable weights, see ``LossSwitcher``).
     * **token mode** (``DigitTokenizer``, ``ChunkedDigitTokenizer``,
       ``BinTokenizer``): every value becomes ``tokens_per_value`` tokens of the
       tokenizer's numeric vocabulary, scaled on the context window; a new embedding
@@ -63,6 +64,19 @@ class LLMForecaster(BaseForecaster):
         stride 8). Tune its settings as ``tokenizer__patch_len`` etc.
     interface : {"linear", "mlp"}, default="linear"
         Projection from a patch to the backbone width (patch mode).
+    loss : str, list of str or LossSwitcher, default="auto"
+        The training loss. ``"auto"`` is ``LossSwitcher()``: it characterises the
+        training data, picks the losses of its category (e.g. MSE + MASE + quantile
+        CRPS for a trending seasonal series, MAE + quantile CRPS for intermittent
+        demand, ``"token_ce"`` for token tokenizers) and couples them with weights
+        that train with the model. A name from ``loss_names()`` (``"mse"``,
+        ``"mae"``, ``"huber"``, ``"log_cosh"``, ``"mase"``, ``"smape"``,
+        ``"pinball"``, ``"crps_quantile"``, ``"crps_samples"``,
+        ``"gaussian_nll"``, ``"token_ce"``) trains with that loss alone; a list
+        couples those losses; a ``LossSwitcher`` sets coupling and schedule. In
+        patch mode the quantile head is trained with pinball loss whenever the
+        chosen losses leave it untrained (and the mean with MSE likewise). See
+        docs/losses.md.
     context_length : int, default=64
         Values of history the model sees. Shorter histories are left-padded and the
         padding is masked (scaling and attention ignore it); at least 2 observed
@@ -98,8 +112,8 @@ class LLMForecaster(BaseForecaster):
         Nucleus sampling: draw from the smallest set of allowed tokens whose
         probability reaches ``top_p``.
     quantile_levels : tuple of float, default=(0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
-        Levels of the patch-mode quantile head, trained with pinball loss beside
-        the MSE-trained mean. Other levels are interpolated between these
+        Levels of the patch-mode quantile head (trained by the quantile or sample
+        losses of ``loss``, else by pinball loss). Other levels are interpolated between these
         (clamped outside their range).
     point_forecast : {"median", "mean", "greedy"}, default="median"
         ``predict``: the sample median or mean (sampling modes; patch mode: the
@@ -122,7 +136,22 @@ class LLMForecaster(BaseForecaster):
     horizon_ : int
         Steps the head predicts in one pass.
     history_ : dict
-        Per-epoch ``train_loss``/``val_loss``, ``best_epoch``, ``epochs_run``.
+        Per epoch: ``train_loss``/``val_loss`` (the unweighted mean of the losses),
+        ``val_mae`` (standardised MAE, patch mode), ``loss_weights``,
+        ``active_losses``, ``epoch_seconds``; ``switch_epochs``, ``best_epoch``,
+        ``epochs_run``.
+    loss_category_ : str or None
+        The data category the loss switcher chose (``"user"`` for an explicit
+        loss; None in zero-shot mode).
+    losses_ : list of str
+        The coupled training losses (empty in zero-shot mode).
+    loss_weights_ : dict
+        Their coupling weights after training.
+    loss_weights_history_ : list of dict
+        The coupling weights after every epoch.
+    data_features_ : dict
+        What the switcher measured on the training data (zeros, outliers,
+        season, trend/seasonal strength, scale spread).
     n_trainable_params_, n_total_params_ : int
         Trainable and total parameter counts of the network.
     sample_counts_ : dict
@@ -176,6 +205,7 @@ class LLMForecaster(BaseForecaster):
         finetune="frozen",
         tokenizer=None,
         interface="linear",
+        loss="auto",
         context_length=64,
         prediction_length=None,
         max_epochs=20,
@@ -202,6 +232,7 @@ class LLMForecaster(BaseForecaster):
         self.finetune = finetune
         self.tokenizer = tokenizer
         self.interface = interface
+        self.loss = loss
         self.context_length = context_length
         self.prediction_length = prediction_length
         self.max_epochs = max_epochs
@@ -242,7 +273,7 @@ class LLMForecaster(BaseForecaster):
         """Continue pretraining the global model on more panel data."""
         series, _ = split_series(y)
         history = self._train(self.pretrained_network_, series)
-        for key in ("train_loss", "val_loss"):
+        for key in ("train_loss", "val_loss", "val_mae", "loss_weights", "active_losses"):
             self.pretrain_history_[key] = self.pretrain_history_[key] + history[key]
         self.n_pretrain_series_ += len(series)
         return self
@@ -260,9 +291,16 @@ class LLMForecaster(BaseForecaster):
             self.history_ = {
                 "train_loss": [],
                 "val_loss": [],
+                "val_mae": [],
+                "loss_weights": [],
+                "active_losses": [],
+                "switch_epochs": [],
+                "epoch_seconds": [],
                 "best_epoch": -1,
                 "epochs_run": 0,
             }
+            self.loss_category_, self.losses_, self.data_features_ = None, [], {}
+            self.loss_weights_, self.loss_weights_history_ = {}, []
         else:
             self.history_ = self._train(net, series, epochs)
         self._store_context(series, layout, y)
@@ -500,6 +538,7 @@ class LLMForecaster(BaseForecaster):
             raise ValueError("temperature must be >= 0 and top_p in (0, 1].")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
+        self._loss_switcher()._check_params()
 
     def _build_network(self, horizon):
         import torch
@@ -552,6 +591,23 @@ class LLMForecaster(BaseForecaster):
     def _seed(self):
         return 0 if self.random_state is None else int(self.random_state) % (2**32)
 
+    def _loss_switcher(self):
+        from sktime_llmforecast.losses import LossSwitcher
+
+        loss = self.loss
+        if isinstance(loss, LossSwitcher):
+            return loss.clone()
+        if isinstance(loss, str):
+            if loss == "auto":
+                return LossSwitcher()
+            return LossSwitcher(losses=[loss], coupling="fixed")
+        if isinstance(loss, (list, tuple)) and all(isinstance(n, str) for n in loss):
+            return LossSwitcher(losses=list(loss))
+        raise TypeError(
+            "loss must be 'auto', a loss name, a list of loss names or a "
+            f"LossSwitcher; got {type(loss).__name__}."
+        )
+
     def _train(self, net, series, max_epochs=None):
         import torch
 
@@ -559,6 +615,8 @@ class LLMForecaster(BaseForecaster):
         from sktime_llmforecast.forecasting._windows import make_windows
 
         self._validate()
+        switcher = self._loss_switcher().fit(series, token_output="tokens" in net.outputs)
+        objective = switcher.make_objective(net.outputs, net.config.context_length)
         train, val = make_windows(
             series,
             net.config.context_length,
@@ -577,7 +635,21 @@ class LLMForecaster(BaseForecaster):
         )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self._seed())
-            return train_network(net, train, val, config)
+            history = train_network(
+                net,
+                train,
+                val,
+                config,
+                objective,
+                schedule=switcher.make_schedule(objective),
+                weight_lr=float(switcher.weight_lr),
+            )
+        self.loss_category_ = switcher.loss_category_
+        self.losses_ = list(switcher.losses_)
+        self.data_features_ = dict(switcher.data_features_)
+        self.loss_weights_history_ = list(history["loss_weights"])
+        self.loss_weights_ = objective.weights()
+        return history
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):
@@ -586,6 +658,7 @@ class LLMForecaster(BaseForecaster):
         Tiny randomly initialised backbones, so the sktime suite runs offline and
         fast.
         """
+        from sktime_llmforecast.losses import LossSwitcher
         from sktime_llmforecast.tokenizers import (
             BinTokenizer,
             ChunkedDigitTokenizer,
@@ -629,6 +702,12 @@ class LLMForecaster(BaseForecaster):
                 "n_layers": 1,
                 "finetune": "layernorm",
                 "interface": "mlp",
+                "loss": LossSwitcher(
+                    losses=["huber", "crps_samples", "smape"],
+                    coupling="softmax",
+                    schedule="plateau",
+                    switch_patience=1,
+                ),
                 "tokenizer": PatchTokenizer(patch_len=3, stride=3),
                 "context_length": 6,
                 "prediction_length": 2,

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+import torch.nn.functional as F
+
+from sktime_llmforecast.losses._base import ForecastLoss, masked_mean
+
 
 def token_cross_entropy(logits, labels, mask=None):
     """Mean cross-entropy of ``logits (B, T, V)`` against ``labels (B, T)``.
-
-    Parameters
-    ----------
-    logits : torch.Tensor, shape (B, T, V)
-    labels : torch.LongTensor, shape (B, T)
-    mask : torch.Tensor of bool, shape (B, T), optional
-        Only positions where True count (e.g. the forecast tokens).
 
     Examples
     --------
@@ -20,10 +17,27 @@ def token_cross_entropy(logits, labels, mask=None):
     >>> float(token_cross_entropy(logits, torch.tensor([[0, 1]]))) < 1e-3
     True
     """
-    import torch.nn.functional as F
-
     ce = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), reduction="none")
-    if mask is None:
-        return ce.mean()
-    m = mask.flatten().to(ce.dtype)
-    return (ce * m).sum() / m.sum().clamp_min(1.0)
+    return masked_mean(ce, None if mask is None else mask.flatten())
+
+
+class TokenCrossEntropyLoss(ForecastLoss):
+    """Cross-entropy of next-token logits over a tokenizer's numeric vocabulary.
+
+    The training loss of the token tokenizers (digits, chunked digits, bins);
+    ``mask`` selects the positions that count (the forecast tokens).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sktime_llmforecast.losses import TokenCrossEntropyLoss
+    >>> logits = torch.tensor([[[0.0, 0.0]]])
+    >>> round(float(TokenCrossEntropyLoss()(logits, torch.tensor([[1]]))), 4)
+    0.6931
+    """
+
+    name = "token_ce"
+    output = "tokens"
+
+    def forward(self, pred, target, mask=None, scale=None, levels=None):
+        return token_cross_entropy(pred, target, mask)

@@ -1,0 +1,117 @@
+"""The LossSwitcher's choice of point losses, as one sktime metric."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sktime.performance_metrics.forecasting._base import BaseForecastingErrorMetric
+
+from sktime_llmforecast.losses.categories import (
+    CATEGORY_LOSSES,
+    loss_category,
+    series_features,
+)
+from sktime_llmforecast.metrics.point import huber_values, log_cosh_values
+
+_POINT = ("mse", "mae", "huber", "log_cosh", "mase", "smape")
+
+
+def switched_point_losses(y_train):
+    """The category of ``y_train`` and the point losses of its loss set.
+
+    The same decision list as ``LossSwitcher`` (columns pooled as channels);
+    distributional losses of the set are left out (a point forecast cannot be
+    scored by them), and a set without point losses falls back to ``["mse"]``.
+    """
+    series = [y_train[c].to_numpy(dtype=float) for c in y_train.columns]
+    features = series_features(series)
+    category = loss_category(features)
+    names = [n for n in CATEGORY_LOSSES[category] if n in _POINT] or ["mse"]
+    return category, names, features
+
+
+class SwitchedLoss(BaseForecastingErrorMetric):
+    """The loss switcher as a metric: the data decides which errors count.
+
+    From ``y_train`` it finds the category of the series with ``LossSwitcher``'s
+    decision list (intermittent, heavy-tailed, multi-scale, seasonal/trend,
+    irregular; see ``docs/losses.md``) and scores the forecast with the point
+    losses of that category, combined with ``weights`` (e.g. a fitted
+    ``LLMForecaster``'s ``loss_weights_``; default equal weights). Squared,
+    absolute, Huber and log-cosh errors are taken in units of ``y_train``'s
+    standard deviation, the scaled error over ``y_train``'s in-sample seasonal
+    naive error, sMAPE on the raw values, so the terms are comparable. A metric
+    that ranks forecasters by what matters for the data at hand, usable in
+    ``evaluate`` and ``ForecastingGridSearchCV``.
+
+    Parameters
+    ----------
+    weights : dict or None, default=None
+        ``{loss name: weight}``; names not in the chosen set are ignored, chosen
+        names missing from it get weight 0 (None: 1 / number of chosen losses).
+    huber_delta : float, default=1.0
+        Huber threshold in standard deviations of ``y_train``.
+    multioutput : {"uniform_average", "raw_values"} or array-like, default="uniform_average"
+    multilevel : {"uniform_average", "uniform_average_time", "raw_values"}, default="uniform_average"
+    by_index : bool, default=False
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from sktime_llmforecast.metrics import SwitchedLoss
+    >>> t = np.arange(120)
+    >>> y_train = pd.Series(100 + t + 10 * np.sin(2 * np.pi * t / 12))
+    >>> y_true = pd.Series([221.0, 225.0], index=[120, 121])
+    >>> y_pred = pd.Series([220.0, 226.0], index=[120, 121])
+    >>> loss = SwitchedLoss()
+    >>> round(float(loss(y_true, y_pred, y_train=y_train)), 4)
+    0.0421
+    """
+
+    _tags = {
+        "authors": ["sktime-llmforecast developers"],
+        "requires-y-train": True,
+        "requires-y-pred-benchmark": False,
+        "lower_is_better": True,
+    }
+
+    def __init__(self, weights=None, huber_delta=1.0, multioutput="uniform_average",
+                 multilevel="uniform_average", by_index=False):
+        self.weights = weights
+        self.huber_delta = huber_delta
+        super().__init__(multioutput=multioutput, multilevel=multilevel, by_index=by_index)
+
+    def _evaluate_by_index(self, y_true, y_pred, **kwargs):
+        y_train = kwargs["y_train"]
+        if isinstance(y_train, pd.Series):
+            y_train = y_train.to_frame()
+        _, names, features = switched_point_losses(y_train)
+        if self.weights is None:
+            weights = {n: 1.0 / len(names) for n in names}
+        else:
+            weights = {n: float(self.weights.get(n, 0.0)) for n in names}
+        train = y_train.to_numpy(dtype=float)
+        loc = train.mean(axis=0)
+        sd = np.maximum(train.std(axis=0), 1e-12)
+        sp = features["season"] if len(train) > 2 * features["season"] else 1
+        naive = np.maximum(np.abs(train[sp:] - train[:-sp]).mean(axis=0), 1e-12)
+        yt, yp = y_true.to_numpy(dtype=float), y_pred.to_numpy(dtype=float)
+        err = (yp - yt) / sd
+        terms = {
+            "mse": lambda: err**2,
+            "mae": lambda: np.abs(err),
+            "huber": lambda: huber_values(err, self.huber_delta),
+            "log_cosh": lambda: log_cosh_values(err),
+            "mase": lambda: np.abs(yp - yt) / naive,
+            "smape": lambda: 2 * np.abs(yp - yt) / np.maximum(np.abs(yp) + np.abs(yt), 1e-12),
+        }
+        total = sum(w * terms[n]() for n, w in weights.items())
+        raw = pd.DataFrame(total, index=y_true.index, columns=y_true.columns)
+        raw = self._get_weighted_df(raw, **kwargs)
+        return self._handle_multioutput(raw, self.multioutput)
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Return testing parameter settings for the metric."""
+        return [{}, {"weights": {"mse": 2.0, "mase": 0.5, "huber": 1.0}, "huber_delta": 0.5}]
