@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # would pull a multi-GB CUDA build); the default CUDA build where one is.
 TORCH_SPEC ?= $(shell if nvidia-smi -L >/dev/null 2>&1; then echo torch; else echo torch==2.13.0; fi)
 
-.PHONY: install install-embedded demo test test-slow benchmarks clean
+.PHONY: install install-embedded demo test test-slow clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

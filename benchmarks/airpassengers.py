@@ -141,8 +141,10 @@ def markdown(rows, seeds, load_s, machine):
         f"Machine: {machine}\n\n"
         f"LLMForecaster rows: mean ± std over seeds {list(seeds)}; context 48, 30 "
         "epochs at most with early stopping on the last 20 % of windows; patch rows "
-        "use 12-value patches with stride 6, are trained on MSE (mean) plus pinball "
-        "(quantiles) and report the 0.5 quantile (the defaults); token rows decode "
+        "use 12-value patches with stride 6, are trained with the default "
+        "`loss=\"auto\"` (AirPassengers is `seasonal_trend`: MSE + MASE + quantile CRPS "
+        "with learnable weights) and report the 0.5 quantile (the defaults); token rows "
+        "(cross-entropy) decode "
         "greedily. Loading and dequantising the embedded "
         f"SmolLM2 took {load_s:.1f} s once (cached afterwards, not in the fit times). "
         "The no-LLM rows are the same models with every transformer block removed.\n\n"
@@ -152,7 +154,7 @@ def markdown(rows, seeds, load_s, machine):
 
 
 def main(argv=None):
-    from benchmarks._report import machine_line, write_section
+    from _report import machine_line, write_section  # benchmarks/ is on sys.path
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

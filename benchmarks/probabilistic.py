@@ -144,7 +144,7 @@ def markdown(rows, seeds, machine):
 
 
 def main(argv=None):
-    from benchmarks._report import machine_line, write_section
+    from _report import machine_line, write_section  # benchmarks/ is on sys.path
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

@@ -156,7 +156,7 @@ def markdown(table, machine):
 
 
 def main():
-    from benchmarks._report import machine_line, write_section
+    from _report import machine_line, write_section  # benchmarks/ is on sys.path
 
     table = rows()
     body = markdown(table, machine_line())

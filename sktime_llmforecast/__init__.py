@@ -1,6 +1,7 @@
 """sktime-llmforecast: forecast time series with pretrained LLMs, as an sktime plugin."""
 
 from sktime_llmforecast.forecasting import LLMForecaster
+from sktime_llmforecast.losses import LossSwitcher
 from sktime_llmforecast.tokenizers import (
     BinTokenizer,
     ChunkedDigitTokenizer,
@@ -15,6 +16,7 @@ __all__ = [
     "ChunkedDigitTokenizer",
     "DigitTokenizer",
     "LLMForecaster",
+    "LossSwitcher",
     "PatchTokenizer",
     "__version__",
 ]

@@ -183,3 +183,21 @@ def test_grid_search_over_losses_with_the_switched_metric():
     assert gs.best_params_["loss"] in ("mse", "auto")
     assert len(gs.cv_results_) == 2
     assert np.isfinite(gs.cv_results_["mean_test_SwitchedLoss"]).all()
+
+
+def test_switched_loss_on_a_hierarchy_scores_each_member_on_its_own_history():
+    from sktime.utils._testing.hierarchical import _make_hierarchical
+
+    y = _make_hierarchical(hierarchy_levels=(2,), min_timepoints=60, max_timepoints=60,
+                           random_state=0)
+    times = y.index.get_level_values(-1).unique()
+    y_train = y[y.index.get_level_values(-1).isin(times[:-6])]
+    y_true = y[y.index.get_level_values(-1).isin(times[-6:])]
+    y_pred = y_true * 1.05
+    raw = SwitchedLoss(multilevel="raw_values")(y_true, y_pred, y_train=y_train)
+    assert len(raw) == 2
+    for member, value in zip(raw.index, raw.iloc[:, 0]):
+        alone = SwitchedLoss()(
+            y_true.loc[member], y_pred.loc[member], y_train=y_train.loc[member]
+        )
+        assert value == pytest.approx(alone, rel=1e-9)
