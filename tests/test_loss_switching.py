@@ -65,7 +65,7 @@ def test_auto_is_the_default_and_its_weights_move_and_stay_positive():
     assert len(hist) == f.history_["epochs_run"] >= 2
     first, last = np.array(list(hist[0].values())), np.array(list(hist[-1].values()))
     assert (last > 0).all() and not np.allclose(first, last)
-    assert f.loss_weights_ == hist[-1]
+    assert f.loss_weights_ == hist[f.history_["best_epoch"]]  # the restored epoch
     assert len(f.history_["val_mae"]) == f.history_["epochs_run"]
     g = _f().fit(_intermittent(), fh=[1, 2, 3])
     assert g.loss_category_ == "intermittent" and g.losses_ != f.losses_
@@ -175,14 +175,61 @@ def test_grid_search_over_losses_with_the_switched_metric():
     gs = ForecastingGridSearchCV(
         _f(max_epochs=2),
         cv=cv,
-        param_grid={"loss": ["mse", "auto"]},
+        param_grid={"loss": ["mse", "huber", "auto"]},
         scoring=SwitchedLoss(),
         error_score="raise",
     )
     gs.fit(y)
-    assert gs.best_params_["loss"] in ("mse", "auto")
-    assert len(gs.cv_results_) == 2
-    assert np.isfinite(gs.cv_results_["mean_test_SwitchedLoss"]).all()
+    scores = gs.cv_results_.set_index(gs.cv_results_["params"].map(lambda p: p["loss"]))
+    col = "mean_test_SwitchedLoss"
+    assert np.isfinite(scores[col]).all() and scores[col].nunique() == 3
+    assert gs.best_params_["loss"] == scores[col].idxmin()
+    assert gs.best_forecaster_.loss == gs.best_params_["loss"]
+
+
+def test_quantile_crps_in_evaluate_equals_a_manual_score():
+    y = _seasonal(120)
+    cv = ExpandingWindowSplitter(initial_window=108, step_length=12, fh=[1, 2, 3])
+    res = evaluate(_f(max_epochs=2), cv, y, scoring=QuantileCRPS(), error_score="raise")
+    f = _f(max_epochs=2).fit(y[:108], fh=[1, 2, 3])
+    q = f.predict_quantiles(alpha=list(QuantileCRPS().alpha))
+    truth = y[108:111].to_numpy()
+    levels = np.array(QuantileCRPS().alpha)
+    diff = truth[:, None] - q.to_numpy()
+    pin = np.maximum(levels * diff, (levels - 1) * diff)
+    edges = np.r_[0.0, (levels[1:] + levels[:-1]) / 2, 1.0]
+    manual = np.mean(2 * pin @ np.diff(edges))
+    assert res["test_QuantileCRPS"].iloc[0] == pytest.approx(manual, rel=1e-9)
+
+
+def test_quantile_crps_sorts_alpha_and_matches_variables_by_name():
+    y_true = pd.DataFrame({"a": [1.0, 2.0], "b": [0.0, 0.0]})
+    cols = pd.MultiIndex.from_tuples(
+        [("b", 0.1), ("b", 0.9), ("a", 0.1), ("a", 0.5), ("a", 0.9)]
+    )
+    y_pred = pd.DataFrame([[0, 0, 0.5, 1.0, 1.5], [0, 0, 1.0, 2.0, 3.0]], columns=cols,
+                          dtype=float)
+    raw = QuantileCRPS(alpha=(0.9, 0.1), multioutput="raw_values")(y_true, y_pred)
+    sorted_ = QuantileCRPS(alpha=(0.1, 0.9), multioutput="raw_values")(y_true, y_pred)
+    np.testing.assert_allclose(raw, sorted_)
+    assert float(np.asarray(raw).ravel()[list(raw.index).index("b")]) == 0.0
+
+
+def test_switched_loss_scores_each_variable_on_its_own_history():
+    a, b = _seasonal(), pd.Series(np.random.default_rng(3).normal(0, 1, 160))
+    b.index = a.index
+    y = pd.DataFrame({"a": a, "b": b})
+    y_train, y_true = y[:-12], y[-12:]
+    y_pred = y_true + 0.5
+    raw = SwitchedLoss(multioutput="raw_values")(y_true, y_pred, y_train=y_train)
+    for j, col in enumerate(y.columns):
+        alone = SwitchedLoss()(y_true[col], y_pred[col], y_train=y_train[col])
+        assert np.asarray(raw).ravel()[j] == pytest.approx(alone, rel=1e-9)
+
+
+def test_a_sample_loss_needs_two_quantile_levels():
+    with pytest.raises(ValueError, match="needs at least 2 quantile_levels"):
+        _f(loss="crps_samples", quantile_levels=(0.5,)).fit(_seasonal(), fh=[1])
 
 
 def test_switched_loss_on_a_hierarchy_scores_each_member_on_its_own_history():

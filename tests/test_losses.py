@@ -166,10 +166,10 @@ def test_draws_from_quantiles_follow_them_and_carry_gradients():
     gen = torch.Generator().manual_seed(0)
     draws = sample_from_quantiles(q, _t(LEVELS), 4000, generator=gen)
     assert draws.shape == (1, 4000, 7)
-    inner = draws[0, :, 0].detach().numpy()
-    assert Q[0, 0, 0] <= inner.min() and inner.max() <= Q[0, -1, 0]
-    # the median of draws over [0.1, 0.9] is the 0.5-quantile
-    assert np.median(inner) == pytest.approx(Q[0, 2, 0], abs=0.1)
+    x = draws[0, :, 0].detach().numpy()
+    # the draws have the forecast quantiles as their quantiles (tails extended)
+    for level, value in zip(LEVELS, Q[0, :, 0]):
+        assert np.mean(x <= value) == pytest.approx(level, abs=0.03)
     draws.sum().backward()
     assert q.grad.abs().sum() > 0
 
@@ -201,14 +201,37 @@ def test_softmax_coupling_cannot_collapse():
     assert w["huber"] > w["mae"] > w["mse"] > 0.05
 
 
-def test_fixed_coupling_and_aux_terms():
-    c = CoupledLoss(["huber"], coupling="fixed", aux=["pinball"])
+def test_fixed_coupling_and_fallback_terms():
+    c = CoupledLoss(["huber"], coupling="fixed", fallbacks={"pinball": ("quantiles",)})
     assert not any(p.requires_grad for p in c.parameters())
+    assert c.aux == ["pinball"]
     raw = {"huber": torch.tensor(2.0), "pinball": torch.tensor(0.5)}
     assert float(c(raw)) == pytest.approx(2.5)
     assert c.yardstick(raw) == pytest.approx(1.25)
+    covered = CoupledLoss(["huber", "crps_quantile"], fallbacks={"pinball": ("quantiles",)})
+    assert covered.aux == []
     with pytest.raises(ValueError, match="coupling must be"):
         CoupledLoss(["mse"], coupling="bogus")
+
+
+def test_fair_sample_crps_trains_calibrated_quantiles():
+    torch.manual_seed(0)
+    levels = torch.tensor([0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975])
+    q = torch.zeros(1, 7, 1, requires_grad=True)
+    opt = torch.optim.Adam([q], lr=0.02)
+    loss = make_loss("crps_samples")
+    for _ in range(1500):
+        draws = sample_from_quantiles(q.expand(256, 7, 1), levels, 16)
+        value = loss(draws, torch.randn(256, 1))
+        opt.zero_grad()
+        value.backward()
+        opt.step()
+    from scipy.stats import norm
+
+    got = q.detach().sort(1).values.flatten().numpy()
+    np.testing.assert_allclose(got, norm.ppf(levels.numpy()), atol=0.15)
+    with pytest.raises(ValueError, match="at least 2 quantile_levels"):
+        sample_from_quantiles(torch.zeros(1, 1, 3), torch.tensor([0.5]), 4)
 
 
 def _intermittent(n=240, seed=0):
@@ -267,6 +290,8 @@ def test_plateau_schedule_adds_losses_one_at_a_time():
     obj = sw.fit([_seasonal()]).make_objective({"point", "quantiles"}, 64)
     sched = sw.make_schedule(obj)
     assert obj.active == ["mse"]
+    # the quantile head trains through the pinball fallback until pinball is active
+    assert obj._fallbacks_for(obj.active) == ["pinball"] and obj.aux == []
     assert [sched.step(v) for v in (1.0, 0.9, 0.95, 0.95)] == [False, False, False, True]
     assert obj.active == ["mse", "mae"] and not sched.finished
     assert [sched.step(v) for v in (0.99, 0.99)] == [False, True]

@@ -203,7 +203,8 @@ class PatchForecastNetwork(BackboneNetwork):
                 raise ValueError(f"The patch network cannot train loss {name!r}.")
             tgt = z_true
             if loss.units == "original":
-                pred = pred * sc + loc
+                shape = (-1,) + (1,) * (pred.dim() - 1)  # (B, H) or (B, K, H)
+                pred = pred * sc.reshape(shape) + loc.reshape(shape)
                 tgt = target.float()
             scale = None
             if loss.needs_scale:

@@ -577,7 +577,7 @@ class LLMForecaster(BaseForecaster):
             head_dropout=float(self.head_dropout),
             quantile_levels=tuple(float(q) for q in self.quantile_levels),
         )
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=_rng_devices(device)):
             torch.manual_seed(self._seed())
             if zero_shot:
                 network_class = ZeroShotDigitNetwork
@@ -617,6 +617,11 @@ class LLMForecaster(BaseForecaster):
         self._validate()
         switcher = self._loss_switcher().fit(series, token_output="tokens" in net.outputs)
         objective = switcher.make_objective(net.outputs, net.config.context_length)
+        if "crps_samples" in objective.names and len(net.config.quantile_levels) < 2:
+            raise ValueError(
+                "loss 'crps_samples' draws samples from the quantile head and needs "
+                "at least 2 quantile_levels; add levels or use 'crps_quantile'."
+            )
         train, val = make_windows(
             series,
             net.config.context_length,
@@ -633,7 +638,7 @@ class LLMForecaster(BaseForecaster):
             device=self._device(),
             verbose=bool(self.verbose),
         )
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=_rng_devices(config.device)):
             torch.manual_seed(self._seed())
             history = train_network(
                 net,
@@ -648,7 +653,10 @@ class LLMForecaster(BaseForecaster):
         self.losses_ = list(switcher.losses_)
         self.data_features_ = dict(switcher.data_features_)
         self.loss_weights_history_ = list(history["loss_weights"])
-        self.loss_weights_ = objective.weights()
+        best = history["best_epoch"]  # the restored weights are those of this epoch
+        self.loss_weights_ = (
+            dict(history["loss_weights"][best]) if best >= 0 else objective.weights()
+        )
         return history
 
     @classmethod
@@ -732,6 +740,14 @@ class LLMForecaster(BaseForecaster):
                 "device": "cpu",
             },
         ]
+
+
+def _rng_devices(device):
+    """CUDA devices whose RNG a seeded block must save and restore (the user's
+    CUDA random state is left as it was)."""
+    import torch
+
+    return [torch.cuda.current_device()] if device == "cuda" else []
 
 
 def _cache_device(device):

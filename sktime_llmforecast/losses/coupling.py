@@ -29,9 +29,11 @@ class CoupledLoss(nn.Module):
           ``n``), plus ``regularization`` times the KL divergence from the uniform
           weighting so that no weight collapses to zero.
         * ``"fixed"``: every weight 1.
-    aux : list of str, default=()
-        Losses added with weight 1 outside the coupling (they train outputs that
-        no coupled loss reaches, such as the quantile head).
+    fallbacks : dict, default=None
+        ``{loss name: output kinds}``: a loss added with weight 1, outside the
+        coupling, whenever no *active* coupled loss reads any of those kinds (e.g.
+        ``{"pinball": ("quantiles", "samples")}`` keeps the quantile head trained
+        while a schedule has not yet switched on a quantile loss).
     regularization : float, default=1.0
         Strength of the KL term of ``"softmax"``.
     loss_kwargs : dict, default=None
@@ -42,32 +44,44 @@ class CoupledLoss(nn.Module):
     active : list of str
         The coupled losses currently in the objective (a schedule may start with
         fewer, see ``LossSwitcher``).
+    aux : list of str
+        The fallbacks needed once every coupled loss is active.
 
     Examples
     --------
     >>> import torch
     >>> from sktime_llmforecast.losses import CoupledLoss
-    >>> c = CoupledLoss(["mse", "mae"])
+    >>> c = CoupledLoss(["mse", "mae"], fallbacks={"pinball": ("quantiles",)})
+    >>> c.aux
+    ['pinball']
     >>> c.weights()
     {'mse': 1.0, 'mae': 1.0}
-    >>> float(c({"mse": torch.tensor(4.0), "mae": torch.tensor(2.0)}).detach())
-    6.0
+    >>> raw = {"mse": torch.tensor(4.0), "mae": torch.tensor(2.0), "pinball": torch.tensor(1.0)}
+    >>> float(c(raw).detach())  # weights start at 1
+    7.0
     """
 
-    def __init__(self, names, coupling="uncertainty", aux=(), regularization=1.0,
+    def __init__(self, names, coupling="uncertainty", fallbacks=None, regularization=1.0,
                  loss_kwargs=None):
         super().__init__()
         if coupling not in COUPLINGS:
             raise ValueError(f"coupling must be one of {COUPLINGS}, got {coupling!r}.")
-        names, aux = list(names), [a for a in aux if a not in names]
+        names = list(names)
         if not names:
             raise ValueError("CoupledLoss needs at least one loss name.")
         kwargs = loss_kwargs or {}
-        self.names, self.aux, self.coupling = names, aux, coupling
+        self.names, self.coupling = names, coupling
+        self.fallbacks = {k: tuple(v) for k, v in (fallbacks or {}).items()}
         self.regularization = float(regularization)
-        self.losses = nn.ModuleDict({n: make_loss(n, **kwargs.get(n, {})) for n in names + aux})
+        every = names + [f for f in self.fallbacks if f not in names]
+        self.losses = nn.ModuleDict({n: make_loss(n, **kwargs.get(n, {})) for n in every})
+        self.aux = self._fallbacks_for(names)
         self.theta = nn.Parameter(torch.zeros(len(names)), requires_grad=coupling != "fixed")
         self.active = list(names)
+
+    def _fallbacks_for(self, active):
+        read = {self.losses[n].output for n in active}
+        return [f for f, kinds in self.fallbacks.items() if not read & set(kinds)]
 
     def _active_mask(self):
         return torch.tensor([n in self.active for n in self.names], device=self.theta.device)
@@ -103,13 +117,13 @@ class CoupledLoss(nn.Module):
             p = torch.softmax(self.theta.masked_fill(~m, -math.inf), 0)[m]
             kl = -math.log(len(p)) - torch.log(p).mean()  # KL(uniform || p)
             total = total + self.regularization * kl
-        for name in self.aux:
+        for name in self._fallbacks_for(self.active):
             total = total + raw[name]
         return total
 
     def yardstick(self, raw):
-        """Unweighted mean of every loss (coupled and aux): comparable over epochs
-        whatever the weights or the active set, so early stopping uses it."""
+        """Unweighted mean of the coupled losses and ``aux``: comparable over
+        epochs whatever the weights or the active set, so early stopping uses it."""
         names = self.names + self.aux
         values = [raw[n].detach() if hasattr(raw[n], "detach") else raw[n] for n in names]
         return sum(float(v) for v in values) / len(names)

@@ -148,11 +148,13 @@ class ScaledErrorLoss(ForecastLoss):
         return masked_mean((pred - target).abs() / scale, mask)
 
 
-def seasonal_naive_scale(context, mask, season=1, floor=1e-3):
+def seasonal_naive_scale(context, mask, season=1, floor=0.05):
     """In-sample MAE of the seasonal naive forecast of each window, ``(B, 1)``.
 
-    Only pairs of observed values count; windows too short for one pair (or
-    constant ones) get ``floor`` (in the units of ``context``) instead of 0.
+    Only pairs of observed values count. The scale is at least ``floor`` (in the
+    units of ``context``; the networks pass standardised windows, so 0.05 context
+    standard deviations): exactly repeating or constant windows would otherwise
+    multiply the loss by thousands.
     """
     if context.shape[1] <= season:
         return torch.full((len(context), 1), float(floor), dtype=context.dtype,

@@ -28,10 +28,10 @@ def pinball_loss(pred_quantiles, target, levels, mask=None):
 
 
 def level_weights(levels):
-    """Trapezoid weights of quantile levels for integrating over (0, 1).
+    """Midpoint-rule weights of sorted quantile levels for integrating over (0, 1).
 
-    Level ``i`` stands for the interval between the midpoints to its neighbours
-    (0 and 1 at the ends); the weights sum to 1.
+    Level ``i`` stands for the interval between the midpoints to its neighbours,
+    the outermost levels for the rest of the way to 0 and 1; the weights sum to 1.
     """
     lv = levels.to(torch.float64)
     edges = torch.cat([lv.new_zeros(1), (lv[1:] + lv[:-1]) / 2, lv.new_ones(1)])
@@ -62,7 +62,7 @@ class PinballLoss(ForecastLoss):
 class QuantileCRPSLoss(ForecastLoss):
     """CRPS approximated from quantile forecasts.
 
-    ``CRPS = 2 * integral_0^1 pinball_q dq``, integrated with the trapezoid
+    ``CRPS = 2 * integral_0^1 pinball_q dq``, integrated with the midpoint-rule
     weights of :func:`level_weights`; with many evenly spaced levels it tends to
     the exact CRPS, and it is in the data's units (unlike the plain pinball mean,
     whose weight on the tails depends on how the levels are spread).
@@ -90,11 +90,14 @@ class QuantileCRPSLoss(ForecastLoss):
         return masked_mean(per_point, mask)
 
 
-def sample_crps(samples, target):
+def sample_crps(samples, target, fair=False):
     """CRPS of an ensemble ``(B, S, H)`` per point ``(B, H)``.
 
-    ``mean|X - y| - 0.5 mean|X - X'|`` over all ``S^2`` pairs (what
-    ``properscoring.crps_ensemble`` computes), with the pair term in
+    ``mean|X - y| - 0.5 mean|X - X'|``: with ``fair=False`` the pair term averages
+    over all ``S^2`` pairs (what ``properscoring.crps_ensemble`` computes); with
+    ``fair=True`` over the ``S (S - 1)`` distinct pairs, the unbiased ("fair")
+    estimator, whose minimiser is the true distribution for any ``S`` (the
+    ``S^2`` form rewards ensembles that are too narrow). The pair term is
     ``O(S log S)`` from the sorted samples.
     """
     s = samples.shape[1]
@@ -102,24 +105,30 @@ def sample_crps(samples, target):
     x = samples.sort(dim=1).values
     i = torch.arange(1, s + 1, dtype=x.dtype, device=x.device)[None, :, None]
     pair_sum = 2.0 * ((2 * i - s - 1) * x).sum(1)  # sum_ij |x_i - x_j|
-    return term1 - 0.5 * pair_sum / s**2
+    n_pairs = s * (s - 1) if fair else s**2
+    return term1 - 0.5 * pair_sum / n_pairs
 
 
 def sample_from_quantiles(quantiles, levels, n_samples, generator=None):
     """Differentiable draws ``(B, n, H)`` from quantile forecasts ``(B, Q, H)``.
 
-    Uniform levels ``u`` in ``[levels[0], levels[-1]]`` are mapped through the
-    piecewise-linear quantile function (sorted, so it is monotone); gradients
-    flow to the quantiles.
+    Uniform levels ``u`` in (0, 1) are mapped through the piecewise-linear
+    quantile function of the sorted quantiles (monotone), extended linearly
+    beyond the outermost levels with the slope of the outermost segments, so the
+    tails are not cut off. Gradients flow to the quantiles.
     """
     b, nq, h = quantiles.shape
+    if nq < 2:
+        raise ValueError(
+            "Sampling from quantiles needs at least 2 quantile_levels; got "
+            f"{nq}. Add levels or use a quantile loss such as 'crps_quantile'."
+        )
     q = quantiles.sort(dim=1).values
     lv = levels.to(q.dtype)
     u = torch.rand((b, n_samples, h), generator=generator, dtype=q.dtype, device=q.device)
-    u = lv[0] + u * (lv[-1] - lv[0])
     hi = torch.searchsorted(lv, u.reshape(-1)).clamp(1, nq - 1).reshape(u.shape)
     lo = hi - 1
-    w = (u - lv[lo]) / (lv[hi] - lv[lo])
+    w = (u - lv[lo]) / (lv[hi] - lv[lo])  # < 0 or > 1 in the tails: extrapolation
     q_lo = q.gather(1, lo)
     q_hi = q.gather(1, hi)
     return q_lo + w * (q_hi - q_lo)
@@ -128,9 +137,9 @@ def sample_from_quantiles(quantiles, levels, n_samples, generator=None):
 class SampleCRPSLoss(ForecastLoss):
     """CRPS of sample paths (ensemble form, as in ``properscoring.crps_ensemble``).
 
-    Token models supply sampled paths; the patch network supplies differentiable
-    draws from its quantile head (:func:`sample_from_quantiles`), ``n_samples``
-    per window.
+    Trained with the fair (unbiased) estimator (see :func:`sample_crps`); the
+    patch network supplies ``n_samples`` differentiable draws per window from its
+    quantile head (:func:`sample_from_quantiles`).
 
     Parameters
     ----------
@@ -142,7 +151,7 @@ class SampleCRPSLoss(ForecastLoss):
     >>> from sktime_llmforecast.losses import SampleCRPSLoss
     >>> x = torch.tensor([[[0.0], [2.0]]])   # two samples of one point
     >>> float(SampleCRPSLoss()(x, torch.tensor([[1.0]])))
-    0.5
+    0.0
     """
 
     name = "crps_samples"
@@ -155,7 +164,7 @@ class SampleCRPSLoss(ForecastLoss):
         self.n_samples = n_samples
 
     def forward(self, pred, target, mask=None, scale=None, levels=None):
-        return masked_mean(sample_crps(pred, target), mask)
+        return masked_mean(sample_crps(pred, target, fair=True), mask)
 
 
 class GaussianNLLLoss(ForecastLoss):

@@ -155,10 +155,10 @@ class LossSwitcher(BaseObject):
         Returns
         -------
         CoupledLoss
-            With ``aux`` losses (weight 1) for outputs the chosen losses leave
-            untrained: ``"pinball"`` for the quantile head when no quantile or
-            sample loss is chosen, ``"mse"`` for the point head when no point or
-            Gaussian loss is chosen.
+            With fallbacks (weight 1) for outputs the active losses leave
+            untrained: ``"pinball"`` for the quantile head while no quantile or
+            sample loss is active, ``"mse"`` for the point head while no point or
+            Gaussian loss is active.
         """
         if not hasattr(self, "losses_"):
             raise RuntimeError("Call LossSwitcher.fit before make_objective.")
@@ -171,18 +171,17 @@ class LossSwitcher(BaseObject):
                 "'token_ce'; patch tokenizers with any other loss; loss='auto' "
                 "chooses for you."
             )
-        kinds = {LOSSES[n].output for n in self.losses_}
-        aux = []
-        if "quantiles" in outputs and not kinds & {"quantiles", "samples"}:
-            aux.append("pinball")
-        if "point" in outputs and not kinds & {"point", "gaussian"}:
-            aux.append("mse")
+        fallbacks = {}
+        if "quantiles" in outputs:
+            fallbacks["pinball"] = ("quantiles", "samples")
+        if "point" in outputs:
+            fallbacks["mse"] = ("point", "gaussian")
         season = self.data_features_["season"]
         season = season if 2 * season <= context_length else 1
         objective = CoupledLoss(
             self.losses_,
             coupling=self.coupling,
-            aux=aux,
+            fallbacks=fallbacks,
             regularization=self.regularization,
             loss_kwargs={"huber": {"delta": self.huber_delta}, "mase": {"season": season}},
         )

@@ -12,8 +12,12 @@ from sktime.performance_metrics.forecasting.probabilistic._classes import (
 DEFAULT_LEVELS = tuple(round(0.05 * i, 2) for i in range(1, 20))
 
 
-def trapezoid_level_weights(levels):
-    """Weights of sorted levels for integrating over (0, 1); they sum to 1."""
+def midpoint_level_weights(levels):
+    """Midpoint-rule weights of sorted levels for integrating over (0, 1).
+
+    Each level stands for the interval between the midpoints to its neighbours,
+    the outermost ones for the rest of the way to 0 and 1; the weights sum to 1.
+    """
     lv = np.asarray(levels, dtype=float)
     edges = np.r_[0.0, (lv[1:] + lv[:-1]) / 2, 1.0]
     return np.diff(edges)
@@ -24,11 +28,10 @@ class QuantileCRPS(_BaseProbaForecastingErrorMetric):
 
     Scores ``predict_quantiles`` output in the units of the data, comparable with
     the CRPS of distributions (sktime's ``CRPS``) and of samples
-    (``SampleCRPS``). The integral is a trapezoid sum over the predicted levels,
-    so it tends to the exact CRPS as the levels get denser (19 levels by
+    (``SampleCRPS``). The integral is a midpoint-rule sum over the predicted
+    levels, so it tends to the exact CRPS as the levels get denser (19 levels by
     default). sktime's ``PinballLoss`` averages the levels with equal weight
-    instead; with evenly spaced levels the two differ by the factor 2 and the
-    weight of the outermost levels.
+    instead: about half of this score, with less weight on the tails.
 
     Parameters
     ----------
@@ -59,14 +62,16 @@ class QuantileCRPS(_BaseProbaForecastingErrorMetric):
     def __init__(self, multioutput="uniform_average", score_average=True,
                  alpha=DEFAULT_LEVELS):
         self.alpha = alpha
-        self._alpha = None if alpha is None else self._check_alpha(list(alpha))
+        self._alpha = None if alpha is None else sorted(self._check_alpha(list(alpha)))
         super().__init__(multioutput=multioutput, score_average=score_average)
 
     def _evaluate_by_index(self, y_true, y_pred, multioutput, **kwargs):
         yt = np.asarray(y_true, dtype=float)
         yt = yt.reshape(len(yt), -1)
+        names = list(getattr(y_true, "columns", []))
         cols = {}
         for j, var in enumerate(y_pred.columns.get_level_values(0).unique()):
+            j = names.index(var) if var in names else j  # match by name when named
             sub = y_pred[var]
             levels = np.sort(np.asarray(sub.columns, dtype=float))
             if self._alpha is not None:
@@ -81,7 +86,7 @@ class QuantileCRPS(_BaseProbaForecastingErrorMetric):
             y = yt[:, j : j + 1]
             diff = y - q
             pin = np.maximum(levels * diff, (levels - 1) * diff)
-            cols[(var, "crps")] = 2.0 * pin @ trapezoid_level_weights(levels)
+            cols[(var, "crps")] = 2.0 * pin @ midpoint_level_weights(levels)
         out = pd.DataFrame(cols, index=getattr(y_true, "index", None))
         out.columns = pd.MultiIndex.from_tuples(out.columns)
         return out

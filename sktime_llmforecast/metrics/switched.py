@@ -17,14 +17,23 @@ _POINT = ("mse", "mae", "huber", "log_cosh", "mase", "smape")
 
 
 def switched_point_losses(y_train):
-    """The category of ``y_train`` and the point losses of its loss set.
+    """The category of a training series and the point losses of its loss set.
 
-    The same decision list as ``LossSwitcher`` (columns pooled as channels);
-    distributional losses of the set are left out (a point forecast cannot be
-    scored by them), and a set without point losses falls back to ``["mse"]``.
+    The same decision list as ``LossSwitcher``; distributional losses of the set
+    are left out (a point forecast cannot be scored by them), and a set without
+    point losses falls back to ``["mse"]``.
+
+    Parameters
+    ----------
+    y_train : array-like, 1-D
+
+    Returns
+    -------
+    category : str
+    names : list of str
+    features : dict
     """
-    series = [y_train[c].to_numpy(dtype=float) for c in y_train.columns]
-    features = series_features(series)
+    features = series_features([np.asarray(y_train, dtype=float)])
     category = loss_category(features)
     names = [n for n in CATEGORY_LOSSES[category] if n in _POINT] or ["mse"]
     return category, names, features
@@ -33,8 +42,8 @@ def switched_point_losses(y_train):
 class SwitchedLoss(BaseForecastingErrorMetric):
     """The loss switcher as a metric: the data decides which errors count.
 
-    From ``y_train`` it finds the category of the series with ``LossSwitcher``'s
-    decision list (intermittent, heavy-tailed, multi-scale, seasonal/trend,
+    From ``y_train`` it finds the category of each variable's series with
+    ``LossSwitcher``'s decision list (intermittent, heavy-tailed, multi-scale, seasonal/trend,
     irregular; see ``docs/losses.md``) and scores the forecast with the point
     losses of that category, combined with ``weights`` (e.g. a fitted
     ``LLMForecaster``'s ``loss_weights_``; default equal weights). Squared,
@@ -86,27 +95,30 @@ class SwitchedLoss(BaseForecastingErrorMetric):
         y_train = kwargs["y_train"]
         if isinstance(y_train, pd.Series):
             y_train = y_train.to_frame()
-        _, names, features = switched_point_losses(y_train)
-        if self.weights is None:
-            weights = {n: 1.0 / len(names) for n in names}
-        else:
-            weights = {n: float(self.weights.get(n, 0.0)) for n in names}
-        train = y_train.to_numpy(dtype=float)
-        loc = train.mean(axis=0)
-        sd = np.maximum(train.std(axis=0), 1e-12)
-        sp = features["season"] if len(train) > 2 * features["season"] else 1
-        naive = np.maximum(np.abs(train[sp:] - train[:-sp]).mean(axis=0), 1e-12)
-        yt, yp = y_true.to_numpy(dtype=float), y_pred.to_numpy(dtype=float)
-        err = (yp - yt) / sd
-        terms = {
-            "mse": lambda: err**2,
-            "mae": lambda: np.abs(err),
-            "huber": lambda: huber_values(err, self.huber_delta),
-            "log_cosh": lambda: log_cosh_values(err),
-            "mase": lambda: np.abs(yp - yt) / naive,
-            "smape": lambda: 2 * np.abs(yp - yt) / np.maximum(np.abs(yp) + np.abs(yt), 1e-12),
-        }
-        total = sum(w * terms[n]() for n, w in weights.items())
+        train_all = y_train.to_numpy(dtype=float)
+        yt_all, yp_all = y_true.to_numpy(dtype=float), y_pred.to_numpy(dtype=float)
+        total = np.empty_like(yt_all)
+        for j in range(yt_all.shape[1]):  # every variable on its own history
+            train, yt, yp = train_all[:, j], yt_all[:, j], yp_all[:, j]
+            _, names, features = switched_point_losses(train)
+            if self.weights is None:
+                weights = {n: 1.0 / len(names) for n in names}
+            else:
+                weights = {n: float(self.weights.get(n, 0.0)) for n in names}
+            sd = max(train.std(), 1e-12)
+            sp = features["season"] if len(train) > 2 * features["season"] else 1
+            naive = max(np.abs(train[sp:] - train[:-sp]).mean(), 1e-12)
+            err = (yp - yt) / sd
+            terms = {
+                "mse": lambda: err**2,
+                "mae": lambda: np.abs(err),
+                "huber": lambda: huber_values(err, self.huber_delta),
+                "log_cosh": lambda: log_cosh_values(err),
+                "mase": lambda: np.abs(yp - yt) / naive,
+                "smape": lambda: 2 * np.abs(yp - yt)
+                / np.maximum(np.abs(yp) + np.abs(yt), 1e-12),
+            }
+            total[:, j] = sum(w * terms[n]() for n, w in weights.items())
         raw = pd.DataFrame(total, index=y_true.index, columns=y_true.columns)
         raw = self._get_weighted_df(raw, **kwargs)
         return self._handle_multioutput(raw, self.multioutput)
