@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 
-FINETUNE_MODES = ("frozen", "layernorm", "full")
+FINETUNE_MODES = ("frozen", "layernorm", "full", "lora")
 _POSITION_EMBEDDING_NAMES = ("wpe", "position_embeddings", "embed_positions")
 
 
@@ -24,9 +24,11 @@ def trainable_parameter_names(model, finetune: str) -> set:
     Parameters
     ----------
     model : torch.nn.Module
-    finetune : {"frozen", "layernorm", "full"}
+    finetune : {"frozen", "layernorm", "full", "lora"}
         ``"frozen"``: none; ``"layernorm"``: normalisation layers and learned
-        position embeddings (One-Fits-All); ``"full"``: every parameter.
+        position embeddings (One-Fits-All); ``"full"``: every parameter;
+        ``"lora"``: none of the existing ones (the adapters are added later, see
+        :func:`add_lora`).
 
     Returns
     -------
@@ -43,7 +45,7 @@ def trainable_parameter_names(model, finetune: str) -> set:
         raise ValueError(
             f"finetune must be one of {FINETUNE_MODES}, got {finetune!r}."
         )
-    if finetune == "frozen":
+    if finetune in ("frozen", "lora"):
         return set()
     if finetune == "full":
         return {name for name, _ in model.named_parameters()}
@@ -75,7 +77,8 @@ def find_block_list(base_model):
     )
 
 
-def make_backbone_shell(model, n_layers=None, finetune="frozen"):
+def make_backbone_shell(model, n_layers=None, finetune="frozen", lora_rank=8,
+                        lora_alpha=16):
     """Build an estimator-owned view of a cached (frozen, shared) model.
 
     Parameters
@@ -86,8 +89,12 @@ def make_backbone_shell(model, n_layers=None, finetune="frozen"):
         Keep only the first ``n_layers`` transformer blocks (None keeps all; 0 keeps
         none, leaving embeddings and final norm: the "LLM removed" ablation of
         Tan et al. 2024).
-    finetune : {"frozen", "layernorm", "full"}, default="frozen"
-        Which backbone parameters become trainable (private copies).
+    finetune : {"frozen", "layernorm", "full", "lora"}, default="frozen"
+        Which backbone parameters become trainable (private copies); ``"lora"``
+        adds trainable low-rank adapters to the attention projections instead
+        (peft), the backbone's own weights stay frozen and shared.
+    lora_rank, lora_alpha : int, float
+        Rank and scaling of the LoRA adapters (``finetune="lora"`` only).
 
     Returns
     -------
@@ -117,6 +124,10 @@ def make_backbone_shell(model, n_layers=None, finetune="frozen"):
         param.requires_grad_(name in trainable)
     if n_layers is not None:
         _truncate(shell, n_layers)
+    if finetune == "lora":
+        from sktime_llmforecast.backbones._lora import add_lora
+
+        shell = add_lora(shell, lora_rank, lora_alpha)
     shell.eval()
     return shell
 

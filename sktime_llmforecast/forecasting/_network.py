@@ -29,11 +29,38 @@ class NetworkConfig:
     spec: BackboneSpec = BackboneSpec("config", '{"model_type": "gpt2"}')
     n_layers: int | None = 6
     finetune: str = "frozen"
+    lora_rank: int = 8
+    lora_alpha: float = 16.0
     interface: str = "linear"
     context_length: int = 64
     horizon: int = 12
     head_dropout: float = 0.0
     quantile_levels: tuple = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
+    n_queries: int = 16
+    prompt: str | None = None
+
+
+def max_positions(config):
+    """The backbone's context size in tokens, or None when it has no fixed one."""
+    for name in ("max_position_embeddings", "n_positions", "n_ctx"):
+        val = getattr(config, name, None)
+        if isinstance(val, int) and val > 0:
+            return val
+    return None
+
+
+def prompt_token_ids(text, spec, vocab_size):
+    """Token ids of a text prompt in the backbone's own vocabulary.
+
+    The backbone's text tokenizer where it has one; for randomly initialised
+    config backbones (no tokenizer) the UTF-8 bytes modulo ``vocab_size``.
+    """
+    from sktime_llmforecast.backbones import load_text_tokenizer
+
+    tok = load_text_tokenizer(spec)
+    if tok is None:
+        return [b % vocab_size for b in text.encode("utf-8")]
+    return list(tok(text, add_special_tokens=False).input_ids)
 
 
 class BackboneNetwork(nn.Module):
@@ -53,6 +80,10 @@ class BackboneNetwork(nn.Module):
         self.tokenizer = tokenizer
         self._pending_backbone = None
         self.backbone = self._build_backbone()
+        ids = []
+        if config.prompt:
+            ids = prompt_token_ids(config.prompt, config.spec, self.backbone.config.vocab_size)
+        self.register_buffer("prompt_ids", torch.tensor(ids, dtype=torch.long), persistent=False)
 
     def _build_backbone(self):
         c = self.config
@@ -60,7 +91,7 @@ class BackboneNetwork(nn.Module):
         n_layers = c.n_layers
         if n_layers is not None:  # "at most n_layers": small backbones keep all
             n_layers = min(n_layers, model.config.num_hidden_layers)
-        return make_backbone_shell(model, n_layers, c.finetune)
+        return make_backbone_shell(model, n_layers, c.finetune, c.lora_rank, c.lora_alpha)
 
     @property
     def d_model(self):
@@ -69,6 +100,34 @@ class BackboneNetwork(nn.Module):
 
     def _backbone_dtype(self):
         return next(self.backbone.parameters()).dtype
+
+    @property
+    def n_prompt_tokens(self):
+        """Tokens of the text prompt placed before the series tokens (0: none)."""
+        return int(self.prompt_ids.numel())
+
+    def _with_prompt(self, emb, attention_mask):
+        """Prepend the prompt's embeddings (the backbone's own, frozen) and mask.
+
+        Time-LLM's prompt-as-prefix: ``(B, T, D)`` becomes ``(B, T_p + T, D)``.
+        """
+        if not self.n_prompt_tokens:
+            return emb, attention_mask
+        table = self.backbone.get_input_embeddings()
+        prefix = table(self.prompt_ids).to(emb.dtype)[None].expand(len(emb), -1, -1)
+        ones = torch.ones(len(emb), self.n_prompt_tokens, dtype=attention_mask.dtype,
+                          device=attention_mask.device)
+        return torch.cat([prefix, emb], 1), torch.cat([ones, attention_mask], 1)
+
+    def _check_positions(self, n_tokens, fix):
+        limit = max_positions(self.backbone.config)
+        need = n_tokens + self.n_prompt_tokens
+        if limit is not None and need > limit:
+            prompt = f" (with {self.n_prompt_tokens} prompt tokens)" if self.n_prompt_tokens else ""
+            raise ValueError(
+                f"The backbone sees {need} tokens{prompt}, beyond its {limit} "
+                f"positions; {fix}"
+            )
 
     def _run_backbone(self, emb, attention_mask, **kwargs):
         out = self.backbone.base_model(
@@ -153,9 +212,18 @@ class PatchForecastNetwork(BackboneNetwork):
     def __init__(self, config: NetworkConfig, tokenizer):
         super().__init__(config, tokenizer)
         d_model = self.d_model
-        n_tokens = tokenizer.n_patches(config.context_length)
+        self.resample = config.interface == "resampler"
+        n_tokens = config.n_queries if self.resample else tokenizer.n_patches(config.context_length)
+        self.n_tokens = n_tokens
+        self._check_positions(
+            n_tokens,
+            "use interface='resampler' (n_queries tokens whatever the history), longer "
+            "patches or a shorter context_length.",
+        )
         self.n_outputs = 2 + len(config.quantile_levels)  # mean, log-sd, quantiles
-        self.interface = build_interface(config.interface, tokenizer.patch_len, d_model)
+        self.interface = build_interface(
+            config.interface, tokenizer.patch_len, d_model, n_queries=config.n_queries
+        )
         self.head = FlattenHead(
             n_tokens, d_model, config.horizon * self.n_outputs, config.head_dropout
         )
@@ -170,9 +238,16 @@ class PatchForecastNetwork(BackboneNetwork):
         """Forecast standardised values; see the class docstring for shapes."""
         self.ensure_backbone()
         patches, state = self.tokenizer.encode(context, mask)  # (B, P, patch_len)
-        emb = self.interface(patches.to(self.head.proj.weight.dtype))  # (B, P, D)
-        out = self._run_backbone(emb, state.patch_mask)
-        hidden = out.last_hidden_state.to(emb.dtype)  # (B, P, D)
+        patches = patches.to(self.head.proj.weight.dtype)
+        if self.resample:  # (B, n_queries, D) whatever P
+            emb = self.interface(patches, state.patch_mask)
+            attention = torch.ones(emb.shape[:2], dtype=torch.bool, device=emb.device)
+        else:
+            emb = self.interface(patches)  # (B, P, D)
+            attention = state.patch_mask
+        emb, attention = self._with_prompt(emb, attention)
+        out = self._run_backbone(emb, attention)
+        hidden = out.last_hidden_state[:, -self.n_tokens :].to(emb.dtype)  # series tokens
         z = self.head(hidden).reshape(len(hidden), self.n_outputs, -1)  # (B, 2+Q, H)
         return z, state
 

@@ -14,7 +14,11 @@ import inspect
 
 import torch
 
-from sktime_llmforecast.forecasting._network import BackboneNetwork, NetworkConfig
+from sktime_llmforecast.forecasting._network import (  # noqa: F401 (re-export)
+    BackboneNetwork,
+    NetworkConfig,
+    max_positions,
+)
 from sktime_llmforecast.heads import TokenHead
 from sktime_llmforecast.interfaces import build_token_embedding
 
@@ -36,15 +40,6 @@ _BIDIRECTIONAL = {
 def _cache_argument(model):
     params = inspect.signature(model.forward).parameters
     return "cache" if "cache" in params else "past_key_values"
-
-
-def max_positions(config):
-    """The backbone's context size in tokens, or None when it has no fixed one."""
-    for name in ("max_position_embeddings", "n_positions", "n_ctx"):
-        val = getattr(config, name, None)
-        if isinstance(val, int) and val > 0:
-            return val
-    return None
 
 
 class TokenForecastNetwork(BackboneNetwork):
@@ -77,14 +72,12 @@ class TokenForecastNetwork(BackboneNetwork):
             )
         w = tokenizer.tokens_per_value
         n_tokens = (config.context_length + config.horizon) * w - 1
-        limit = max_positions(bb_config)
-        if limit is not None and n_tokens > limit:
-            raise ValueError(
-                f"context_length + horizon = {config.context_length + config.horizon}"
-                f" values at {w} tokens each need {n_tokens} positions, beyond the "
-                f"backbone's {limit}; shorten context_length, use a tokenizer with "
-                "fewer tokens per value (e.g. a larger k), or a PatchTokenizer."
-            )
+        self._check_positions(
+            n_tokens,
+            f"context_length + horizon = {config.context_length + config.horizon} "
+            f"values at {w} tokens each: shorten context_length, use a tokenizer with "
+            "fewer tokens per value (e.g. a larger k), or a PatchTokenizer.",
+        )
         self.interface = build_token_embedding(
             tokenizer.vocab_size, self.d_model, tokenizer.tokens_per_value
         )
@@ -99,12 +92,22 @@ class TokenForecastNetwork(BackboneNetwork):
         """
         self.ensure_backbone()
         emb = self.interface(ids, start=start)  # (B, T, D)
+        n_prefix = 0
+        if cache is None:  # the prompt goes first; later steps find it in the cache
+            emb, attention = self._with_prompt(emb, attention)
+            n_prefix = self.n_prompt_tokens
+        elif self.n_prompt_tokens:
+            attention = torch.cat([self._prompt_mask(attention), attention], 1)
         # transformers >= 5.2x names the key/value cache `cache`, older releases
         # `past_key_values`
         name = _cache_argument(self.backbone.base_model)
         out = self._run_backbone(emb, attention, use_cache=True, **{name: cache})
-        hidden = out.last_hidden_state.to(emb.dtype)
+        hidden = out.last_hidden_state[:, n_prefix:].to(emb.dtype)
         return self.head(hidden), getattr(out, name)  # (B, T, V)
+
+    def _prompt_mask(self, attention):
+        return torch.ones(len(attention), self.n_prompt_tokens, dtype=attention.dtype,
+                          device=attention.device)
 
     def _encode_window(self, context, mask, target=None):
         w = self.tokenizer.tokens_per_value

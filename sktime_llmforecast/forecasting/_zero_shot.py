@@ -82,9 +82,16 @@ class ZeroShotDigitNetwork(BackboneNetwork):
 
     def _encode_text(self, text):
         text_tok = self._text_tokenizer()
-        if text_tok is None:
-            return [self.symbol_ids[c] for c in text]
+        if text_tok is None:  # digits as 0..11, other characters as bytes
+            n_vocab = self.backbone.config.vocab_size
+            return [self.symbol_ids.get(c, ord(c) % n_vocab) for c in text]
         return text_tok(text, add_special_tokens=False).input_ids
+
+    def _prompt_prefix(self):
+        """Ids of the text prompt and a line break before the digits (or [])."""
+        if not self.n_prompt_tokens:
+            return []
+        return self.prompt_ids.tolist() + self._encode_text("\n")
 
     # ------------------------------------------------------------ sampling
     def sample(self, context, mask, num_samples, temperature=1.0, top_p=1.0, seed=0):
@@ -102,7 +109,7 @@ class ZeroShotDigitNetwork(BackboneNetwork):
             state = self.tokenizer._scale(observed[None, :], torch.ones_like(observed[None, :], dtype=torch.bool))
             scaling = {"loc": float(state.loc), "scale": float(state.scale)}
             text = self.tokenizer.values_to_text(observed.cpu().numpy(), scaling)
-            prompt = self._encode_text(text + self.tokenizer.value_sep)
+            prompt = self._prompt_prefix() + self._encode_text(text + self.tokenizer.value_sep)
             self._check_length(len(prompt))
             generator = torch.Generator(device=context.device).manual_seed(seed + b)
             entries = self._generate(prompt, num_samples, temperature, top_p, generator)

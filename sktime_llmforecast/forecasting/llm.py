@@ -56,14 +56,32 @@ class LLMForecaster(BaseForecaster):
         than all 30, see docs/benchmarks.md); None keeps all (or all there are, when
         the backbone has fewer); 0 removes every block (the no-LLM ablation of Tan et al.
         2024: same interface, head and training, no transformer layers).
-    finetune : {"frozen", "layernorm", "full"}, default="frozen"
-        Which backbone weights train: none, the norms and position embeddings, or all.
+    finetune : {"frozen", "layernorm", "full", "lora"}, default="frozen"
+        Which backbone weights train: none, the norms and position embeddings
+        (One-Fits-All), all, or low-rank adapters on the attention query/value
+        projections (LoRA through peft; the backbone's own weights stay frozen).
+    lora_rank : int, default=8
+        Rank of the LoRA adapters (``finetune="lora"``).
+    lora_alpha : float, default=16
+        LoRA scaling numerator: updates are ``(lora_alpha / lora_rank) B A x``.
     tokenizer : tokenizer object or None, default=None
         ``PatchTokenizer``, ``DigitTokenizer``, ``ChunkedDigitTokenizer`` or
         ``BinTokenizer``; None means ``PatchTokenizer()`` (16 values per patch,
         stride 8). Tune its settings as ``tokenizer__patch_len`` etc.
-    interface : {"linear", "mlp"}, default="linear"
-        Projection from a patch to the backbone width (patch mode).
+    interface : {"linear", "mlp", "resampler"}, default="linear"
+        From patches to the backbone (patch mode): a linear projection per patch
+        (LLaVA), a two-layer MLP (MedVInT), or ``n_queries`` learnable queries
+        cross-attending to all projected patches (Perceiver Resampler / Q-Former):
+        the backbone then sees ``n_queries`` tokens whatever ``context_length``,
+        so histories longer than the backbone's context get through.
+    n_queries : int, default=16
+        Tokens the ``"resampler"`` interface hands the backbone.
+    prompt : str or None, default=None
+        A text description of the data (domain, units, frequency), tokenised by
+        the backbone's own tokenizer and placed before the series tokens as
+        frozen word embeddings (Time-LLM's prompt-as-prefix; zero-shot mode: as
+        text before the digits). Random config backbones have no tokenizer: their
+        prompt ids are the UTF-8 bytes modulo the vocabulary size.
     loss : str, list of str or LossSwitcher, default="auto"
         The training loss. ``"auto"`` is ``LossSwitcher()``: it characterises the
         training data, picks the losses of its category (e.g. MSE + MASE + quantile
@@ -203,8 +221,12 @@ class LLMForecaster(BaseForecaster):
         backbone="smollm2-135m",
         n_layers=6,
         finetune="frozen",
+        lora_rank=8,
+        lora_alpha=16,
         tokenizer=None,
         interface="linear",
+        n_queries=16,
+        prompt=None,
         loss="auto",
         context_length=64,
         prediction_length=None,
@@ -230,8 +252,12 @@ class LLMForecaster(BaseForecaster):
         self.backbone = backbone
         self.n_layers = n_layers
         self.finetune = finetune
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha
         self.tokenizer = tokenizer
         self.interface = interface
+        self.n_queries = n_queries
+        self.prompt = prompt
         self.loss = loss
         self.context_length = context_length
         self.prediction_length = prediction_length
@@ -504,7 +530,7 @@ class LLMForecaster(BaseForecaster):
                 kind = "non-negative" if allow_zero else "positive"
                 raise ValueError(f"{name} must be a {kind} int, got {val!r}.")
 
-        for name in ("context_length", "batch_size", "patience"):
+        for name in ("context_length", "batch_size", "patience", "lora_rank", "n_queries"):
             _pos_int(name)
         _pos_int("max_epochs", allow_zero=True)
         if self.finetune_epochs is not None:
@@ -539,6 +565,10 @@ class LLMForecaster(BaseForecaster):
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
         self._loss_switcher()._check_params()
+        if self.prompt is not None and not isinstance(self.prompt, str):
+            raise TypeError(
+                f"prompt must be a string or None, got {type(self.prompt).__name__}."
+            )
 
     def _build_network(self, horizon):
         import torch
@@ -571,11 +601,15 @@ class LLMForecaster(BaseForecaster):
             spec=resolve_backbone_spec(self.backbone, self.dtype, _cache_device(device)),
             n_layers=self.n_layers,
             finetune=self.finetune,
+            lora_rank=self.lora_rank,
+            lora_alpha=float(self.lora_alpha),
             interface=self.interface,
             context_length=int(self.context_length),
             horizon=int(horizon),
             head_dropout=float(self.head_dropout),
             quantile_levels=tuple(float(q) for q in self.quantile_levels),
+            n_queries=int(self.n_queries),
+            prompt=self.prompt or None,
         )
         with torch.random.fork_rng(devices=_rng_devices(device)):
             torch.manual_seed(self._seed())
@@ -699,6 +733,9 @@ class LLMForecaster(BaseForecaster):
             {
                 "backbone": gpt2,
                 "tokenizer": PatchTokenizer(patch_len=4, stride=2),
+                "interface": "resampler",
+                "n_queries": 4,
+                "prompt": "a test series",
                 "context_length": 8,
                 "max_epochs": 2,
                 "batch_size": 16,
@@ -708,7 +745,8 @@ class LLMForecaster(BaseForecaster):
             {
                 "backbone": llama,
                 "n_layers": 1,
-                "finetune": "layernorm",
+                "finetune": "lora",
+                "lora_rank": 2,
                 "interface": "mlp",
                 "loss": LossSwitcher(
                     losses=["huber", "crps_samples", "smape"],

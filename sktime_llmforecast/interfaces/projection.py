@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-INTERFACE_KINDS = ("linear", "mlp")
+INTERFACE_KINDS = ("linear", "mlp", "resampler")
 
 
-def build_interface(kind, in_features, d_model, hidden_features=None):
+def build_interface(kind, in_features, d_model, hidden_features=None, n_queries=16):
     """Build the module that embeds tokens of ``in_features`` values into ``d_model``.
 
     Parameters
     ----------
-    kind : {"linear", "mlp"}
+    kind : {"linear", "mlp", "resampler"}
         ``"linear"``: one linear layer (LLaVA); ``"mlp"``: linear-GELU-linear
-        (MedVInT).
+        (MedVInT); ``"resampler"``: ``n_queries`` learnable queries
+        cross-attending to the projected tokens (Perceiver Resampler / Q-Former,
+        :class:`QueryResampler`).
     in_features : int
         Values per token, e.g. ``patch_len``.
     d_model : int
         The backbone's hidden size.
     hidden_features : int, optional
         Width of the MLP's hidden layer (default ``d_model``).
+    n_queries : int, default=16
+        Output tokens of the resampler.
 
     Returns
     -------
     torch.nn.Module
-        Maps ``(B, P, in_features)`` to ``(B, P, d_model)``.
+        Maps ``(B, P, in_features)`` to ``(B, P, d_model)``; the resampler maps
+        ``(patches, patch_mask)`` to ``(B, n_queries, d_model)``.
 
     Examples
     --------
@@ -41,4 +46,8 @@ def build_interface(kind, in_features, d_model, hidden_features=None):
         return nn.Sequential(
             nn.Linear(in_features, hidden), nn.GELU(), nn.Linear(hidden, d_model)
         )
+    if kind == "resampler":
+        from sktime_llmforecast.interfaces.resampler import QueryResampler
+
+        return QueryResampler(in_features, d_model, n_queries=n_queries)
     raise ValueError(f"interface must be one of {INTERFACE_KINDS}, got {kind!r}.")
