@@ -64,10 +64,13 @@ class LLMForecaster(BaseForecaster):
         Rank of the LoRA adapters (``finetune="lora"``).
     lora_alpha : float, default=16
         LoRA scaling numerator: updates are ``(lora_alpha / lora_rank) B A x``.
-    tokenizer : tokenizer object or None, default=None
+    tokenizer : tokenizer object, TokenizerSwitcher, "auto" or None, default=None
         ``PatchTokenizer``, ``DigitTokenizer``, ``ChunkedDigitTokenizer`` or
         ``BinTokenizer``; None means ``PatchTokenizer()`` (16 values per patch,
-        stride 8). Tune its settings as ``tokenizer__patch_len`` etc.
+        stride 8). Tune its settings as ``tokenizer__patch_len`` etc. A
+        ``TokenizerSwitcher`` (``"auto"``: its defaults) chooses among candidate
+        tokenizers in ``fit`` by successive halving on the validation MASE of
+        decoded forecasts (``tokenizer_scores_``, ``selected_tokenizer_``).
     interface : {"linear", "mlp", "resampler"}, default="linear"
         From patches to the backbone (patch mode): a linear projection per patch
         (LLaVA), a two-layer MLP (MedVInT), or ``n_queries`` learnable queries
@@ -289,7 +292,7 @@ class LLMForecaster(BaseForecaster):
         """Train the global model on a panel; kept across later ``fit`` calls."""
         series, _ = split_series(y)
         horizon = self._horizon_for(fh)
-        net = self._build_network(horizon)
+        net = self._build_network(horizon, self._select_tokenizer(series, horizon))
         self.pretrain_history_ = self._train(net, series)
         self.pretrained_network_ = net
         self.n_pretrain_series_ = len(series)
@@ -311,7 +314,8 @@ class LLMForecaster(BaseForecaster):
             net = copy.deepcopy(self.pretrained_network_)
             epochs = self.finetune_epochs
         else:
-            net = self._build_network(self._horizon_for(fh))
+            horizon = self._horizon_for(fh)
+            net = self._build_network(horizon, self._select_tokenizer(series, horizon))
             epochs = None
         if self.mode == "zero-shot":
             self.history_ = {
@@ -506,14 +510,78 @@ class LLMForecaster(BaseForecaster):
             return "cuda" if torch.cuda.is_available() else "cpu"
         return self.device
 
+    def _tokenizer_switcher(self):
+        """The TokenizerSwitcher to run, or None for a fixed tokenizer."""
+        from sktime_llmforecast.tokenizers import TokenizerSwitcher
+
+        if self.mode == "zero-shot":
+            return None
+        if isinstance(self.tokenizer, str):
+            if self.tokenizer != "auto":
+                raise ValueError(
+                    f"tokenizer must be a tokenizer object, 'auto' or None; got "
+                    f"{self.tokenizer!r}."
+                )
+            return TokenizerSwitcher()
+        if isinstance(self.tokenizer, TokenizerSwitcher):
+            return self.tokenizer.clone()
+        return None
+
+    def _select_tokenizer(self, series, horizon):
+        """The tokenizer to train with: fixed, or chosen by the switcher."""
+        import pandas as pd
+
+        from sktime_llmforecast.forecasting._tokenizer_search import (
+            successive_halving,
+            validation_mase,
+        )
+        from sktime_llmforecast.forecasting._windows import make_windows
+        from sktime_llmforecast.tokenizers.switcher import adapted_variants
+
+        switcher = self._tokenizer_switcher()
+        if switcher is None:
+            return self._resolved_tokenizer()
+        self._validate()
+        train, val = make_windows(
+            series, int(self.context_length), int(horizon), self.validation_fraction
+        )
+        device = self._device()
+
+        def evaluate(tok, epochs):
+            net = self._build_network(horizon, tokenizer=tok)
+            self._train(net, series, max_epochs=epochs)
+            return validation_mase(net, val if val is not None else train, device)
+
+        rows = []
+
+        def search(cands, stage):
+            best, scores = successive_halving(
+                cands, evaluate, switcher.min_epochs, switcher.eta
+            )
+            for r in scores:
+                rows.append(dict(r, stage=stage, tokenizer=repr(cands[r["candidate"]])))
+            return cands[best]
+
+        winner = search(switcher.candidate_list(), "select")
+        if switcher.strategy == "adapt":
+            winner = search(adapted_variants(winner), "adapt")
+        self.tokenizer_scores_ = pd.DataFrame(
+            rows, columns=["stage", "round", "candidate", "tokenizer", "epochs", "score",
+                           "error"]
+        )
+        self.selected_tokenizer_ = winner.clone()
+        return winner.clone()
+
     def _resolved_tokenizer(self):
-        from sktime_llmforecast.tokenizers import PatchTokenizer
+        from sktime_llmforecast.tokenizers import DigitTokenizer, PatchTokenizer
         from sktime_llmforecast.tokenizers._value_base import BaseValueTokenizer
 
-        from sktime_llmforecast.tokenizers import DigitTokenizer
-
         default = DigitTokenizer() if self.mode == "zero-shot" else PatchTokenizer()
-        tok = default if self.tokenizer is None else self.tokenizer
+        tok = self.tokenizer
+        if tok is None or (self.mode == "zero-shot" and isinstance(tok, str) and tok == "auto"):
+            tok = default
+        elif self._tokenizer_switcher() is not None:
+            raise RuntimeError("the tokenizer switcher runs in fit (_select_tokenizer)")
         if not isinstance(tok, (PatchTokenizer, BaseValueTokenizer)):
             raise TypeError(
                 "tokenizer must be a PatchTokenizer, DigitTokenizer, "
@@ -570,7 +638,7 @@ class LLMForecaster(BaseForecaster):
                 f"prompt must be a string or None, got {type(self.prompt).__name__}."
             )
 
-    def _build_network(self, horizon):
+    def _build_network(self, horizon, tokenizer=None):
         import torch
 
         from sktime_llmforecast.backbones import resolve_backbone_spec
@@ -583,7 +651,7 @@ class LLMForecaster(BaseForecaster):
         from sktime_llmforecast.tokenizers import DigitTokenizer, PatchTokenizer
 
         self._validate()
-        tokenizer = self._resolved_tokenizer()
+        tokenizer = self._resolved_tokenizer() if tokenizer is None else tokenizer
         is_patch = isinstance(tokenizer, PatchTokenizer)
         zero_shot = self.mode == "zero-shot"
         if zero_shot and not isinstance(tokenizer, DigitTokenizer):

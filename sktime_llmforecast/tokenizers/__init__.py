@@ -14,6 +14,7 @@ from sktime_llmforecast.tokenizers.bins import BinTokenizer
 from sktime_llmforecast.tokenizers.chunked import ChunkedDigitTokenizer
 from sktime_llmforecast.tokenizers.digits import DigitTokenizer
 from sktime_llmforecast.tokenizers.patch import PatchState, PatchTokenizer
+from sktime_llmforecast.tokenizers.switcher import TokenizerSwitcher
 
 __all__ = [
     "BinTokenizer",
@@ -21,4 +22,5 @@ __all__ = [
     "DigitTokenizer",
     "PatchState",
     "PatchTokenizer",
+    "TokenizerSwitcher",
 ]
