@@ -37,3 +37,19 @@ def write_section(name, body):
     )
     DOC.write_text(text)
     print(f"wrote section {name!r} of {DOC}", file=sys.stderr)
+
+
+def seeded_main(section, run, markdown, argv=None):
+    """CLI of a seeded benchmark: ``--seeds``, run, print and write its section.
+
+    ``run(seeds)`` returns the results, ``markdown(results, seeds, machine)`` the
+    section's text.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = parser.parse_args(argv)
+    body = markdown(run(args.seeds), args.seeds, machine_line())
+    print(body)
+    write_section(section, body)

@@ -17,7 +17,6 @@ writes the table into docs/benchmarks.md).
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
@@ -184,15 +183,9 @@ def markdown(results, seeds, machine):
 
 
 def main(argv=None):
-    from _report import machine_line, write_section  # benchmarks/ is on sys.path
+    from _report import seeded_main  # benchmarks/ is on sys.path
 
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    args = parser.parse_args(argv)
-    results = run(args.seeds)
-    body = markdown(results, args.seeds, machine_line())
-    print(body)
-    write_section("loss_ablation", body)
+    seeded_main("loss_ablation", run, markdown, argv)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ writes the table into docs/benchmarks.md).
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
@@ -144,15 +143,9 @@ def markdown(rows, seeds, machine):
 
 
 def main(argv=None):
-    from _report import machine_line, write_section  # benchmarks/ is on sys.path
+    from _report import seeded_main  # benchmarks/ is on sys.path
 
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    args = parser.parse_args(argv)
-    rows = run(args.seeds)
-    body = markdown(rows, args.seeds, machine_line())
-    print(body)
-    write_section("probabilistic", body)
+    seeded_main("probabilistic", run, markdown, argv)
 
 
 if __name__ == "__main__":

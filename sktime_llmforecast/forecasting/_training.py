@@ -76,6 +76,21 @@ def evaluate_losses(net, windows, batch_size, device, losses):
     return {k: v / max(count, 1) for k, v in totals.items()}
 
 
+def empty_history():
+    """The training history of a network that did not train (no epochs)."""
+    return {
+        "train_loss": [],
+        "val_loss": [],
+        "val_mae": [],
+        "loss_weights": [],
+        "active_losses": [],
+        "switch_epochs": [],
+        "epoch_seconds": [],
+        "best_epoch": -1,
+        "epochs_run": 0,
+    }
+
+
 def train_network(net, train, val, config: TrainConfig, objective, schedule=None,
                   weight_lr=0.05):
     """Train ``net`` (and the coupling weights of ``objective``) in place.
@@ -109,17 +124,7 @@ def train_network(net, train, val, config: TrainConfig, objective, schedule=None
     """
     import time
 
-    history = {
-        "train_loss": [],
-        "val_loss": [],
-        "val_mae": [],
-        "loss_weights": [],
-        "active_losses": [],
-        "switch_epochs": [],
-        "epoch_seconds": [],
-        "best_epoch": -1,
-        "epochs_run": 0,
-    }
+    history = empty_history()
     params = net.trainable_parameters()
     if config.max_epochs == 0 or not params:
         return history

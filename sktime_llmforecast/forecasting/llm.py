@@ -318,17 +318,9 @@ class LLMForecaster(BaseForecaster):
             net = self._build_network(horizon, self._select_tokenizer(series, horizon))
             epochs = None
         if self.mode == "zero-shot":
-            self.history_ = {
-                "train_loss": [],
-                "val_loss": [],
-                "val_mae": [],
-                "loss_weights": [],
-                "active_losses": [],
-                "switch_epochs": [],
-                "epoch_seconds": [],
-                "best_epoch": -1,
-                "epochs_run": 0,
-            }
+            from sktime_llmforecast.forecasting._training import empty_history
+
+            self.history_ = empty_history()
             self.loss_category_, self.losses_, self.data_features_ = None, [], {}
             self.loss_weights_, self.loss_weights_history_ = {}, []
         else:
