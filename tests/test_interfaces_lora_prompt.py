@@ -147,3 +147,33 @@ def test_prompt_changes_the_forecast_and_works_in_token_and_zero_shot_modes():
 def test_prompt_must_be_text():
     with pytest.raises(TypeError, match="prompt must be a string"):
         _f(prompt=3).fit(_series(100), fh=[1])
+
+
+# ------------------------------------------------------------------ demonstrations
+def test_zero_shot_demonstrations_are_earlier_windows_oldest_first():
+    from sktime_llmforecast.tokenizers import DigitTokenizer
+
+    y = _series(120)
+    tok = DigitTokenizer(precision=1)
+    backbone = dict(TINY_GPT2, n_positions=1024)
+    f = _f(backbone=backbone, mode="zero-shot", tokenizer=tok, context_length=12,
+           num_samples=2, n_demonstrations=2, prompt="daily counts")
+    f.fit(y, fh=[1, 2])
+    assert len(f._context[0][0]) == 36  # the context and two earlier windows
+    pred = f.predict()
+    assert np.isfinite(pred).all()
+    net = f.network_
+    values = y.to_numpy()
+
+    def text(v):  # each window scaled on its own values
+        return net._as_text(torch.tensor(v, dtype=torch.float64))[0]
+
+    expected = net._encode_text(
+        "daily counts\n"
+        + text(values[-36:-24]) + ",\n"
+        + text(values[-24:-12]) + ",\n"
+        + text(values[-12:]) + ","
+    )
+    assert net.last_prompt_ids_ == expected
+    with pytest.raises(ValueError, match="n_demonstrations applies to mode='zero-shot'"):
+        _f(n_demonstrations=1).fit(y, fh=[1])

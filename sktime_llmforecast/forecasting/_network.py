@@ -38,6 +38,7 @@ class NetworkConfig:
     quantile_levels: tuple = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
     n_queries: int = 16
     prompt: str | None = None
+    n_demonstrations: int = 0
 
 
 def max_positions(config):

@@ -82,15 +82,21 @@ class ZeroShotDigitNetwork(BackboneNetwork):
 
     def _encode_text(self, text):
         text_tok = self._text_tokenizer()
-        if text_tok is None:  # digits as 0..11, other characters as bytes
-            n_vocab = self.backbone.config.vocab_size
-            return [self.symbol_ids.get(c, ord(c) % n_vocab) for c in text]
+        if text_tok is None:  # digits etc. as 0..11, other characters after them
+            n_sym, n_vocab = len(self.symbol_ids), self.backbone.config.vocab_size
+            spare = max(n_vocab - n_sym, 1)
+            return [
+                self.symbol_ids[c] if c in self.symbol_ids else n_sym + ord(c) % spare
+                for c in text
+            ]
         return text_tok(text, add_special_tokens=False).input_ids
 
     def _prompt_prefix(self):
         """Ids of the text prompt and a line break before the digits (or [])."""
         if not self.n_prompt_tokens:
             return []
+        if self._text_tokenizer() is None:  # keep clear of the digit ids, as above
+            return self._encode_text(self.config.prompt + "\n")
         return self.prompt_ids.tolist() + self._encode_text("\n")
 
     # ------------------------------------------------------------ sampling
@@ -104,13 +110,17 @@ class ZeroShotDigitNetwork(BackboneNetwork):
         horizon = self.config.horizon
         out = np.zeros((context.shape[0], num_samples, horizon))
         counts = {"repaired": 0, "dropped": 0}
+        n_ctx = self.config.context_length
         for b in range(context.shape[0]):
-            observed = context[b][mask[b]].double()
-            state = self.tokenizer._scale(observed[None, :], torch.ones_like(observed[None, :], dtype=torch.bool))
-            scaling = {"loc": float(state.loc), "scale": float(state.scale)}
-            text = self.tokenizer.values_to_text(observed.cpu().numpy(), scaling)
-            prompt = self._prompt_prefix() + self._encode_text(text + self.tokenizer.value_sep)
+            query, query_mask = context[b, -n_ctx:], mask[b, -n_ctx:]
+            observed = query[query_mask].double()
+            text, scaling = self._as_text(observed)
+            demos = self._demonstrations(context[b, :-n_ctx], mask[b, :-n_ctx])
+            prompt = self._prompt_prefix() + self._encode_text(
+                "".join(d + "\n" for d in demos) + text + self.tokenizer.value_sep
+            )
             self._check_length(len(prompt))
+            self.last_prompt_ids_ = prompt
             generator = torch.Generator(device=context.device).manual_seed(seed + b)
             entries = self._generate(prompt, num_samples, temperature, top_p, generator)
             values, dropped, repaired = self._parse(entries, scaling, observed[-1].item())
@@ -124,6 +134,24 @@ class ZeroShotDigitNetwork(BackboneNetwork):
             keep = np.asarray(values)
             out[b] = keep[np.arange(num_samples) % len(keep)]
         return torch.as_tensor(out), counts
+
+    def _as_text(self, observed):
+        """LLMTime text of observed values, scaled on themselves; and the scaling."""
+        ones = torch.ones_like(observed[None, :], dtype=torch.bool)
+        state = self.tokenizer._scale(observed[None, :], ones)
+        scaling = {"loc": float(state.loc), "scale": float(state.scale)}
+        return self.tokenizer.values_to_text(observed.cpu().numpy(), scaling), scaling
+
+    def _demonstrations(self, earlier, earlier_mask):
+        """Texts of the ``n_demonstrations`` windows before the query, oldest first."""
+        n_ctx, texts = self.config.context_length, []
+        n = min(self.config.n_demonstrations, earlier.shape[0] // n_ctx)
+        for k in range(n, 0, -1):  # oldest first
+            lo = earlier.shape[0] - k * n_ctx
+            window = earlier[lo : lo + n_ctx][earlier_mask[lo : lo + n_ctx]].double()
+            if window.numel() >= 2:
+                texts.append(self._as_text(window)[0] + self.tokenizer.value_sep)
+        return texts
 
     def _check_length(self, n_prompt):
         limit = max_positions(self.backbone.config)

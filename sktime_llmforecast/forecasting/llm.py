@@ -85,6 +85,13 @@ class LLMForecaster(BaseForecaster):
         frozen word embeddings (Time-LLM's prompt-as-prefix; zero-shot mode: as
         text before the digits). Random config backbones have no tokenizer: their
         prompt ids are the UTF-8 bytes modulo the vocabulary size.
+    n_demonstrations : int, default=0
+        Zero-shot mode only: in-context examples placed before the history, the
+        ``n_demonstrations`` windows of ``context_length`` values that precede it
+        in the same series, oldest first, each scaled on its own and written as
+        digit text, one per line (after the ``prompt``); windows with fewer than 2
+        observed values are left out. The forecaster keeps
+        ``context_length * (1 + n_demonstrations)`` values of history.
     loss : str, list of str or LossSwitcher, default="auto"
         The training loss. ``"auto"`` is ``LossSwitcher()``: it characterises the
         training data, picks the losses of its category (e.g. MSE + MASE + quantile
@@ -230,6 +237,7 @@ class LLMForecaster(BaseForecaster):
         interface="linear",
         n_queries=16,
         prompt=None,
+        n_demonstrations=0,
         loss="auto",
         context_length=64,
         prediction_length=None,
@@ -261,6 +269,7 @@ class LLMForecaster(BaseForecaster):
         self.interface = interface
         self.n_queries = n_queries
         self.prompt = prompt
+        self.n_demonstrations = n_demonstrations
         self.loss = loss
         self.context_length = context_length
         self.prediction_length = prediction_length
@@ -350,8 +359,14 @@ class LLMForecaster(BaseForecaster):
         self._store_context(merged, old_layout, y)
         return self
 
+    def _history_length(self):
+        """Values of history a forecast reads: the context, plus the windows of the
+        zero-shot demonstrations."""
+        n_demo = int(self.n_demonstrations) if self.mode == "zero-shot" else 0
+        return int(self.context_length) * (1 + n_demo)
+
     def _store_context(self, series, layout, y):
-        keep = int(self.context_length)
+        keep = self._history_length()
         self._context = ([s[-keep:].copy() for s in series], layout, y.index.names)
 
     def _steps(self, fh):
@@ -385,7 +400,7 @@ class LLMForecaster(BaseForecaster):
             paths = sample_paths(
                 net,
                 series,
-                self.context_length,
+                self._history_length(),
                 total,
                 device,
                 int(self.num_samples),
@@ -625,6 +640,12 @@ class LLMForecaster(BaseForecaster):
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
         self._loss_switcher()._check_params()
+        _pos_int("n_demonstrations", allow_zero=True)
+        if self.n_demonstrations and self.mode != "zero-shot":
+            raise ValueError(
+                "n_demonstrations applies to mode='zero-shot' (in-context examples); "
+                "set it to 0 for trained models."
+            )
         if self.prompt is not None and not isinstance(self.prompt, str):
             raise TypeError(
                 f"prompt must be a string or None, got {type(self.prompt).__name__}."
@@ -670,6 +691,7 @@ class LLMForecaster(BaseForecaster):
             quantile_levels=tuple(float(q) for q in self.quantile_levels),
             n_queries=int(self.n_queries),
             prompt=self.prompt or None,
+            n_demonstrations=int(self.n_demonstrations),
         )
         with torch.random.fork_rng(devices=_rng_devices(device)):
             torch.manual_seed(self._seed())
