@@ -39,6 +39,16 @@ def write_section(name, body):
     print(f"wrote section {name!r} of {DOC}", file=sys.stderr)
 
 
+def mean_std(runs, key, digits):
+    """``runs[i][key]`` as ``mean ± std`` over seeds (the value alone for one run)."""
+    import numpy as np
+
+    vals = np.array([r[key] for r in runs], dtype=float)
+    if len(vals) == 1:
+        return f"{vals[0]:.{digits}f}"
+    return f"{vals.mean():.{digits}f} ± {vals.std(ddof=1):.{digits}f}"
+
+
 def seeded_main(section, run, markdown, argv=None):
     """CLI of a seeded benchmark: ``--seeds``, run, print and write its section.
 

@@ -10,7 +10,6 @@ writes the table into docs/benchmarks.md).
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
@@ -116,12 +115,9 @@ def run(seeds):
     return rows, load_s
 
 
-def markdown(rows, seeds, load_s, machine):
-    def fmt(runs, key, digits):
-        vals = np.array([r[key] for r in runs])
-        if len(vals) == 1:
-            return f"{vals[0]:.{digits}f}"
-        return f"{vals.mean():.{digits}f} ± {vals.std(ddof=1):.{digits}f}"
+def markdown(results, seeds, machine):
+    rows, load_s = results
+    from _report import mean_std as fmt  # benchmarks/ is on sys.path
 
     lines = [
         "| method | MAE | MASE | sMAPE | fit s | predict s | trainable / total params |",
@@ -154,15 +150,9 @@ def markdown(rows, seeds, load_s, machine):
 
 
 def main(argv=None):
-    from _report import machine_line, write_section  # benchmarks/ is on sys.path
+    from _report import seeded_main  # benchmarks/ is on sys.path
 
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    args = parser.parse_args(argv)
-    rows, load_s = run(args.seeds)
-    body = markdown(rows, args.seeds, load_s, machine_line())
-    print(body)
-    write_section("airpassengers", body)
+    seeded_main("airpassengers", run, markdown, argv)
 
 
 if __name__ == "__main__":

@@ -134,11 +134,7 @@ def run(seeds):
 
 
 def markdown(results, seeds, machine):
-    def fmt(runs, key, digits):
-        vals = np.array([r[key] for r in runs], dtype=float)
-        if len(vals) == 1:
-            return f"{vals[0]:.{digits}f}"
-        return f"{vals.mean():.{digits}f} ± {vals.std(ddof=1):.{digits}f}"
+    from _report import mean_std as fmt  # benchmarks/ is on sys.path
 
     lines = [
         "| series | loss | MASE | CRPS | epochs to threshold | s to threshold | "

@@ -174,6 +174,8 @@ def test_zero_shot_demonstrations_are_earlier_windows_oldest_first():
         + text(values[-24:-12]) + ",\n"
         + text(values[-12:]) + ","
     )
-    assert net.last_prompt_ids_ == expected
+    row = torch.tensor(f._context[0][0], dtype=torch.float64)
+    ids, _, _ = net.prompt_for(row, torch.ones_like(row, dtype=torch.bool))
+    assert ids == expected
     with pytest.raises(ValueError, match="n_demonstrations applies to mode='zero-shot'"):
         _f(n_demonstrations=1).fit(y, fh=[1])

@@ -14,11 +14,7 @@ import inspect
 
 import torch
 
-from sktime_llmforecast.forecasting._network import (  # noqa: F401 (re-export)
-    BackboneNetwork,
-    NetworkConfig,
-    max_positions,
-)
+from sktime_llmforecast.forecasting._network import BackboneNetwork, NetworkConfig
 from sktime_llmforecast.heads import TokenHead
 from sktime_llmforecast.interfaces import build_token_embedding
 

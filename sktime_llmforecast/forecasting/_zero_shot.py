@@ -17,12 +17,8 @@ import numpy as np
 import torch
 
 from sktime_llmforecast.backbones import load_text_tokenizer
-from sktime_llmforecast.forecasting._network import BackboneNetwork
-from sktime_llmforecast.forecasting._token_network import (
-    _cache_argument,
-    max_positions,
-    sample_token,
-)
+from sktime_llmforecast.forecasting._network import BackboneNetwork, max_positions
+from sktime_llmforecast.forecasting._token_network import _cache_argument, sample_token
 
 _SYMBOLS = "0123456789"
 
@@ -99,6 +95,22 @@ class ZeroShotDigitNetwork(BackboneNetwork):
             return self._encode_text(self.config.prompt + "\n")
         return self.prompt_ids.tolist() + self._encode_text("\n")
 
+    def prompt_for(self, row, row_mask):
+        """Token ids the LM continues for one history row, its scaling, its values.
+
+        ``[prompt line] [demonstration lines, oldest first] query``: the last
+        ``context_length`` values are the query, the ``n_demonstrations`` windows
+        before them the demonstrations, each scaled on its own values.
+        """
+        n_ctx = self.config.context_length
+        observed = row[-n_ctx:][row_mask[-n_ctx:]].double()
+        text, scaling = self._as_text(observed)
+        demos = self._demonstrations(row[:-n_ctx], row_mask[:-n_ctx])
+        ids = self._prompt_prefix() + self._encode_text(
+            "".join(d + "\n" for d in demos) + text + self.tokenizer.value_sep
+        )
+        return ids, scaling, observed
+
     # ------------------------------------------------------------ sampling
     def sample(self, context, mask, num_samples, temperature=1.0, top_p=1.0, seed=0):
         """Values ``(B, S, H)`` and counts ``{"repaired": int, "dropped": int}``.
@@ -110,17 +122,9 @@ class ZeroShotDigitNetwork(BackboneNetwork):
         horizon = self.config.horizon
         out = np.zeros((context.shape[0], num_samples, horizon))
         counts = {"repaired": 0, "dropped": 0}
-        n_ctx = self.config.context_length
         for b in range(context.shape[0]):
-            query, query_mask = context[b, -n_ctx:], mask[b, -n_ctx:]
-            observed = query[query_mask].double()
-            text, scaling = self._as_text(observed)
-            demos = self._demonstrations(context[b, :-n_ctx], mask[b, :-n_ctx])
-            prompt = self._prompt_prefix() + self._encode_text(
-                "".join(d + "\n" for d in demos) + text + self.tokenizer.value_sep
-            )
+            prompt, scaling, observed = self.prompt_for(context[b], mask[b])
             self._check_length(len(prompt))
-            self.last_prompt_ids_ = prompt
             generator = torch.Generator(device=context.device).manual_seed(seed + b)
             entries = self._generate(prompt, num_samples, temperature, top_p, generator)
             values, dropped, repaired = self._parse(entries, scaling, observed[-1].item())

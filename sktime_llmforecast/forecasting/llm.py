@@ -536,8 +536,6 @@ class LLMForecaster(BaseForecaster):
 
     def _select_tokenizer(self, series, horizon):
         """The tokenizer to train with: fixed, or chosen by the switcher."""
-        import pandas as pd
-
         from sktime_llmforecast.forecasting._tokenizer_search import (
             successive_halving,
             validation_mase,
