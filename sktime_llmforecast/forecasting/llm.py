@@ -64,13 +64,17 @@ class LLMForecaster(BaseForecaster):
         Rank of the LoRA adapters (``finetune="lora"``).
     lora_alpha : float, default=16
         LoRA scaling numerator: updates are ``(lora_alpha / lora_rank) B A x``.
-    tokenizer : tokenizer object, TokenizerSwitcher, "auto" or None, default=None
-        ``PatchTokenizer``, ``DigitTokenizer``, ``ChunkedDigitTokenizer`` or
-        ``BinTokenizer``; None means ``PatchTokenizer()`` (16 values per patch,
-        stride 8). Tune its settings as ``tokenizer__patch_len`` etc. A
-        ``TokenizerSwitcher`` (``"auto"``: its defaults) chooses among candidate
-        tokenizers in ``fit`` by successive halving on the validation MASE of
-        decoded forecasts (``tokenizer_scores_``, ``selected_tokenizer_``).
+    tokenizer : tokenizer object, TokenizerSwitcher, "auto" or None, default="auto"
+        ``"auto"`` (a default ``TokenizerSwitcher``) or a ``TokenizerSwitcher``
+        chooses among candidate tokenizers in ``fit`` by successive halving on the
+        validation MASE of decoded forecasts (``tokenizer_scores_``,
+        ``selected_tokenizer_``); the search trains every candidate briefly, so a
+        fixed tokenizer fits faster (about 15x on AirPassengers, see
+        docs/benchmarks.md). A fixed ``PatchTokenizer``, ``DigitTokenizer``,
+        ``ChunkedDigitTokenizer`` or ``BinTokenizer`` is used as given; None means
+        ``PatchTokenizer()`` (16 values per patch, stride 8). Tune settings as
+        ``tokenizer__patch_len`` etc. In ``mode="zero-shot"``, ``"auto"`` and
+        None mean ``DigitTokenizer()``.
     interface : {"linear", "mlp", "resampler"}, default="linear"
         From patches to the backbone (patch mode): a linear projection per patch
         (LLaVA), a two-layer MLP (MedVInT), or ``n_queries`` learnable queries
@@ -233,7 +237,7 @@ class LLMForecaster(BaseForecaster):
         finetune="frozen",
         lora_rank=8,
         lora_alpha=16,
-        tokenizer=None,
+        tokenizer="auto",
         interface="linear",
         n_queries=16,
         prompt=None,
@@ -785,6 +789,7 @@ class LLMForecaster(BaseForecaster):
             BinTokenizer,
             ChunkedDigitTokenizer,
             PatchTokenizer,
+            TokenizerSwitcher,
         )
 
         gpt2 = {
@@ -855,6 +860,21 @@ class LLMForecaster(BaseForecaster):
                 "context_length": 8,
                 "max_epochs": 1,
                 "random_state": 3,
+                "device": "cpu",
+            },
+            {
+                "backbone": dict(gpt2, n_positions=256),
+                "tokenizer": TokenizerSwitcher(
+                    candidates=[
+                        PatchTokenizer(patch_len=4, stride=2),
+                        BinTokenizer(n_bins=32, low=-4.0, high=4.0),
+                        PatchTokenizer(patch_len=16, stride=8),  # > context: scores inf
+                    ],
+                    min_epochs=1,
+                ),
+                "context_length": 8,
+                "max_epochs": 1,
+                "random_state": 4,
                 "device": "cpu",
             },
         ]
