@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from sktime.forecasting.base import BaseForecaster
 
+from sktime_llmforecast.forecasting._input_checks import check_y
 from sktime_llmforecast.forecasting._layout import assemble, split_series
 
 _DEVICES = ("auto", "cpu", "cuda")
@@ -301,6 +302,28 @@ class LLMForecaster(BaseForecaster):
         self._X = None
 
     # ================================================================ sktime API
+    def fit(self, y, X=None, fh=None):
+        """Fit to training data; see ``BaseForecaster.fit``.
+
+        Checks ``y`` first (missing or infinite values, non-numeric dtype,
+        unsorted, duplicated or irregular time index) with messages that name
+        the problem and the fix, then runs sktime's ``fit``.
+        """
+        check_y(y)
+        return super().fit(y, X=X, fh=fh)
+
+    def update(self, y, X=None, update_params=True):
+        """Update with new data; see ``BaseForecaster.update`` (``y`` checked as in
+        ``fit``)."""
+        check_y(y)
+        return super().update(y, X=X, update_params=update_params)
+
+    def pretrain(self, y, X=None, fh=None):
+        """Pretrain on a panel; see ``BaseForecaster.pretrain`` (``y`` checked as in
+        ``fit``)."""
+        check_y(y)
+        return super().pretrain(y, X=X, fh=fh)
+
     def _pretrain(self, y, X=None, fh=None):
         """Train the global model on a panel; kept across later ``fit`` calls."""
         series, _ = split_series(y)

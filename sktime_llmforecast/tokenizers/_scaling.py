@@ -17,7 +17,7 @@ class ScaleState:
     scale: "object"
 
 
-def masked_standardize(x, mask, eps=1e-5, min_scale_ratio=1e-3):
+def masked_standardize(x, mask, eps=1e-20, min_scale_ratio=1e-3):
     """Standardise each row of ``x`` over its observed (``mask``) entries.
 
     Parameters
@@ -26,11 +26,12 @@ def masked_standardize(x, mask, eps=1e-5, min_scale_ratio=1e-3):
         Values; entries where ``mask`` is False are ignored (and set to 0 on output).
     mask : torch.Tensor of bool, shape (B, L)
         True where a value is observed.
-    eps : float, default=1e-5
-        Absolute floor of the scale.
+    eps : float, default=1e-20
+        Absolute floor of the scale (only matters for an all-zero row): small, so a
+        series on a 1e-9 scale is standardised like any other.
     min_scale_ratio : float, default=1e-3
         Relative floor: the scale is at least ``min_scale_ratio * mean(|x|)``, so a
-        constant series at 1e9 is not divided by 1e-5.
+        constant series at 1e9 is not divided by ``eps``.
 
     Returns
     -------

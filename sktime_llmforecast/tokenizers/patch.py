@@ -87,7 +87,7 @@ class PatchTokenizer(BaseNumericTokenizer):
 
     Notes
     -----
-    The scale is floored at ``max(1e-5, 1e-3 * mean(|y|))`` so a constant series is
+    The scale is floored at ``max(1e-20, 1e-3 * mean(|y|))`` so a constant series is
     not divided by zero.
 
     Examples

@@ -1,0 +1,141 @@
+"""Bad-input matrix: every case forecasts correctly or fails with a clear error.
+
+Each case either gives finite forecasts on the right index, or raises a
+``ValueError``/``TypeError`` whose message names the problem (in-sample ``fh``:
+sktime's own ``NotImplementedError``, which its conformance suite requires of
+forecasters without in-sample capability). The user's objects are never mutated.
+"""
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sktime_llmforecast import LLMForecaster, PatchTokenizer
+from tests.conftest import TINY_GPT2
+
+N = 60
+
+
+def _values(n=N):
+    t = np.arange(n)
+    return 50 + 10 * np.sin(2 * np.pi * t / 12) + 0.2 * t
+
+
+def _series(values=None, index=None, dtype=None):
+    values = _values() if values is None else values
+    index = pd.period_range("2000-01", periods=len(values), freq="M") if index is None else index
+    return pd.Series(values, index=index, dtype=dtype, name="y")
+
+
+def _with(pos, value=np.nan):
+    v = _values()
+    v[pos] = value
+    return _series(v)
+
+
+def _panel(nan_at=None, duplicate=False):
+    idx = pd.MultiIndex.from_product([["a", "b"], pd.RangeIndex(N)], names=["id", "t"])
+    v = np.r_[_values(), 2 * _values()]
+    if nan_at is not None:
+        v[N + nan_at] = np.nan
+    y = pd.DataFrame({"y": v}, index=idx)
+    return pd.concat([y, y.iloc[[N + 5]]]).sort_index() if duplicate else y
+
+
+OK = None  # the case must forecast
+IRREGULAR = pd.DatetimeIndex(
+    pd.Timestamp("2020-01-01") + pd.to_timedelta(np.cumsum(np.r_[0, np.arange(1, N) % 3 + 1]), "D")
+)
+SHUFFLED = pd.RangeIndex(N)[np.r_[1, 0, np.arange(2, N)]]
+
+# name -> (y, fh, X, expected): expected is OK or (exception types, message regex)
+CASES = {
+    "nan_leading": (_with(slice(0, 3)), [1, 2], None, (ValueError, "missing values \\(NaN\\).*impute")),
+    "nan_inner": (_with(30), [1, 2], None, (ValueError, "missing values \\(NaN\\).*impute")),
+    "nan_trailing": (_with(slice(-2, None)), [1, 2], None, (ValueError, "missing values \\(NaN\\).*impute")),
+    "all_nan": (_series(np.full(N, np.nan)), [1, 2], None, (ValueError, "only missing values")),
+    "inf": (_with(10, np.inf), [1, 2], None, (ValueError, "infinite values.*replace")),
+    "empty": (_series(np.array([], dtype=float)), [1, 2], None, (ValueError, "is empty")),
+    "shorter_than_one_patch": (_series(_values(5)), [1, 2], None, OK),
+    "single_value": (_series(_values(1)), [1, 2], None, (ValueError, "too short")),
+    "constant": (_series(np.full(N, 7.0)), [1, 2, 3], None, OK),
+    "all_zeros": (_series(np.zeros(N)), [1, 2, 3], None, OK),
+    "huge_scale": (_series(_values() * 1e12), [1, 2, 3], None, OK),
+    "tiny_scale": (_series(_values() * 1e-9), [1, 2, 3], None, OK),
+    "negative": (_series(-_values()), [1, 2, 3], None, OK),
+    "integer_dtype": (_series(np.round(_values()).astype(int)), [1, 2, 3], None, OK),
+    "nullable_int": (_series(np.round(_values()).astype(int), dtype="Int64"), [1, 2], None, OK),
+    "nullable_float": (_series(_values(), dtype="Float64"), [1, 2], None, OK),
+    "nullable_with_na": (
+        _series(pd.array([1.0, None] + list(_values(N - 2)), dtype="Float64")),
+        [1, 2], None, (ValueError, "missing values \\(NaN\\).*impute"),
+    ),
+    "strings": (_series(np.array(["a"] * N, dtype=object)), [1, 2], None,
+                (TypeError, "must hold numbers.*pd.to_numeric")),
+    "numeric_strings": (_series(np.array([str(v) for v in _values()], dtype=object)), [1, 2],
+                        None, (TypeError, "must hold numbers.*pd.to_numeric")),
+    "non_monotonic_index": (_series(index=SHUFFLED), [1, 2], None,
+                            (ValueError, "not sorted.*sort_index")),
+    "duplicated_index": (_series(index=pd.Index([0, 0] + list(range(1, N - 1)))), [1, 2], None,
+                         (ValueError, "duplicated time points")),
+    "irregular_timestamps": (_series(index=IRREGULAR), [1, 2], None,
+                             (ValueError, "irregular timestamps.*resample")),
+    "fh_zero": (_series(), [0], None, (NotImplementedError, "in-sample")),
+    "fh_negative": (_series(), [-2, -1], None, (NotImplementedError, "in-sample")),
+    "fh_mixed": (_series(), [-1, 1], None, (NotImplementedError, "in-sample")),
+    "fh_float": (_series(), [1.5], None, ((ValueError, TypeError), "fh|integer|int")),
+    "panel": (_panel(), [1, 2], None, OK),
+    "panel_nan_in_one_member": (_panel(nan_at=7), [1, 2], None,
+                                (ValueError, "missing values \\(NaN\\).*impute")),
+    "panel_duplicated_rows": (_panel(duplicate=True), [1, 2], None,
+                              (ValueError, "duplicated \\(instance, time\\) rows")),
+    "X_given_ignored": (_series(), [1, 2],
+                        pd.DataFrame({"x": np.arange(N + 2.0)},
+                                     index=pd.period_range("2000-01", periods=N + 2, freq="M")),
+                        OK),
+}
+
+
+def _forecaster():
+    return LLMForecaster(backbone=TINY_GPT2, tokenizer=PatchTokenizer(patch_len=8, stride=4),
+                         context_length=24, max_epochs=2, random_state=0, device="cpu")
+
+
+def _fit_predict(y, fh, X):
+    f = _forecaster()
+    X_fit = None if X is None else X.iloc[: len(y)]
+    X_pred = None if X is None else X.iloc[len(y):]
+    f.fit(y, X=X_fit, fh=fh)
+    return f.predict(X=X_pred), f
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_matrix(case):
+    y, fh, X, expected = CASES[case]
+    y_before, X_before = copy.deepcopy(y), copy.deepcopy(X)
+    if expected is OK:
+        pred, f = _fit_predict(y, fh, X)
+        assert np.isfinite(pred.to_numpy(dtype=float)).all()
+        expected_times = list(f.fh.to_absolute_index(f.cutoff))
+        assert list(pred.index.get_level_values(-1).unique()) == expected_times
+        n_members = y.index.droplevel(-1).nunique() if y.index.nlevels > 1 else 1
+        assert len(pred) == len(fh) * n_members
+    else:
+        types, match = expected
+        with pytest.raises(types, match=match):
+            _fit_predict(y, fh, X)
+    (pd.testing.assert_series_equal if isinstance(y, pd.Series)
+     else pd.testing.assert_frame_equal)(y, y_before)
+    if X is not None:
+        pd.testing.assert_frame_equal(X, X_before)
+
+
+def test_scale_is_followed():
+    """Huge and tiny series forecast on their own scale (no overflow, no collapse)."""
+    for factor in (1e12, 1e-9):
+        pred, _ = _fit_predict(_series(_values() * factor), [1, 2, 3], None)
+        level = np.abs(_values()).mean() * factor
+        assert (np.abs(pred.to_numpy()) < 10 * level).all()
+        assert (np.abs(pred.to_numpy()) > 0.1 * level).all()
