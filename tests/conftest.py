@@ -41,3 +41,35 @@ def tiny_gpt2():
 @pytest.fixture
 def tiny_llama():
     return dict(TINY_LLAMA)
+
+
+def _guard_sockets():
+    """Refuse every connection that leaves this machine (tests must stay offline)."""
+    import ipaddress
+    import socket
+
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def _check(address):
+        host = address[0] if isinstance(address, tuple) else None
+        if host is None:  # unix sockets
+            return
+        try:
+            local = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = host == "localhost"
+        if not local:
+            raise OSError(f"tests must not use the network (tried to connect to {address!r})")
+
+    def connect(self, address):
+        _check(address)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        _check(address)
+        return real_connect_ex(self, address)
+
+    socket.socket.connect, socket.socket.connect_ex = connect, connect_ex
+
+
+_guard_sockets()

@@ -1,8 +1,9 @@
 """The torch module that composes tokenizer -> interface -> backbone -> head.
 
-Tensors only: no pandas in here. Pickling keeps the estimator's trained tensors and the
-backbone *reference* (its spec), never the frozen backbone weights; the backbone is
-reloaded (from the per-process cache) the first time the unpickled module is used.
+Tensors only: no pandas in here. Pickling keeps the trained tensors (safetensors bytes)
+and the backbone *reference* (its spec), never the frozen backbone weights; unpickling
+rebuilds the network and takes the backbone from the per-process cache (or loads it
+from disk: the embedded GGUF file, or a config; never a download).
 """
 
 from __future__ import annotations
@@ -79,7 +80,6 @@ class BackboneNetwork(nn.Module):
         super().__init__()
         self.config = config
         self.tokenizer = tokenizer
-        self._pending_backbone = None
         self.backbone = self._build_backbone()
         ids = []
         if config.prompt:
@@ -141,55 +141,69 @@ class BackboneNetwork(nn.Module):
     # -------------------------------------------------------------- parameters
     def trainable_parameters(self):
         """Parameters the optimiser updates (interface, head, unfrozen backbone)."""
-        self.ensure_backbone()
         return [p for p in self.parameters() if p.requires_grad]
 
     def trainable_state(self):
         """Detached copies of the trainable tensors, keyed by parameter name."""
-        self.ensure_backbone()
         return {
             n: p.detach().clone() for n, p in self.named_parameters() if p.requires_grad
         }
 
     def load_trainable_state(self, state):
         """Copy tensors from :meth:`trainable_state` back in place."""
-        self.ensure_backbone()
         params = dict(self.named_parameters())
         with torch.no_grad():
             for name, tensor in state.items():
                 params[name].copy_(tensor)
 
     # -------------------------------------------------------------- pickling
-    def ensure_backbone(self):
-        """Reload the backbone after unpickling (from the cache where possible)."""
-        if self._pending_backbone is None:
-            return
-        trained = self._pending_backbone
-        self._pending_backbone = None
-        device = next(self.parameters()).device  # interface/head: backbone pending
-        self.backbone = self._build_backbone()
-        params = dict(self.backbone.named_parameters())
-        with torch.no_grad():
-            for name, tensor in trained.items():
-                params[name].copy_(tensor.to(params[name].device))
-        if device.type != "cpu":
-            self.to(device)
+    def saved_weights(self):
+        """The weights that pickling stores, as safetensors bytes.
 
-    def __getstate__(self):
-        self.ensure_backbone()
-        state = self.__dict__.copy()
-        modules = dict(state["_modules"])
-        backbone = modules.pop("backbone")
-        state["_modules"] = modules
-        state["_pending_backbone"] = {
-            n: p.detach().cpu().clone()
-            for n, p in backbone.named_parameters()
-            if p.requires_grad
-        }
-        return state
+        Everything in the state dict except the frozen backbone weights (those
+        are rebuilt from the backbone spec): interface, head, persistent buffers,
+        and whatever of the backbone trains (norms, LoRA adapters, or all of it).
+        """
+        from safetensors.torch import save
 
-    def __setstate__(self, state):
-        self.__dict__.update(state)
+        frozen = {n for n, p in self.backbone.named_parameters() if not p.requires_grad}
+        out, seen = {}, set()
+        for name, tensor in self.state_dict().items():
+            if name.startswith("backbone.") and name[len("backbone."):] in frozen:
+                continue
+            if tensor.data_ptr() in seen and tensor.numel():  # tied weights: once
+                continue
+            seen.add(tensor.data_ptr())
+            out[name] = tensor.detach().cpu().contiguous()
+        return save(out)
+
+    def load_saved_weights(self, blob):
+        """Load :meth:`saved_weights` output; every stored tensor must fit."""
+        from safetensors.torch import load
+
+        state = load(blob)
+        result = self.load_state_dict(state, strict=False)
+        if result.unexpected_keys:
+            raise ValueError(
+                "The saved weights do not fit this network (unexpected "
+                f"{result.unexpected_keys[:5]}); was it saved with another version?"
+            )
+
+    def __reduce_ex__(self, protocol):
+        # architecture from (class, config, tokenizer); backbone from its spec (the
+        # per-process cache, never a download); trained tensors in safetensors
+        return (
+            _rebuild_network,
+            (type(self), self.config, self.tokenizer, self.saved_weights(), self.training),
+        )
+
+
+def _rebuild_network(cls, config, tokenizer, blob, training):
+    """Unpickle a network: rebuild, then load its saved weights (global RNG untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        net = cls(config, tokenizer)
+    net.load_saved_weights(blob)
+    return net.train(training)
 
 
 class PatchForecastNetwork(BackboneNetwork):
@@ -237,7 +251,6 @@ class PatchForecastNetwork(BackboneNetwork):
     # -------------------------------------------------------------- forward
     def forward(self, context, mask):
         """Forecast standardised values; see the class docstring for shapes."""
-        self.ensure_backbone()
         patches, state = self.tokenizer.encode(context, mask)  # (B, P, patch_len)
         patches = patches.to(self.head.proj.weight.dtype)
         if self.resample:  # (B, n_queries, D) whatever P

@@ -86,7 +86,6 @@ class TokenForecastNetwork(BackboneNetwork):
         ``start`` is the sequence position of ``ids[:, 0]`` (non-zero when decoding
         with a cache), so each token gets its position inside its value.
         """
-        self.ensure_backbone()
         emb = self.interface(ids, start=start)  # (B, T, D)
         n_prefix = 0
         if cache is None:  # the prompt goes first; later steps find it in the cache

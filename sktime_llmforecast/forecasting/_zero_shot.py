@@ -118,7 +118,6 @@ class ZeroShotDigitNetwork(BackboneNetwork):
         Dropped samples are replaced by copies of kept ones (so the array stays
         ``S`` wide); if every sample of a row is dropped, ``RuntimeError``.
         """
-        self.ensure_backbone()
         horizon = self.config.horizon
         out = np.zeros((context.shape[0], num_samples, horizon))
         counts = {"repaired": 0, "dropped": 0}

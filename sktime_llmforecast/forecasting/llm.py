@@ -419,7 +419,6 @@ class LLMForecaster(BaseForecaster):
         series, _, _ = self._context
         net = self.network_
         device = self._device()
-        net.ensure_backbone()
         net.to(device)
         net.eval()
         total = int(steps.max())
