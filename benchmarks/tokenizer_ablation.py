@@ -11,7 +11,10 @@ the default patience), the same seeds. Configurations:
 * ``tokenizer="auto"`` (the default ``TokenizerSwitcher``: successive halving on
   validation MASE of decoded forecasts, then the winner trained with the same
   ``max_epochs``);
-* ``TokenizerSwitcher(strategy="adapt")`` (also tunes the winner's key setting).
+
+``strategy="adapt"`` is not in the table: it adds a second search over variants of
+the winner (one AirPassengers run: 244 s and MASE 1.707 vs 124 s and 1.206 for
+``"auto"``), too slow to repeat here on 2 CPU cores.
 
 Reported per series: MASE and sMAPE of the point forecast on the hold-out, fit
 wall time, the epochs trained in all (search + final), and which tokenizer the
@@ -37,7 +40,6 @@ def configs():
         BinTokenizer,
         ChunkedDigitTokenizer,
         PatchTokenizer,
-        TokenizerSwitcher,
     )
 
     return {
@@ -45,7 +47,6 @@ def configs():
         "fixed BinTokenizer()": BinTokenizer(),
         "fixed ChunkedDigitTokenizer(k=3)": ChunkedDigitTokenizer(k=3),
         'switcher (tokenizer="auto")': "auto",
-        'switcher, strategy="adapt"': TokenizerSwitcher(strategy="adapt"),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,10 @@ from sktime_llmforecast.forecasting._input_checks import check_y
 from sktime_llmforecast.forecasting._layout import assemble, split_series
 
 _DEVICES = ("auto", "cpu", "cuda")
+# torch's global RNG is shared by the threads of a process: seeded blocks (network
+# construction, training) hold this lock, so fits running in threads (e.g.
+# ``evaluate(..., backend="dask")``) give the same numbers as a serial run
+_SEEDED = threading.RLock()
 
 
 class LLMForecaster(BaseForecaster):
@@ -717,7 +722,7 @@ class LLMForecaster(BaseForecaster):
             prompt=self.prompt or None,
             n_demonstrations=int(self.n_demonstrations),
         )
-        with torch.random.fork_rng(devices=_rng_devices(device)):
+        with _SEEDED, torch.random.fork_rng(devices=_rng_devices(device)):
             torch.manual_seed(self._seed())
             if zero_shot:
                 network_class = ZeroShotDigitNetwork
@@ -778,7 +783,7 @@ class LLMForecaster(BaseForecaster):
             device=self._device(),
             verbose=bool(self.verbose),
         )
-        with torch.random.fork_rng(devices=_rng_devices(config.device)):
+        with _SEEDED, torch.random.fork_rng(devices=_rng_devices(config.device)):
             torch.manual_seed(self._seed())
             history = train_network(
                 net,
