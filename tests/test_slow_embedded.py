@@ -105,3 +105,19 @@ def test_zero_shot_llmtime_with_smollm2_reports_mae_and_crps():
     assert f.sample_counts_["dropped"] == 0
     # a real LLM continues the digit pattern: far better than a random scale guess
     assert mae < 3 * y_train.std()
+
+
+def test_saved_smollm2_forecaster_is_small_and_identical(tmp_path):
+    from sktime.base import load
+    from sktime.datasets import load_airline
+
+    from sktime_llmforecast import LLMForecaster, PatchTokenizer
+
+    f = LLMForecaster(backbone="smollm2-135m", tokenizer=PatchTokenizer(12, 6),
+                      context_length=48, max_epochs=1, finetune="lora", random_state=0)
+    f.fit(load_airline(), fh=[1, 2, 3])
+    f.save(tmp_path / "smollm2")
+    size = (tmp_path / "smollm2.zip").stat().st_size
+    assert size < 20 * 2**20  # the frozen 135M weights (> 500 MB as float32) stay out
+    back = load(str(tmp_path / "smollm2"))
+    np.testing.assert_array_equal(back.predict().values, f.predict().values)

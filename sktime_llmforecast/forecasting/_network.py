@@ -166,10 +166,14 @@ class BackboneNetwork(nn.Module):
         """
         from safetensors.torch import save
 
-        frozen = {n for n, p in self.backbone.named_parameters() if not p.requires_grad}
+        frozen = {  # tied weights (e.g. lm_head = embeddings) under every name
+            p.data_ptr()
+            for _, p in self.backbone.named_parameters(remove_duplicate=False)
+            if not p.requires_grad
+        }
         out, seen = {}, set()
         for name, tensor in self.state_dict().items():
-            if name.startswith("backbone.") and name[len("backbone."):] in frozen:
+            if name.startswith("backbone.") and tensor.data_ptr() in frozen:
                 continue
             if tensor.data_ptr() in seen and tensor.numel():  # tied weights: once
                 continue
