@@ -16,6 +16,8 @@ def check_y(y, name="y"):
     if not isinstance(y, (pd.Series, pd.DataFrame)):
         return
     frame = y.to_frame() if isinstance(y, pd.Series) else y
+    if _is_nested(frame):  # sktime's nested_univ panel format: sktime converts it
+        return
     if len(frame) == 0 or frame.shape[1] == 0:
         raise ValueError(f"{name} is empty; LLMForecaster needs at least 2 values per series.")
     for col in frame.columns:
@@ -23,11 +25,19 @@ def check_y(y, name="y"):
     _check_index(frame.index, name)
 
 
+def _is_nested(frame):
+    if frame.empty or frame.shape[1] == 0:
+        return False
+    first = frame.iloc[0, 0]
+    return isinstance(first, (pd.Series, np.ndarray))
+
+
 def _check_values(s, label):
     if pd.api.types.is_bool_dtype(s.dtype) or not pd.api.types.is_numeric_dtype(s.dtype):
         example = s.dropna().iloc[0] if s.notna().any() else None
         raise TypeError(
-            f"{label} must hold numbers, but has dtype {s.dtype} (e.g. {example!r}); "
+            f"{label} must hold numbers, but has dtype {s.dtype} (categorical or text "
+            f"values, e.g. {example!r}); "
             "convert it first, e.g. pd.to_numeric(y) or y.astype(float)."
         )
     missing = s.isna().to_numpy()
