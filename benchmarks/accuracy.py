@@ -182,10 +182,11 @@ def plots(names=("AirPassengers", "CO2 (monthly)", "sunspots")):
         ax.plot(tail.index.to_timestamp(), tail.values, color="black", label="history")
         ax.plot(y_test.index.to_timestamp(), y_test.values, color="black", ls="--",
                 label="truth")
-        chosen = ["LLMForecaster, best fixed (patch 12/6, context 36)", "Theta"]
-        for (mname, (f, _)), color in zip(
-            [(m, methods(sp)[m]) for m in chosen], ["tab:blue", "tab:orange"]
-        ):
+        candidates = methods(sp)  # built once per series
+        chosen = {"LLMForecaster, best fixed (patch 12/6, context 36)": "tab:blue",
+                  "Theta": "tab:orange"}
+        for mname, color in chosen.items():
+            f = candidates[mname][0]
             f.fit(y_train, fh=fh)
             pred = f.predict()
             iv = f.predict_interval(coverage=0.8)
