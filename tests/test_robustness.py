@@ -139,3 +139,13 @@ def test_scale_is_followed():
         level = np.abs(_values()).mean() * factor
         assert (np.abs(pred.to_numpy()) < 10 * level).all()
         assert (np.abs(pred.to_numpy()) > 0.1 * level).all()
+
+
+def test_intermittent_series_with_all_zero_windows_train():
+    """A context of only zeros followed by demand: the window has no scale of its own
+    (unit scale, not a division by ~0 that overflows the loss)."""
+    values = np.zeros(N)
+    values[[20, 45, 57, 58]] = [5.0, 2.0, 7.0, 1.0]
+    f = _forecaster().set_params(loss="mse").fit(_series(values), fh=[1, 2, 3])
+    assert np.isfinite(f.predict().to_numpy()).all()
+    assert max(f.history_["train_loss"]) < 1e6  # squared errors of at most ~7 / 1

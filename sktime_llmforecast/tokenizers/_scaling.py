@@ -27,8 +27,11 @@ def masked_standardize(x, mask, eps=1e-20, min_scale_ratio=1e-3):
     mask : torch.Tensor of bool, shape (B, L)
         True where a value is observed.
     eps : float, default=1e-20
-        Absolute floor of the scale (only matters for an all-zero row): small, so a
-        series on a 1e-9 scale is standardised like any other.
+        Absolute floor of the scale: small, so a series on a 1e-9 scale is
+        standardised like any other. A row whose observed values are all zero
+        (e.g. a window of intermittent demand without demand) has scale 1: it
+        carries no scale information, and dividing what follows by ``eps`` would
+        overflow.
     min_scale_ratio : float, default=1e-3
         Relative floor: the scale is at least ``min_scale_ratio * mean(|x|)``, so a
         constant series at 1e9 is not divided by ``eps``.
@@ -49,6 +52,7 @@ def masked_standardize(x, mask, eps=1e-20, min_scale_ratio=1e-3):
     var = (((xz - loc) * m) ** 2).sum(dim=1, keepdim=True) / count
     abs_mean = xz.abs().sum(dim=1, keepdim=True) / count
     floor = torch.maximum(torch.full_like(abs_mean, eps), min_scale_ratio * abs_mean)
+    floor = torch.where(abs_mean > 0, floor, torch.ones_like(floor))  # all zero: unit
     scale = torch.maximum(var.sqrt(), floor)
     z = torch.where(mask, (x - loc) / scale, torch.zeros_like(x))
     return z, ScaleState(loc=loc, scale=scale)
