@@ -107,7 +107,7 @@ def run(seeds):
     for name, params in llm_configs().items():
         runs, params_count = [], None
         for seed in seeds:
-            f = LLMForecaster(**params, random_state=seed)
+            f = LLMForecaster(**params, pretrained=None, random_state=seed)
             runs.append(score(f, y_train, y_test, fh))
             params_count = (f.n_trainable_params_, f.n_total_params_)
             print(name, seed, {k: round(v, 3) for k, v in runs[-1].items()}, flush=True)

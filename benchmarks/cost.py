@@ -114,6 +114,7 @@ def measure(bname, tname, context, n_members):
 
     def forecaster(ctx):
         return LLMForecaster(backbone=backbone, n_layers=6, tokenizer=tokenizer.clone(),
+                             pretrained=None,
                              context_length=ctx, max_epochs=1, batch_size=32,
                              validation_fraction=0.0, point_forecast="greedy",
                              random_state=0, device="cpu")

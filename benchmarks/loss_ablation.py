@@ -64,6 +64,7 @@ def model(loss, seed):
 
     return LLMForecaster(
         backbone="smollm2-135m",
+        pretrained=None,
         n_layers=6,
         tokenizer=PatchTokenizer(patch_len=12, stride=6),
         context_length=36,

@@ -102,7 +102,7 @@ def run(seeds):
         for seed in seeds:
             runs.append(
                 evaluate_one(
-                    LLMForecaster(**params, random_state=seed), y_train, y_test, fh
+                    LLMForecaster(**params, pretrained=None, random_state=seed), y_train, y_test, fh
                 )
             )
             print(name, seed, {k: round(v, 3) for k, v in runs[-1].items()}, flush=True)

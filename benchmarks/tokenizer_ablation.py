@@ -55,6 +55,7 @@ def model(tokenizer, seed):
 
     return LLMForecaster(
         backbone="smollm2-135m",
+        pretrained=None,
         n_layers=6,
         tokenizer=tokenizer,
         context_length=36,

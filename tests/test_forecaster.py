@@ -22,6 +22,7 @@ def _sine(n=240, period=12, noise=0.05, seed=0):
 
 def _tiny(**kw):
     params = dict(
+        pretrained=None,
         backbone=TINY_GPT2,
         tokenizer=PatchTokenizer(patch_len=8, stride=4),
         context_length=32,

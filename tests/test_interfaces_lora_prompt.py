@@ -24,7 +24,7 @@ def _series(n, seed=0):
 
 
 def _f(**kw):
-    params = dict(backbone=dict(TINY_GPT2), tokenizer=PatchTokenizer(8, 4),
+    params = dict(pretrained=None, backbone=dict(TINY_GPT2), tokenizer=PatchTokenizer(8, 4),
                   context_length=32, max_epochs=2, random_state=0, device="cpu")
     params.update(kw)
     return LLMForecaster(**params)

@@ -45,6 +45,7 @@ def _intermittent(n=160, seed=0):
 
 def _f(**kw):
     params = dict(
+        pretrained=None,
         backbone=BACKBONE,
         tokenizer=PatchTokenizer(8, 4),
         context_length=24,

@@ -26,7 +26,7 @@ FROZEN_BYTES = 8192 * 32 * 4
 
 
 def _f(**kw):
-    params = dict(backbone=BIG_VOCAB, tokenizer=PatchTokenizer(patch_len=6, stride=6),
+    params = dict(pretrained=None, backbone=BIG_VOCAB, tokenizer=PatchTokenizer(patch_len=6, stride=6),
                   context_length=24, max_epochs=2, random_state=0, device="cpu")
     params.update(kw)
     return LLMForecaster(**params)

@@ -27,7 +27,7 @@ def _noisy_sine(n=300, seed=0):
 
 
 def _f(**kw):
-    params = dict(backbone=BACKBONE, context_length=24, random_state=0, device="cpu")
+    params = dict(pretrained=None, backbone=BACKBONE, context_length=24, random_state=0, device="cpu")
     params.update(kw)
     return LLMForecaster(**params)
 

@@ -99,7 +99,8 @@ CASES = {
 
 
 def _forecaster():
-    return LLMForecaster(backbone=TINY_GPT2, tokenizer=PatchTokenizer(patch_len=8, stride=4),
+    return LLMForecaster(backbone=TINY_GPT2, pretrained=None,
+                         tokenizer=PatchTokenizer(patch_len=8, stride=4),
                          context_length=24, max_epochs=2, random_state=0, device="cpu")
 
 

@@ -20,7 +20,8 @@ def _panel():
 
 
 def _run(backend):
-    f = LLMForecaster(backbone=TINY_GPT2, tokenizer=PatchTokenizer(patch_len=6, stride=3),
+    f = LLMForecaster(backbone=TINY_GPT2, pretrained=None,
+                      tokenizer=PatchTokenizer(patch_len=6, stride=3),
                       context_length=18, max_epochs=2, random_state=0, device="cpu")
     cv = ExpandingWindowSplitter(fh=[1, 2, 3], initial_window=36, step_length=4)
     out = evaluate(f, cv, _panel(), scoring=[QuantileCRPS()], backend=backend,

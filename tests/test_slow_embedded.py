@@ -24,6 +24,7 @@ def test_airpassengers_end_to_end_with_smollm2():
     y_train, y_test = temporal_train_test_split(y, test_size=24)
     f = LLMForecaster(
         backbone="smollm2-135m",
+        pretrained=None,
         tokenizer=PatchTokenizer(patch_len=12, stride=6),
         context_length=48,
         max_epochs=8,
@@ -59,6 +60,7 @@ def test_token_mode_with_smollm2(kind):
     y_train, y_test = temporal_train_test_split(y, test_size=24)
     f = LLMForecaster(
         backbone="smollm2-135m",
+        pretrained=None,
         n_layers=6,
         tokenizer=tok,
         context_length=48,
@@ -88,6 +90,7 @@ def test_zero_shot_llmtime_with_smollm2_reports_mae_and_crps():
     y_train, y_test = temporal_train_test_split(y, test_size=24)
     f = LLMForecaster(
         backbone="smollm2-135m",
+        pretrained=None,
         n_layers=None,  # the whole LLM: nothing is trained in zero-shot mode
         mode="zero-shot",
         tokenizer=DigitTokenizer(precision=2),
@@ -113,7 +116,7 @@ def test_saved_smollm2_forecaster_is_small_and_identical(tmp_path):
 
     from sktime_llmforecast import LLMForecaster, PatchTokenizer
 
-    f = LLMForecaster(backbone="smollm2-135m", tokenizer=PatchTokenizer(12, 6),
+    f = LLMForecaster(backbone="smollm2-135m", pretrained=None, tokenizer=PatchTokenizer(12, 6),
                       context_length=48, max_epochs=1, finetune="lora", random_state=0)
     f.fit(load_airline(), fh=[1, 2, 3])
     f.save(tmp_path / "smollm2")
@@ -121,3 +124,28 @@ def test_saved_smollm2_forecaster_is_small_and_identical(tmp_path):
     assert size < 20 * 2**20  # the frozen 135M weights (> 500 MB as float32) stay out
     back = load(str(tmp_path / "smollm2"))
     np.testing.assert_array_equal(back.predict().values, f.predict().values)
+
+
+@pytest.mark.parametrize("n_layers", [6, 0], ids=["smollm2-6-blocks", "no-llm"])
+def test_default_forecaster_starts_from_the_shipped_adapter(n_layers):
+    from sktime.datasets import load_airline
+    from sktime.forecasting.model_selection import temporal_train_test_split
+
+    from sktime_llmforecast import LLMForecaster
+
+    y = load_airline()
+    y_train, y_test = temporal_train_test_split(y, test_size=24)
+    fh = np.arange(1, 25)  # beyond the adapter's 16 steps: recursive
+    zero = LLMForecaster(n_layers=n_layers, max_epochs=0, random_state=0).fit(y_train, fh=fh)
+    card = zero.adapter_card_
+    assert card["network"]["n_layers"] == n_layers and zero.horizon_ == 16
+    assert zero.history_["epochs_run"] == 0
+    pred = zero.predict()
+    assert np.isfinite(pred.values).all() and (pred.index == y_test.index).all()
+    # zero-shot, never trained on AirPassengers: better than the last value
+    mae = np.abs(pred.values - y_test.values).mean()
+    assert mae < np.abs(y_train.values[-1] - y_test.values).mean()
+    # fine-tuning may only keep or lower the validation loss of the adapter
+    tuned = LLMForecaster(n_layers=n_layers, max_epochs=5, random_state=0).fit(y_train, fh=fh)
+    assert tuned.history_["epochs_run"] >= 1
+    assert np.isfinite(tuned.predict().values).all()

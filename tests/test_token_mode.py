@@ -18,6 +18,7 @@ BACKBONE = dict(TINY_GPT2, n_positions=512)
 
 def _token_forecaster(tokenizer, **kw):
     params = dict(
+        pretrained=None,
         backbone=BACKBONE,
         tokenizer=tokenizer,
         context_length=24,

@@ -24,7 +24,7 @@ def _smooth(n=400):
 
 
 def _f(tokenizer, **kw):
-    params = dict(backbone=dict(TINY_GPT2, n_positions=128), tokenizer=tokenizer,
+    params = dict(pretrained=None, backbone=dict(TINY_GPT2, n_positions=128), tokenizer=tokenizer,
                   context_length=48, max_epochs=4, random_state=0, device="cpu")
     params.update(kw)
     return LLMForecaster(**params)

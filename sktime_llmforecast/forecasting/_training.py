@@ -23,6 +23,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     verbose: bool = False
+    keep_initial: bool = False  # the starting weights compete with every epoch
 
 
 def autocast_context(device):
@@ -119,7 +120,8 @@ def train_network(net, train, val, config: TrainConfig, objective, schedule=None
         Per epoch: ``train_loss`` and ``val_loss`` (yardsticks), ``val_mae``
         (standardised MAE of the point output; empty for token networks),
         ``loss_weights`` (``{name: weight}``) and ``active_losses``; plus
-        ``switch_epochs``, ``best_epoch`` (0-based, -1 when no epoch ran),
+        ``switch_epochs``, ``best_epoch`` (0-based; -1 when no epoch ran, or when
+        ``keep_initial`` kept the starting weights),
         ``epochs_run`` and ``epoch_seconds`` (cumulative wall time).
     """
     import time
@@ -139,6 +141,10 @@ def train_network(net, train, val, config: TrainConfig, objective, schedule=None
     probes = _probe_losses(net, objective)
     generator = np.random.default_rng(config.seed)
     best, best_state, bad_epochs = math.inf, None, 0
+    if config.keep_initial:  # pretrained start: training must improve on it
+        ref = val if val is not None else train  # the windows early stopping judges by
+        raw_ref = evaluate_losses(net, ref, config.batch_size, config.device, probes)
+        best, best_state = objective.yardstick(raw_ref), net.trainable_state()
     started = time.perf_counter()
     epochs = range(config.max_epochs)
     if config.verbose:

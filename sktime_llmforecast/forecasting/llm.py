@@ -125,9 +125,26 @@ class LLMForecaster(BaseForecaster):
         ``max(fh)`` steps. Longer horizons at predict time are forecast recursively.
     max_epochs : int, default=20
         Upper bound on training epochs of ``fit`` and of ``pretrain``.
+    pretrained : "default", str, path or None, default="default"
+        Where the network's learnable parts start. ``"default"``: the adapter
+        shipped with the package, pretrained on synthetic series for the embedded
+        SmolLM2 (``n_layers=6``; ``n_layers=0`` selects the shipped no-LLM
+        ablation); a path: an adapter written by ``python -m
+        sktime_llmforecast.pretraining`` (``NAME.safetensors`` + ``NAME.json``);
+        None: random initialisation (train from scratch). An adapter fixes the
+        architecture it was trained with (backbone, ``n_layers``, tokenizer,
+        interface, ``context_length``, horizon, quantile levels, prompt):
+        ``tokenizer="auto"``/None and ``prediction_length=None`` take the
+        adapter's, other values must equal them, else a ``ValueError`` says which
+        differ (other backbones: pass ``pretrained=None`` or your own adapter).
+        ``fit`` then fine-tunes for at most ``finetune_epochs`` epochs, keeping the
+        pretrained weights when fine-tuning does not lower the validation loss.
+        Ignored in ``mode="zero-shot"`` when ``"default"``.
     finetune_epochs : int or None, default=None
-        Upper bound on epochs of a ``fit`` that follows ``pretrain`` (None: same as
-        ``max_epochs``; 0: use the pretrained global model as it is).
+        Upper bound on epochs of a ``fit`` that starts from a pretrained model
+        (``pretrained`` adapter or an earlier ``pretrain``); None: same as
+        ``max_epochs``; 0: forecast with the pretrained model as it is
+        (zero-shot). Series too short for one training window are not fine-tuned.
     batch_size : int, default=32
     learning_rate : float, default=1e-3
     weight_decay : float, default=1e-4
@@ -197,6 +214,8 @@ class LLMForecaster(BaseForecaster):
         prediction (malformed text is never turned into a NaN forecast).
     pretrained_network_ : torch.nn.Module
         The global model from ``pretrain`` (only after ``pretrain``).
+    adapter_card_ : dict or None
+        The card of the pretrained adapter ``fit`` started from (None: none).
 
     Examples
     --------
@@ -205,8 +224,8 @@ class LLMForecaster(BaseForecaster):
     >>> y = load_airline()
     >>> tiny = {"model_type": "gpt2", "n_layer": 1, "n_embd": 32, "n_head": 2,
     ...         "vocab_size": 16, "bos_token_id": 0, "eos_token_id": 0}
-    >>> f = LLMForecaster(backbone=tiny, context_length=36, max_epochs=2,
-    ...                   random_state=0)
+    >>> f = LLMForecaster(backbone=tiny, pretrained=None, context_length=36,
+    ...                   max_epochs=2, random_state=0)
     >>> f.fit(y, fh=[1, 2, 3])  # doctest: +ELLIPSIS
     LLMForecaster(...)
     >>> f.predict().shape
@@ -252,6 +271,7 @@ class LLMForecaster(BaseForecaster):
         context_length=64,
         prediction_length=None,
         max_epochs=20,
+        pretrained="default",
         finetune_epochs=None,
         batch_size=32,
         learning_rate=1e-3,
@@ -284,6 +304,7 @@ class LLMForecaster(BaseForecaster):
         self.context_length = context_length
         self.prediction_length = prediction_length
         self.max_epochs = max_epochs
+        self.pretrained = pretrained
         self.finetune_epochs = finetune_epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -332,8 +353,7 @@ class LLMForecaster(BaseForecaster):
     def _pretrain(self, y, X=None, fh=None):
         """Train the global model on a panel; kept across later ``fit`` calls."""
         series, _ = split_series(y)
-        horizon = self._horizon_for(fh)
-        net = self._build_network(horizon, self._select_tokenizer(series, horizon))
+        net, _ = self._initial_network(series, fh)
         self.pretrain_history_ = self._train(net, series)
         self.pretrained_network_ = net
         self.n_pretrain_series_ = len(series)
@@ -352,12 +372,14 @@ class LLMForecaster(BaseForecaster):
         """Fit (or, after ``pretrain``, fine-tune a copy of) the network on ``y``."""
         series, layout = split_series(y)
         if hasattr(self, "pretrained_network_"):
-            net = copy.deepcopy(self.pretrained_network_)
-            epochs = self.finetune_epochs
+            net, start = copy.deepcopy(self.pretrained_network_), "pretrain"
         else:
-            horizon = self._horizon_for(fh)
-            net = self._build_network(horizon, self._select_tokenizer(series, horizon))
-            epochs = None
+            net, start = self._initial_network(series, fh)
+        epochs = None
+        if start is not None:  # fine-tune a pretrained model
+            epochs = self.max_epochs if self.finetune_epochs is None else self.finetune_epochs
+            if not _has_window(series, net.config.horizon):
+                epochs = 0
         if self.mode == "zero-shot":
             from sktime_llmforecast.forecasting._training import empty_history
 
@@ -365,7 +387,7 @@ class LLMForecaster(BaseForecaster):
             self.loss_category_, self.losses_, self.data_features_ = None, [], {}
             self.loss_weights_, self.loss_weights_history_ = {}, []
         else:
-            self.history_ = self._train(net, series, epochs)
+            self.history_ = self._train(net, series, epochs, keep_initial=start is not None)
         self._store_context(series, layout, y)
         self.network_ = net
         self.horizon_ = net.config.horizon
@@ -524,6 +546,166 @@ class LLMForecaster(BaseForecaster):
         return assemble(values, layout, index, index_names)
 
     # ================================================================ helpers
+    def _initial_network(self, series, fh):
+        """The network to train: ``(net, "adapter")`` from the pretrained adapter,
+        or ``(net, None)`` built from scratch (tokenizer chosen if "auto")."""
+        adapter = self._adapter()
+        self.adapter_card_ = None if adapter is None else adapter[0]
+        if adapter is not None:
+            return self._adapter_network(*adapter), "adapter"
+        horizon = self._horizon_for(fh)
+        return self._build_network(horizon, self._select_tokenizer(series, horizon)), None
+
+    def _adapter(self):
+        """``(card, path)`` of the adapter named by ``pretrained``, or None.
+
+        Raises a ``ValueError`` when the adapter was trained with other
+        architecture settings than this forecaster's.
+        """
+        import os
+
+        from sktime_llmforecast.pretraining.adapter import (
+            architecture_mismatch,
+            read_card,
+            shipped_adapters,
+            tokenizer_record,
+        )
+
+        src = self.pretrained
+        if src is None:
+            return None
+        is_default = isinstance(src, str) and src == "default"
+        if not is_default and not isinstance(src, (str, os.PathLike)):
+            raise TypeError(
+                "pretrained must be 'default', a path to an adapter or None; got "
+                f"{type(src).__name__}."
+            )
+        if self.mode == "zero-shot":
+            if is_default:
+                return None
+            raise ValueError(
+                "pretrained adapters apply to mode='trained'; zero-shot mode has "
+                "nothing to load. Pass pretrained=None or 'default'."
+            )
+        wanted = self._architecture()
+        if is_default:
+            if not shipped_adapters():
+                raise FileNotFoundError(
+                    "pretrained='default' needs the adapters shipped inside the package "
+                    "(sktime_llmforecast/pretraining/adapters), which are missing from "
+                    "this installation; reinstall sktime-llmforecast or pass "
+                    "pretrained=None."
+                )
+            found = [(read_card(s), s) for s in shipped_adapters()]
+            found = [(c, s) for c, s in found
+                     if c["network"]["backbone"] == wanted["backbone"]
+                     and c["network"]["n_layers"] == wanted["n_layers"]]
+            if not found:
+                raise ValueError(
+                    "pretrained='default' is the adapter shipped for backbone "
+                    "'smollm2-135m' with n_layers=6 (or 0, the no-LLM ablation); this "
+                    f"forecaster has backbone={_short(self.backbone)} and "
+                    f"n_layers={self.n_layers!r}. Pass pretrained=None to train from "
+                    "scratch, or the path of an adapter pretrained for this backbone "
+                    "(python -m sktime_llmforecast.pretraining --help)."
+                )
+            card, path = found[0]
+        else:
+            card, path = read_card(src), src
+        if wanted["tokenizer"] is None:
+            wanted["tokenizer"] = card["network"]["tokenizer"]
+        else:
+            wanted["tokenizer"] = tokenizer_record(wanted["tokenizer"])
+        if wanted["horizon"] is None:
+            wanted["horizon"] = card["network"]["horizon"]
+        diff = architecture_mismatch(card["network"], wanted)
+        if diff:
+            which = "; ".join(f"{k}: adapter {a!r}, this forecaster {b!r}"
+                              for k, (a, b) in diff.items())
+            raise ValueError(
+                f"The pretrained adapter ({'default' if is_default else path}) was "
+                f"trained with other settings: {which}. Use the adapter's settings "
+                "(or leave tokenizer='auto' and prediction_length=None), or pass "
+                "pretrained=None to train from scratch."
+            )
+        return card, path
+
+    def _architecture(self):
+        """This forecaster's architecture settings, as an adapter card records them
+        (tokenizer and horizon None where the adapter's are taken)."""
+        from sktime_llmforecast.backbones import resolve_backbone_spec
+        from sktime_llmforecast.tokenizers import TokenizerSwitcher
+
+        spec = resolve_backbone_spec(self.backbone)
+        tok = self.tokenizer
+        if isinstance(tok, str) and tok != "auto":
+            raise ValueError(
+                f"tokenizer must be a tokenizer object, 'auto' or None; got {tok!r}."
+            )
+        if tok is None or isinstance(tok, str):
+            tok = None
+        elif isinstance(tok, TokenizerSwitcher):
+            raise ValueError(
+                "A TokenizerSwitcher cannot start from a pretrained adapter (the "
+                "adapter fixes the tokenizer); use tokenizer='auto' to take the "
+                "adapter's, or pretrained=None to search tokenizers from scratch."
+            )
+        return {
+            "backbone": {"kind": spec.kind, "source": spec.source},
+            "n_layers": None if self.n_layers is None else int(self.n_layers),
+            "interface": self.interface,
+            "n_queries": int(self.n_queries) if self.interface == "resampler" else None,
+            "tokenizer": tok,
+            "context_length": int(self.context_length),
+            "horizon": None if self.prediction_length is None else int(self.prediction_length),
+            "quantile_levels": [float(q) for q in self.quantile_levels],
+            "prompt": self.prompt or None,
+        }
+
+    def _adapter_network(self, card, path):
+        """The network of the adapter's architecture with its trained tensors.
+
+        Only tensors this network trains (or that are not the backbone's) are
+        loaded: an adapter holding backbone tensors (``finetune="layernorm"``,
+        ``"full"`` or ``"lora"``) needs the same ``finetune``, so the frozen
+        backbone, shared with every other forecaster in the process, is never
+        written to.
+        """
+        from safetensors.torch import load
+
+        from sktime_llmforecast.pretraining.adapter import (
+            backbone_mismatch,
+            read_weights,
+            tokenizer_from_record,
+        )
+
+        net = self._build_network(
+            card["network"]["horizon"], tokenizer_from_record(card["network"]["tokenizer"])
+        )
+        diff = backbone_mismatch(card, net.backbone.config)
+        blob = read_weights(path, card)
+        frozen = {n for n, p in net.named_parameters(remove_duplicate=False)
+                  if not p.requires_grad}
+        own = set(net.state_dict())
+        foreign = [k for k in load(blob) if k not in own or k in frozen]
+        if diff or foreign:
+            what = (f"backbone {diff}" if diff else
+                    f"tensors this network does not train ({foreign[:3]})")
+            raise ValueError(
+                f"The pretrained adapter does not fit this forecaster: {what}. It was "
+                f"trained with finetune={card['network'].get('finetune')!r} for "
+                f"backbone {card['network']['backbone']['source'][:80]!r}; use those, "
+                "or pretrained=None."
+            )
+        try:
+            net.load_saved_weights(blob)
+        except RuntimeError as exc:  # tensor shapes differ: another backbone
+            raise ValueError(
+                "The pretrained adapter's tensors do not fit this backbone (was it "
+                f"trained for another one?): {str(exc)[:300]}"
+            ) from exc
+        return net
+
     def _horizon_for(self, fh):
         if fh is not None:
             rel = fh if fh.is_relative else fh.to_relative(self.cutoff)
@@ -753,7 +935,7 @@ class LLMForecaster(BaseForecaster):
             f"LossSwitcher; got {type(loss).__name__}."
         )
 
-    def _train(self, net, series, max_epochs=None):
+    def _train(self, net, series, max_epochs=None, keep_initial=False):
         import torch
 
         from sktime_llmforecast.forecasting._training import TrainConfig, train_network
@@ -767,14 +949,18 @@ class LLMForecaster(BaseForecaster):
                 "loss 'crps_samples' draws samples from the quantile head and needs "
                 "at least 2 quantile_levels; add levels or use 'crps_quantile'."
             )
-        train, val = make_windows(
-            series,
-            net.config.context_length,
-            net.config.horizon,
-            self.validation_fraction,
-        )
+        epochs = int(self.max_epochs if max_epochs is None else max_epochs)
+        if epochs == 0:  # nothing to train (e.g. zero-shot from a pretrained model)
+            train = val = None
+        else:
+            train, val = make_windows(
+                series,
+                net.config.context_length,
+                net.config.horizon,
+                self.validation_fraction,
+            )
         config = TrainConfig(
-            max_epochs=int(self.max_epochs if max_epochs is None else max_epochs),
+            max_epochs=epochs,
             batch_size=int(self.batch_size),
             learning_rate=float(self.learning_rate),
             weight_decay=float(self.weight_decay),
@@ -782,7 +968,9 @@ class LLMForecaster(BaseForecaster):
             seed=self._seed(),
             device=self._device(),
             verbose=bool(self.verbose),
+            keep_initial=keep_initial,
         )
+        initial_weights = objective.weights()
         with _SEEDED, torch.random.fork_rng(devices=_rng_devices(config.device)):
             torch.manual_seed(self._seed())
             history = train_network(
@@ -800,7 +988,7 @@ class LLMForecaster(BaseForecaster):
         self.loss_weights_history_ = list(history["loss_weights"])
         best = history["best_epoch"]  # the restored weights are those of this epoch
         self.loss_weights_ = (
-            dict(history["loss_weights"][best]) if best >= 0 else objective.weights()
+            dict(history["loss_weights"][best]) if best >= 0 else initial_weights
         )
         return history
 
@@ -844,6 +1032,7 @@ class LLMForecaster(BaseForecaster):
         return [
             {
                 "backbone": gpt2,
+                "pretrained": None,
                 "tokenizer": PatchTokenizer(patch_len=4, stride=2),
                 "interface": "resampler",
                 "n_queries": 4,
@@ -856,6 +1045,7 @@ class LLMForecaster(BaseForecaster):
             },
             {
                 "backbone": llama,
+                "pretrained": None,
                 "n_layers": 1,
                 "finetune": "lora",
                 "lora_rank": 2,
@@ -875,6 +1065,7 @@ class LLMForecaster(BaseForecaster):
             },
             {
                 "backbone": dict(gpt2, n_positions=256),
+                "pretrained": None,
                 "tokenizer": ChunkedDigitTokenizer(k=2, precision=2, integer_digits=2),
                 "context_length": 8,
                 "max_epochs": 1,
@@ -883,6 +1074,7 @@ class LLMForecaster(BaseForecaster):
             },
             {
                 "backbone": dict(llama, max_position_embeddings=256),
+                "pretrained": None,
                 "tokenizer": BinTokenizer(n_bins=64, low=-5.0, high=5.0),
                 "context_length": 8,
                 "max_epochs": 1,
@@ -891,6 +1083,7 @@ class LLMForecaster(BaseForecaster):
             },
             {
                 "backbone": dict(gpt2, n_positions=256),
+                "pretrained": None,
                 "tokenizer": TokenizerSwitcher(
                     candidates=[
                         PatchTokenizer(patch_len=4, stride=2),
@@ -905,6 +1098,18 @@ class LLMForecaster(BaseForecaster):
                 "device": "cpu",
             },
         ]
+
+
+def _has_window(series, horizon):
+    """Whether any series is long enough for one training window."""
+    from sktime_llmforecast.forecasting._windows import MIN_OBSERVED
+
+    return any(len(s) >= MIN_OBSERVED + horizon for s in series)
+
+
+def _short(obj, limit=60):
+    text = repr(obj)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _rng_devices(device):

@@ -1,0 +1,184 @@
+"""Pretrained adapters: the trained tensors (safetensors) plus a JSON card.
+
+An adapter is a pair ``NAME.safetensors`` / ``NAME.json``. The weights are what a
+fitted network pickles (interface, head, and whatever of the backbone trains),
+never the frozen backbone; the card says which backbone and settings they were
+trained for, how (generator, seed, steps) and how well (validation numbers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+ADAPTER_FORMAT = "sktime-llmforecast-adapter"
+ADAPTER_FORMAT_VERSION = 1
+SHIPPED_DIR = Path(__file__).resolve().parent / "adapters"
+_TOKENIZERS = ("PatchTokenizer", "DigitTokenizer", "ChunkedDigitTokenizer", "BinTokenizer")
+
+# card["network"] keys that fix the weights' shapes or meaning: they must match
+ARCHITECTURE_KEYS = ("backbone", "n_layers", "interface", "n_queries", "tokenizer",
+                     "context_length", "horizon", "quantile_levels", "prompt")
+
+
+def tokenizer_record(tokenizer):
+    """``{"class": name, "params": {...}}`` of a tokenizer (JSON-ready)."""
+    return {"class": type(tokenizer).__name__,
+            "params": _jsonable(tokenizer.get_params(deep=False))}
+
+
+def tokenizer_from_record(record):
+    """Rebuild the tokenizer a card names (one of the package's tokenizers)."""
+    import sktime_llmforecast.tokenizers as toks
+
+    if record["class"] not in _TOKENIZERS:
+        raise ValueError(
+            f"Unknown tokenizer class {record['class']!r} in the adapter card; "
+            f"adapters hold one of {_TOKENIZERS}."
+        )
+    cls = getattr(toks, record["class"])
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in record["params"].items()}
+    return cls(**params)
+
+
+def network_record(config, tokenizer):
+    """The ``network`` part of a card, from a ``NetworkConfig`` and its tokenizer."""
+    spec = config.spec
+    return {
+        "backbone": {"kind": spec.kind, "source": spec.source},
+        "n_layers": None if config.n_layers is None else int(config.n_layers),
+        "finetune": config.finetune,
+        "interface": config.interface,
+        "n_queries": config.n_queries if config.interface == "resampler" else None,
+        "tokenizer": tokenizer_record(tokenizer),
+        "context_length": config.context_length,
+        "horizon": config.horizon,
+        "quantile_levels": list(config.quantile_levels),
+        "prompt": config.prompt,
+    }
+
+
+def adapter_paths(path):
+    """``(weights, card)`` paths of an adapter given either file or the stem.
+
+    The stem may contain dots (``runs/lr1e-3.step4000``): only a final
+    ``.safetensors`` or ``.json`` is taken as a suffix.
+    """
+    p = Path(path).expanduser()
+    if p.suffix in (".safetensors", ".json"):
+        p = p.with_suffix("")
+    return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
+
+
+def save_adapter(net, path, pretraining=None, validation=None):
+    """Write ``net``'s trained tensors and a card next to each other.
+
+    Parameters
+    ----------
+    net : BackboneNetwork
+    path : str or Path
+        Stem or either file name; both files are written.
+    pretraining, validation : dict, optional
+        How it was trained and how well, stored in the card as given.
+
+    Returns
+    -------
+    card : dict
+    """
+    from sktime_llmforecast import __version__
+
+    weights_path, card_path = adapter_paths(path)
+    weights_path.parent.mkdir(parents=True, exist_ok=True)
+    blob = net.saved_weights()
+    weights_path.write_bytes(blob)
+    card = {
+        "format": ADAPTER_FORMAT,
+        "format_version": ADAPTER_FORMAT_VERSION,
+        "package_version": __version__,
+        "network": network_record(net.config, net.tokenizer),
+        "backbone_config": backbone_facts(net.backbone.config),
+        "weights": {"file": weights_path.name, "bytes": len(blob),
+                    "sha256": hashlib.sha256(blob).hexdigest()},
+        "pretraining": _jsonable(pretraining or {}),
+        "validation": _jsonable(validation or {}),
+    }
+    card_path.write_text(json.dumps(card, indent=1) + "\n")
+    return card
+
+
+def read_card(path):
+    """The card of the adapter at ``path`` (stem or either file)."""
+    weights_path, card_path = adapter_paths(path)
+    if not card_path.exists() or not weights_path.exists():
+        raise FileNotFoundError(
+            f"No adapter at {Path(path)}: need both {weights_path.name} and "
+            f"{card_path.name} (written by `python -m sktime_llmforecast.pretraining`)."
+        )
+    card = json.loads(card_path.read_text())
+    if card.get("format") != ADAPTER_FORMAT:
+        raise ValueError(f"{card_path} is not an sktime-llmforecast adapter card.")
+    if card.get("format_version", 0) > ADAPTER_FORMAT_VERSION:
+        raise ValueError(
+            f"{card_path} has format version {card['format_version']}; this version "
+            f"of sktime-llmforecast reads up to {ADAPTER_FORMAT_VERSION}. Upgrade it."
+        )
+    return card
+
+
+def read_weights(path, card):
+    """The adapter's safetensors bytes, checked against the card's checksum."""
+    weights_path, _ = adapter_paths(path)
+    blob = weights_path.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != card["weights"]["sha256"]:
+        raise ValueError(
+            f"{weights_path} does not match its card's checksum: the files belong to "
+            "different adapters or the weights are damaged."
+        )
+    return blob
+
+
+def shipped_adapters():
+    """Stems of the adapters shipped inside the package."""
+    if not SHIPPED_DIR.is_dir():
+        return []
+    return sorted(p.with_suffix("") for p in SHIPPED_DIR.glob("*.json"))
+
+
+def architecture_mismatch(card_network, wanted):
+    """``{key: (adapter's, wanted)}`` for architecture keys that differ."""
+    out = {}
+    for key in ARCHITECTURE_KEYS:
+        have, want = card_network.get(key), _jsonable(wanted.get(key))
+        if have != want:
+            out[key] = (have, want)
+    return out
+
+
+def backbone_mismatch(card, backbone_config):
+    """``{key: (adapter's, this backbone's)}`` for the recorded backbone facts."""
+    have = card.get("backbone_config", {})
+    now = backbone_facts(backbone_config)
+    return {k: (have[k], now[k]) for k in now if k in have and have[k] != now[k]}
+
+
+def backbone_facts(config):
+    """Model type, width and vocabulary of a backbone config (recorded in cards)."""
+    return {
+        "model_type": getattr(config, "model_type", None),
+        "hidden_size": getattr(config, "hidden_size", None),
+        "vocab_size": getattr(config, "vocab_size", None),
+    }
+
+
+def json_default(obj):
+    """``json.dumps`` fallback: numpy scalars as Python numbers, else ``repr``."""
+    item = getattr(obj, "item", None)
+    if callable(item):
+        return item()
+    return repr(obj)
+
+
+def _jsonable(obj):
+    """A JSON round-trip of ``obj`` (tuples become lists, numpy scalars numbers)."""
+    return json.loads(json.dumps(obj, default=json_default))

@@ -1,0 +1,293 @@
+"""Step-based pretraining loop with resumable checkpoints and a time budget."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sktime_llmforecast.forecasting._training import _loss_terms, evaluate_losses
+from sktime_llmforecast.pretraining.corpus import step_batch, validation_windows
+
+# settings that must agree between a checkpoint and the run that resumes it (steps
+# too: the learning-rate schedule is laid out over them)
+_RESUME_KEYS = ("steps", "batch_size", "learning_rate", "weight_decay", "warmup_steps",
+                "seed", "n_validation")
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Budget and optimisation settings of a pretraining run.
+
+    Parameters
+    ----------
+    steps : int, default=4000
+        Optimiser steps (the learning-rate schedule is laid out over them).
+    max_minutes : float or None, default=None
+        Stop earlier once this much wall time has passed (the card records the
+        steps actually run).
+    batch_size : int, default=32
+        Windows per step, each drawn fresh from the generator.
+    learning_rate : float, default=1e-3
+        Peak AdamW learning rate: linear warm-up, then cosine decay to 10 %.
+    weight_decay : float, default=1e-4
+    warmup_steps : int, default=50
+    seed : int, default=0
+        Seeds the corpus (batch of step ``s`` is drawn from ``(seed, s)``) and the
+        initialisation.
+    n_validation : int, default=256
+        Fixed synthetic validation windows (their own seed stream).
+    eval_every : int, default=100
+        Steps between validation passes (and the last step).
+    checkpoint_every : int, default=100
+        Steps between checkpoints (and the last step), when a folder is given.
+    device : str, default="cpu"
+        ``"cpu"``, ``"cuda"`` (bf16 autocast) or ``"auto"`` (``pretrain_adapter``
+        resolves it to CUDA when available).
+    progress : bool, default=True
+        Show a tqdm progress bar.
+    """
+
+    steps: int = 4000
+    max_minutes: float | None = None
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 50
+    seed: int = 0
+    n_validation: int = 256
+    eval_every: int = 100
+    checkpoint_every: int = 100
+    device: str = "cpu"
+    progress: bool = True
+
+    def check(self):
+        """Raise ``ValueError`` for settings that cannot run."""
+        for name in ("steps", "batch_size", "n_validation", "eval_every", "checkpoint_every"):
+            val = getattr(self, name)
+            if not (isinstance(val, (int, np.integer)) and val >= 1):
+                raise ValueError(f"{name} must be a positive int, got {val!r}.")
+        if not (isinstance(self.warmup_steps, (int, np.integer)) and self.warmup_steps >= 0):
+            raise ValueError(f"warmup_steps must be a non-negative int, got {self.warmup_steps!r}.")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"max_minutes must be > 0 or None, got {self.max_minutes!r}.")
+        dev = str(self.device)
+        if not (dev in ("cpu", "cuda", "auto") or dev.startswith("cuda:")):
+            raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {self.device!r}.")
+
+
+def learning_rate_factor(step, steps, warmup):
+    """Linear warm-up over ``warmup`` steps, then cosine decay to 10 % at ``steps``."""
+    if warmup and step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def pretrain_network(net, objective, generator, config: PretrainConfig,
+                     checkpoint_dir=None, resume=False):
+    """Train ``net``'s trainable tensors on synthetic windows, in place.
+
+    Parameters
+    ----------
+    net : BackboneNetwork
+        Its ``config`` gives context length and horizon.
+    objective : CoupledLoss
+        The training loss (its ``yardstick`` is the validation loss).
+    generator : SyntheticSeriesGenerator
+    config : PretrainConfig
+    checkpoint_dir : str or Path, optional
+        Where checkpoints go: ``trainable.safetensors`` (the trained tensors),
+        ``optimizer.pt`` and ``state.json`` (step, history, settings), written
+        atomically every ``checkpoint_every`` steps.
+    resume : bool, default=False
+        Continue from the checkpoint in ``checkpoint_dir``: the settings, the
+        network's architecture and the generator must be those of the checkpoint
+        (a ``ValueError`` names what differs), and the result equals an
+        uninterrupted run. A run stopped by ``max_minutes`` resumes the same way.
+
+    The global torch RNG is left as it was (each step seeds a forked RNG).
+
+    Returns
+    -------
+    history : dict
+        ``step``, ``train_loss`` (mean over the steps since the last validation),
+        ``val_loss`` and the validation losses by name (``val_<name>``; ``val_probe_mae``
+        is the MAE of the point forecast in standardised units), ``seconds``
+        (wall time of this and earlier resumed runs), ``steps_run``, ``stopped``
+        (``"steps"`` or ``"time"``).
+    """
+    from dataclasses import replace
+
+    config.check()
+    if config.device == "auto":
+        config = replace(config, device="cuda" if torch.cuda.is_available() else "cpu")
+    devices = [torch.cuda.current_device()] if torch.device(config.device).type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        return _pretrain(net, objective, generator, config, checkpoint_dir, resume)
+
+
+def _pretrain(net, objective, generator, config, checkpoint_dir, resume):
+    from sktime_llmforecast.forecasting._training import _probe_losses
+
+
+    device = config.device
+    ctx_len, horizon = net.config.context_length, net.config.horizon
+    params = net.trainable_parameters()
+    if not params:
+        raise ValueError("The network has no trainable parameters to pretrain.")
+    objective = objective.to(device)
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate,
+                                  weight_decay=config.weight_decay)
+    history = {"step": [], "train_loss": [], "val_loss": [], "seconds": 0.0,
+               "steps_run": 0, "stopped": "steps"}
+    start_step, running, n_running = 0, 0.0, 0
+    folder = Path(checkpoint_dir).expanduser() if checkpoint_dir is not None else None
+    identity = _identity(net, generator, config)
+    if resume:
+        if folder is None:
+            raise ValueError("resume=True needs checkpoint_dir.")
+        start_step, history, running, n_running = _load_checkpoint(
+            folder, net, optimizer, config, identity
+        )
+        history["stopped"] = "steps"
+    val = validation_windows(generator, config.n_validation, ctx_len, horizon, config.seed)
+    probes = _probe_losses(net, objective)
+    seconds_before = history["seconds"]
+    started = time.perf_counter()
+    steps = range(start_step, config.steps)
+    bar = None
+    if config.progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=config.steps, initial=start_step, desc="pretrain", unit="step")
+    for step in steps:
+        for group in optimizer.param_groups:
+            group["lr"] = config.learning_rate * learning_rate_factor(
+                step, config.steps, config.warmup_steps
+            )
+        net.train()
+        net.backbone.eval()
+        torch.manual_seed(config.seed * 1_000_003 + step)  # any sampling loss: per step
+        batch = step_batch(generator, step, config.batch_size, ctx_len, horizon, config.seed)
+        raw = _loss_terms(net, batch.batch(np.arange(len(batch))), device, objective.losses)
+        loss = objective(raw)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"Pretraining loss became {float(loss)} at step {step}; lower the "
+                "learning rate."
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        running += objective.yardstick(raw)
+        n_running += 1
+        last = step + 1 == config.steps
+        elapsed = seconds_before + time.perf_counter() - started
+        out_of_time = (config.max_minutes is not None
+                       and elapsed >= 60 * config.max_minutes)
+        if (step + 1) % config.eval_every == 0 or last or out_of_time:
+            scores = evaluate_losses(net, val, 256, device, probes)
+            history["step"].append(step + 1)
+            history["train_loss"].append(running / n_running)
+            history["val_loss"].append(objective.yardstick(scores))
+            for name, value in scores.items():
+                history.setdefault(f"val_{name}", []).append(value)
+            running, n_running = 0.0, 0
+            if bar is not None:
+                bar.set_postfix(val=f"{history['val_loss'][-1]:.4f}")
+        history["steps_run"] = step + 1
+        history["seconds"] = elapsed
+        if folder is not None and ((step + 1) % config.checkpoint_every == 0 or last
+                                   or out_of_time):
+            _save_checkpoint(folder, net, optimizer, identity, history, running, n_running)
+        if bar is not None:
+            bar.update(1)
+        if out_of_time:
+            history["stopped"] = "time"
+            break
+    if bar is not None:
+        bar.close()
+    net.eval()
+    return history
+
+
+def _identity(net, generator, config):
+    """What a checkpoint must share with the run that resumes it."""
+    from sktime_llmforecast.pretraining.adapter import _jsonable, network_record
+
+    return _jsonable({
+        "settings": {k: v for k, v in asdict(config).items() if k in _RESUME_KEYS},
+        "network": network_record(net.config, net.tokenizer),
+        "generator": {"class": type(generator).__name__,
+                      "params": generator.get_params(deep=False)},
+    })
+
+
+def _save_checkpoint(folder, net, optimizer, identity, history, running, n_running):
+    from safetensors.torch import save_file
+
+    from sktime_llmforecast.pretraining.adapter import json_default
+
+    folder.mkdir(parents=True, exist_ok=True)
+    step = int(history["steps_run"])
+    state = {k: v.detach().cpu().contiguous() for k, v in net.trainable_state().items()}
+    tmp = {name: folder / f".{name}.tmp" for name in
+           ("trainable.safetensors", "optimizer.pt", "state.json")}
+    # every file carries the step, so a crash between the renames is detected
+    save_file(state, str(tmp["trainable.safetensors"]), metadata={"step": str(step)})
+    torch.save({"step": step, "optimizer": optimizer.state_dict()}, tmp["optimizer.pt"])
+    tmp["state.json"].write_text(json.dumps(
+        {"step": step, **identity, "history": history,
+         "running": {"sum": running, "count": n_running}},
+        indent=1, default=json_default,
+    ))
+    for name, path in tmp.items():
+        os.replace(path, folder / name)
+
+
+def _load_checkpoint(folder, net, optimizer, config, identity):
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    meta_path = folder / "state.json"
+    if not meta_path.exists():
+        raise FileNotFoundError(
+            f"No checkpoint in {folder} (state.json missing); start without resume."
+        )
+    meta = json.loads(meta_path.read_text())
+    for part in ("settings", "network", "generator"):
+        if meta.get(part) != identity[part]:
+            have, now = meta.get(part) or {}, identity[part]
+            diff = {k: (have.get(k), now.get(k)) for k in set(have) | set(now)
+                    if have.get(k) != now.get(k)}
+            raise ValueError(
+                f"The checkpoint in {folder} was written with another {part} "
+                f"(checkpoint, now): {diff}; resume with the same {part} or start a "
+                "new folder."
+            )
+    weights = folder / "trainable.safetensors"
+    with safe_open(str(weights), framework="pt") as handle:
+        weight_step = int((handle.metadata() or {}).get("step", -1))
+    opt = torch.load(folder / "optimizer.pt", map_location=config.device, weights_only=True)
+    if not weight_step == int(opt["step"]) == int(meta["step"]):
+        raise ValueError(
+            f"The checkpoint files in {folder} are from different steps (weights "
+            f"{weight_step}, optimizer {opt['step']}, state {meta['step']}): it was cut "
+            "off while being written. Start a new folder."
+        )
+    state = load_file(str(weights), device=config.device)
+    net.load_trainable_state(state)
+    optimizer.load_state_dict(opt["optimizer"])
+    running = meta.get("running", {})
+    return (int(meta["step"]), meta["history"], float(running.get("sum", 0.0)),
+            int(running.get("count", 0)))
