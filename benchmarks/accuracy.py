@@ -25,6 +25,8 @@ about two hours on 2 CPU cores, most of it the from-scratch tokenizer search and
 zero-shot LLMTime). Per-origin rows go to docs/accuracy_folds.csv after every (series,
 method), and a rerun resumes from there (``--fresh`` starts over); at the end it
 writes docs/benchmarks.md (section ``accuracy``) and docs/img/accuracy_*.png.
+``--only TEXT --folds PATH`` runs just the methods whose name contains TEXT into
+another CSV (to split the work; no report).
 """
 
 from __future__ import annotations

