@@ -182,7 +182,7 @@ def run(resume=True):
                     limit = (CONTEXT_LIMIT if sweep == "context" else PANEL_LIMIT).get(
                         (bname, tname))
                     if limit is not None and size > limit:
-                        row["note"] = "not run (minutes per epoch on 2 cores)"
+                        row["note"] = "not run (many minutes per epoch on one thread)"
                         rows.append(row)
                         continue
                     # errors (e.g. beyond the backbone's positions) become the note
@@ -193,13 +193,18 @@ def run(resume=True):
     return pd.DataFrame(rows)
 
 
-def growth(df):
-    """Slope of log(fit_s) over log(size) between the two largest measured sizes."""
-    ok = df.dropna(subset=["fit_s"]).sort_values("size")
+def growth(df, key="fit_s"):
+    """Slope of log(time) over log(size) between the two largest measured sizes."""
+    ok = df.dropna(subset=[key]).sort_values("size")
     if len(ok) < 2:
         return float("nan")
     a, b = ok.iloc[-2], ok.iloc[-1]
-    return float(np.log(b["fit_s"] / a["fit_s"]) / np.log(b["size"] / a["size"]))
+    return float(np.log(b[key] / a[key]) / np.log(b["size"] / a["size"]))
+
+
+def _note(row):
+    note = row.get("note", "")
+    return "" if pd.isna(note) else str(note)
 
 
 def markdown(df, machine):
@@ -218,9 +223,10 @@ def markdown(df, machine):
             for _, r in g.iterrows():
                 lines.append(f"| {b} | {m} | {r['size']:,} | {cell(r, 'fit_s', 2)} | "
                              f"{cell(r, 'predict_s', 2)} | {cell(r, 'fit_mib', 0)} | "
-                             f"{cell(r, 'predict_mib', 0)} | {r.get('note', '') or ''} |")
-            slopes.append(f"{b} / {m}: {growth(g):.2f}")
-        parts.append("\n".join(lines) + "\n\nGrowth exponent of fit time (last two sizes): "
+                             f"{cell(r, 'predict_mib', 0)} | {_note(r)} |")
+            slopes.append(f"{b} / {m}: fit {growth(g):.2f}, predict "
+                          f"{growth(g, 'predict_s'):.2f}")
+        parts.append("\n".join(lines) + "\n\nGrowth exponents (last two measured sizes): "
                      + "; ".join(slopes) + ".")
     return (
         "## Cost: time and memory vs context length and panel size\n\n"
