@@ -63,6 +63,25 @@ def _probe_losses(net, objective):
     return losses
 
 
+def optimisation_step(objective, raw, optimizer, params, where):
+    """One AdamW step on ``objective(raw)`` (gradients clipped at norm 1).
+
+    Returns the objective's yardstick of ``raw``; a non-finite loss raises a
+    ``FloatingPointError`` that says ``where`` it happened.
+    """
+    loss = objective(raw)
+    if not torch.isfinite(loss):
+        raise FloatingPointError(
+            f"Training loss became {float(loss)} {where}; lower the learning rate or "
+            "check the input for extreme values."
+        )
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    optimizer.step()
+    return objective.yardstick(raw)
+
+
 def evaluate_losses(net, windows, batch_size, device, losses):
     """Mean of every loss in ``losses`` over all windows (no gradient, eval mode)."""
     net.eval()
@@ -160,17 +179,8 @@ def train_network(net, train, val, config: TrainConfig, objective, schedule=None
         for lo in range(0, len(order), config.batch_size):
             idx = order[lo : lo + config.batch_size]
             raw = _loss_terms(net, train.batch(idx), config.device, objective.losses)
-            loss = objective(raw)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"Training loss became {float(loss)} in epoch {epoch}; lower "
-                    "learning_rate or check the input for extreme values."
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            total += objective.yardstick(raw) * len(idx)
+            total += optimisation_step(objective, raw, optimizer, params,
+                                       f"in epoch {epoch}") * len(idx)
         train_loss = total / len(order)
         if val is not None:
             raw_val = evaluate_losses(net, val, config.batch_size, config.device, probes)

@@ -12,7 +12,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sktime_llmforecast.forecasting._training import _loss_terms, evaluate_losses
+from sktime_llmforecast.forecasting._training import (
+    _loss_terms,
+    evaluate_losses,
+    optimisation_step,
+)
 from sktime_llmforecast.pretraining.corpus import step_batch, validation_windows
 
 # settings that must agree between a checkpoint and the run that resumes it (steps
@@ -179,17 +183,8 @@ def _pretrain(net, objective, generator, config, checkpoint_dir, resume):
         torch.manual_seed(config.seed * 1_000_003 + step)  # any sampling loss: per step
         batch = step_batch(generator, step, config.batch_size, ctx_len, horizon, config.seed)
         raw = _loss_terms(net, batch.batch(np.arange(len(batch))), device, objective.losses)
-        loss = objective(raw)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"Pretraining loss became {float(loss)} at step {step}; lower the "
-                "learning rate."
-            )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        running += objective.yardstick(raw)
+        running += optimisation_step(objective, raw, optimizer, params,
+                                     f"at pretraining step {step}")
         n_running += 1
         last = step + 1 == config.steps
         elapsed = seconds_before + time.perf_counter() - started
