@@ -105,13 +105,16 @@ def markdown(cards, again, machine, png):
         + "\n".join(rows) + f"\n\n![validation loss over steps](img/{png.name})\n"
     )
     if again:
-        lines = ["| adapter | | " + " | ".join(KEYS) + " |", "|---|---|" + "---:|" * len(KEYS)]
+        lines = ["| adapter | | " + " | ".join(KEYS) + " | same weights (sha256) |",
+                 "|---|---|" + "---:|" * len(KEYS) + "---|"]
         for name, c in again.items():
             ship, new = cards[name]["validation"], c["validation"]
+            same = c["weights"]["sha256"] == cards[name]["weights"]["sha256"]
             lines.append(f"| {NAMES[name]} | shipped | "
-                         + " | ".join(f"{ship[k]:.4f}" for k in KEYS) + " |")
+                         + " | ".join(f"{ship[k]:.4f}" for k in KEYS) + " | |")
             lines.append(f"| | rerun ({c['pretraining']['seconds'] / 60:.1f} min) | "
-                         + " | ".join(f"{new[k]:.4f}" for k in KEYS) + " |")
+                         + " | ".join(f"{new[k]:.4f}" for k in KEYS)
+                         + f" | {'yes' if same else 'no'} |")
         text += ("\nReproduction (`--rerun`, or `--compare DIR` for adapters the command "
                  "wrote there): the same command and seed, on the machine above.\n\n"
                  + "\n".join(lines) + "\n")
