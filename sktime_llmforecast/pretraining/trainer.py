@@ -56,6 +56,14 @@ class PretrainConfig:
         resolves it to CUDA when available).
     progress : bool, default=True
         Show a tqdm progress bar.
+
+    Examples
+    --------
+    >>> from sktime_llmforecast.pretraining import PretrainConfig
+    >>> config = PretrainConfig(steps=200, max_minutes=5, seed=1)
+    >>> config.check()  # raises ValueError for settings that cannot run
+    >>> config.batch_size, config.warmup_steps
+    (32, 50)
     """
 
     steps: int = 4000
