@@ -33,6 +33,12 @@ def autocast_context(device):
     return contextlib.nullcontext()
 
 
+def rng_devices(device):
+    """CUDA devices whose RNG a seeded block must save and restore (the user's
+    CUDA random state is left as it was); none on the CPU."""
+    return [torch.cuda.current_device()] if torch.device(device).type == "cuda" else []
+
+
 def _to_tensors(batch, device):
     ctx, mask, tgt = batch
     return (

@@ -47,6 +47,12 @@ class WindowSet:
         return self.values[ctx_idx], self.observed[ctx_idx], self.values[tgt_idx]
 
 
+def has_window(series_list, horizon):
+    """Whether any series is long enough for one training window of :func:`make_windows`
+    (``MIN_OBSERVED`` context values plus ``horizon`` targets)."""
+    return any(len(s) >= MIN_OBSERVED + horizon for s in series_list)
+
+
 def make_windows(series_list, context_length, horizon, validation_fraction=0.2):
     """Cut training and validation windows from a list of 1-D series.
 

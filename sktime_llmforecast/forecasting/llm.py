@@ -11,6 +11,7 @@ from sktime.forecasting.base import BaseForecaster
 
 from sktime_llmforecast.forecasting._input_checks import check_y
 from sktime_llmforecast.forecasting._layout import assemble, split_series
+from sktime_llmforecast.forecasting._windows import has_window
 
 _DEVICES = ("auto", "cpu", "cuda")
 # torch's global RNG is shared by the threads of a process: seeded blocks (network
@@ -378,7 +379,7 @@ class LLMForecaster(BaseForecaster):
         epochs = None
         if start is not None:  # fine-tune a pretrained model
             epochs = self.max_epochs if self.finetune_epochs is None else self.finetune_epochs
-            if not _has_window(series, net.config.horizon):
+            if not has_window(series, net.config.horizon):
                 epochs = 0
         if self.mode == "zero-shot":
             from sktime_llmforecast.forecasting._training import empty_history
@@ -566,9 +567,9 @@ class LLMForecaster(BaseForecaster):
 
         from sktime_llmforecast.pretraining.adapter import (
             architecture_mismatch,
+            network_record,
             read_card,
             shipped_adapters,
-            tokenizer_record,
         )
 
         src = self.pretrained
@@ -587,16 +588,19 @@ class LLMForecaster(BaseForecaster):
                 "pretrained adapters apply to mode='trained'; zero-shot mode has "
                 "nothing to load. Pass pretrained=None or 'default'."
             )
-        wanted = self._architecture()
+        tokenizer = self._adapter_tokenizer()  # None: take the adapter's
+        horizon = self.prediction_length  # None: take the adapter's
+        wanted = network_record(self._network_config(horizon or 0), tokenizer)
         if is_default:
-            if not shipped_adapters():
+            shipped = shipped_adapters()
+            if not shipped:
                 raise FileNotFoundError(
                     "pretrained='default' needs the adapters shipped inside the package "
                     "(sktime_llmforecast/pretraining/adapters), which are missing from "
                     "this installation; reinstall sktime-llmforecast or pass "
                     "pretrained=None."
                 )
-            found = [(read_card(s), s) for s in shipped_adapters()]
+            found = [(read_card(s), s) for s in shipped]
             found = [(c, s) for c, s in found
                      if c["network"]["backbone"] == wanted["backbone"]
                      and c["network"]["n_layers"] == wanted["n_layers"]]
@@ -612,11 +616,9 @@ class LLMForecaster(BaseForecaster):
             card, path = found[0]
         else:
             card, path = read_card(src), src
-        if wanted["tokenizer"] is None:
+        if tokenizer is None:
             wanted["tokenizer"] = card["network"]["tokenizer"]
-        else:
-            wanted["tokenizer"] = tokenizer_record(wanted["tokenizer"])
-        if wanted["horizon"] is None:
+        if horizon is None:
             wanted["horizon"] = card["network"]["horizon"]
         diff = architecture_mismatch(card["network"], wanted)
         if diff:
@@ -630,37 +632,25 @@ class LLMForecaster(BaseForecaster):
             )
         return card, path
 
-    def _architecture(self):
-        """This forecaster's architecture settings, as an adapter card records them
-        (tokenizer and horizon None where the adapter's are taken)."""
-        from sktime_llmforecast.backbones import resolve_backbone_spec
+    def _adapter_tokenizer(self):
+        """The tokenizer a pretrained adapter must have been trained with, or None
+        (``"auto"``/None: the adapter's own)."""
         from sktime_llmforecast.tokenizers import TokenizerSwitcher
 
-        spec = resolve_backbone_spec(self.backbone)
         tok = self.tokenizer
         if isinstance(tok, str) and tok != "auto":
             raise ValueError(
                 f"tokenizer must be a tokenizer object, 'auto' or None; got {tok!r}."
             )
         if tok is None or isinstance(tok, str):
-            tok = None
-        elif isinstance(tok, TokenizerSwitcher):
+            return None
+        if isinstance(tok, TokenizerSwitcher):
             raise ValueError(
                 "A TokenizerSwitcher cannot start from a pretrained adapter (the "
                 "adapter fixes the tokenizer); use tokenizer='auto' to take the "
                 "adapter's, or pretrained=None to search tokenizers from scratch."
             )
-        return {
-            "backbone": {"kind": spec.kind, "source": spec.source},
-            "n_layers": None if self.n_layers is None else int(self.n_layers),
-            "interface": self.interface,
-            "n_queries": int(self.n_queries) if self.interface == "resampler" else None,
-            "tokenizer": tok,
-            "context_length": int(self.context_length),
-            "horizon": None if self.prediction_length is None else int(self.prediction_length),
-            "quantile_levels": [float(q) for q in self.quantile_levels],
-            "prompt": self.prompt or None,
-        }
+        return tok
 
     def _adapter_network(self, card, path):
         """The network of the adapter's architecture with its trained tensors.
@@ -862,14 +852,32 @@ class LLMForecaster(BaseForecaster):
                 f"prompt must be a string or None, got {type(self.prompt).__name__}."
             )
 
+    def _network_config(self, horizon):
+        """The ``NetworkConfig`` of this forecaster's settings (nothing is loaded)."""
+        from sktime_llmforecast.backbones import resolve_backbone_spec
+        from sktime_llmforecast.forecasting._network import NetworkConfig
+
+        return NetworkConfig(
+            spec=resolve_backbone_spec(self.backbone, self.dtype,
+                                       _cache_device(self._device())),
+            n_layers=self.n_layers,
+            finetune=self.finetune,
+            lora_rank=self.lora_rank,
+            lora_alpha=float(self.lora_alpha),
+            interface=self.interface,
+            context_length=int(self.context_length),
+            horizon=int(horizon),
+            head_dropout=float(self.head_dropout),
+            quantile_levels=tuple(float(q) for q in self.quantile_levels),
+            n_queries=int(self.n_queries),
+            prompt=self.prompt or None,
+            n_demonstrations=int(self.n_demonstrations),
+        )
+
     def _build_network(self, horizon, tokenizer=None):
         import torch
 
-        from sktime_llmforecast.backbones import resolve_backbone_spec
-        from sktime_llmforecast.forecasting._network import (
-            NetworkConfig,
-            PatchForecastNetwork,
-        )
+        from sktime_llmforecast.forecasting._network import PatchForecastNetwork
         from sktime_llmforecast.forecasting._token_network import TokenForecastNetwork
         from sktime_llmforecast.forecasting._zero_shot import ZeroShotDigitNetwork
         from sktime_llmforecast.tokenizers import DigitTokenizer, PatchTokenizer
@@ -889,22 +897,10 @@ class LLMForecaster(BaseForecaster):
                 f"{self.context_length}; use a shorter patch or a longer context."
             )
         device = self._device()
-        config = NetworkConfig(
-            spec=resolve_backbone_spec(self.backbone, self.dtype, _cache_device(device)),
-            n_layers=self.n_layers,
-            finetune=self.finetune,
-            lora_rank=self.lora_rank,
-            lora_alpha=float(self.lora_alpha),
-            interface=self.interface,
-            context_length=int(self.context_length),
-            horizon=int(horizon),
-            head_dropout=float(self.head_dropout),
-            quantile_levels=tuple(float(q) for q in self.quantile_levels),
-            n_queries=int(self.n_queries),
-            prompt=self.prompt or None,
-            n_demonstrations=int(self.n_demonstrations),
-        )
-        with _SEEDED, torch.random.fork_rng(devices=_rng_devices(device)):
+        config = self._network_config(horizon)
+        from sktime_llmforecast.forecasting._training import rng_devices
+
+        with _SEEDED, torch.random.fork_rng(devices=rng_devices(device)):
             torch.manual_seed(self._seed())
             if zero_shot:
                 network_class = ZeroShotDigitNetwork
@@ -938,7 +934,11 @@ class LLMForecaster(BaseForecaster):
     def _train(self, net, series, max_epochs=None, keep_initial=False):
         import torch
 
-        from sktime_llmforecast.forecasting._training import TrainConfig, train_network
+        from sktime_llmforecast.forecasting._training import (
+            TrainConfig,
+            rng_devices,
+            train_network,
+        )
         from sktime_llmforecast.forecasting._windows import make_windows
 
         self._validate()
@@ -971,7 +971,7 @@ class LLMForecaster(BaseForecaster):
             keep_initial=keep_initial,
         )
         initial_weights = objective.weights()
-        with _SEEDED, torch.random.fork_rng(devices=_rng_devices(config.device)):
+        with _SEEDED, torch.random.fork_rng(devices=rng_devices(config.device)):
             torch.manual_seed(self._seed())
             history = train_network(
                 net,
@@ -1100,24 +1100,9 @@ class LLMForecaster(BaseForecaster):
         ]
 
 
-def _has_window(series, horizon):
-    """Whether any series is long enough for one training window."""
-    from sktime_llmforecast.forecasting._windows import MIN_OBSERVED
-
-    return any(len(s) >= MIN_OBSERVED + horizon for s in series)
-
-
 def _short(obj, limit=60):
     text = repr(obj)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _rng_devices(device):
-    """CUDA devices whose RNG a seeded block must save and restore (the user's
-    CUDA random state is left as it was)."""
-    import torch
-
-    return [torch.cuda.current_device()] if device == "cuda" else []
 
 
 def _cache_device(device):

@@ -43,7 +43,8 @@ def tokenizer_from_record(record):
 
 
 def network_record(config, tokenizer):
-    """The ``network`` part of a card, from a ``NetworkConfig`` and its tokenizer."""
+    """The ``network`` part of a card, from a ``NetworkConfig`` and its tokenizer
+    (None: no tokenizer recorded)."""
     spec = config.spec
     return {
         "backbone": {"kind": spec.kind, "source": spec.source},
@@ -51,7 +52,7 @@ def network_record(config, tokenizer):
         "finetune": config.finetune,
         "interface": config.interface,
         "n_queries": config.n_queries if config.interface == "resampler" else None,
-        "tokenizer": tokenizer_record(tokenizer),
+        "tokenizer": None if tokenizer is None else tokenizer_record(tokenizer),
         "context_length": config.context_length,
         "horizon": config.horizon,
         "quantile_levels": list(config.quantile_levels),

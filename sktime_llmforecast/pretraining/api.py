@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from dataclasses import replace
 
 from sktime_llmforecast.pretraining.synthetic import (
     GENERATOR_VERSION,
@@ -68,8 +69,6 @@ def pretrain_adapter(forecaster, out, config=None, generator=None, checkpoint_di
     from sktime_llmforecast.pretraining.adapter import save_adapter
     from sktime_llmforecast.pretraining.corpus import validation_windows
     from sktime_llmforecast.tokenizers import PatchTokenizer, TokenizerSwitcher
-
-    from dataclasses import replace
 
     config = PretrainConfig() if config is None else config
     generator = SyntheticSeriesGenerator() if generator is None else generator

@@ -257,7 +257,7 @@ class SyntheticSeriesGenerator(BaseObject):
             e = lfilter([1, rng.uniform(-0.8, 0.8)], [1, -rng.uniform(-0.9, 0.9)], eps)
         return sd * e / max(e.std(), 1e-12)
 
-    def _rate(self, rng, t, parts):
+    def _rate(self, rng, t):
         """A positive, seasonal, trending rate (inner helper of the count kinds)."""
         log_rate = 0.5 * _standardise(self._trend(rng, t, set()) + rng.normal(0, 1e-9, len(t)))
         season = self._season(rng, t, set())
@@ -269,14 +269,14 @@ class SyntheticSeriesGenerator(BaseObject):
         parts.add("intermittent")
         p = rng.uniform(0.05, 0.5)
         occurs = rng.random(len(t)) < p
-        size = rng.gamma(rng.uniform(1, 5), 1.0, size=len(t)) * self._rate(rng, t, parts)
+        size = rng.gamma(rng.uniform(1, 5), 1.0, size=len(t)) * self._rate(rng, t)
         scale = 10 ** rng.uniform(0, 3)
         return np.where(occurs, np.ceil(scale * size), 0.0)
 
     def _counts(self, rng, t, parts):
         parts.add("counts")
         mean = 10 ** rng.uniform(-0.5, 3)
-        return rng.poisson(mean * self._rate(rng, t, parts)).astype(float)
+        return rng.poisson(mean * self._rate(rng, t)).astype(float)
 
 
 def _standardise(x):

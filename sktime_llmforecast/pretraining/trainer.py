@@ -16,6 +16,7 @@ from sktime_llmforecast.forecasting._training import (
     _loss_terms,
     evaluate_losses,
     optimisation_step,
+    rng_devices,
 )
 from sktime_llmforecast.pretraining.corpus import step_batch, validation_windows
 
@@ -142,14 +143,12 @@ def pretrain_network(net, objective, generator, config: PretrainConfig,
     config.check()
     if config.device == "auto":
         config = replace(config, device="cuda" if torch.cuda.is_available() else "cpu")
-    devices = [torch.cuda.current_device()] if torch.device(config.device).type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    with torch.random.fork_rng(devices=rng_devices(config.device)):
         return _pretrain(net, objective, generator, config, checkpoint_dir, resume)
 
 
 def _pretrain(net, objective, generator, config, checkpoint_dir, resume):
     from sktime_llmforecast.forecasting._training import _probe_losses
-
 
     device = config.device
     ctx_len, horizon = net.config.context_length, net.config.horizon
