@@ -1,6 +1,6 @@
 """Pretraining: what the shipped adapters cost and reach, and whether a rerun reproduces them.
 
-Reads the cards of the adapters shipped in ``sktime_llmforecast/pretraining/adapters``
+Reads the cards of the adapters shipped in ``sktime_llmforecast/adapters``
 (SmolLM2's first 6 blocks, and the no-LLM ablation with ``n_layers=0``: the same
 interface, head, corpus, seed and steps): steps, wall time, machine and the
 validation numbers on the synthetic validation windows, with a plot of the

@@ -11,7 +11,6 @@ docs/benchmarks.md).
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pandas as pd

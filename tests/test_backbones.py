@@ -138,10 +138,9 @@ def test_local_folder_backbone_loads(tmp_path, tiny_gpt2):
 
 
 def test_pickled_network_omits_frozen_backbone(tiny_llama):
-    from sktime_llmforecast.forecasting._network import (
-        NetworkConfig,
-        PatchForecastNetwork,
-    )
+    from sktime_llmforecast.nn import NETWORKS, NetworkConfig
+
+    PatchForecastNetwork = NETWORKS["patch"]
     from sktime_llmforecast.tokenizers import PatchTokenizer
 
     big = dict(tiny_llama, vocab_size=4096)  # frozen embedding of 4096 x 32 floats

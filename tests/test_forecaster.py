@@ -10,7 +10,7 @@ from sktime.datasets import load_airline
 from sktime.utils._testing.hierarchical import _make_hierarchical
 
 from sktime_llmforecast import LLMForecaster, PatchTokenizer
-from tests.conftest import TINY_GPT2, TINY_LLAMA
+from tests.conftest import TINY_GPT2
 
 
 def _sine(n=240, period=12, noise=0.05, seed=0):
@@ -269,8 +269,66 @@ def test_update_rolls_context_forward():
     f.update(y[80:], update_params=False)
     pred = f.predict()
     assert list(pred.index) == [100, 101]
-    from sktime_llmforecast.forecasting._training import predict_network
+    from sktime_llmforecast.nn import predict_network
 
     ctx = y.values[-32:][None, :]
     direct = predict_network(f.network_, ctx, np.ones_like(ctx, bool), "cpu")
     np.testing.assert_allclose(pred.values, direct[0], rtol=1e-6)
+
+
+# every mode x point_forecast combination forecasts (issue 14: zero-shot greedy used
+# to pass validation and then call a method the zero-shot network lacked)
+_MODES = {
+    "patch": dict(tokenizer=PatchTokenizer(patch_len=4, stride=4), context_length=16,
+                  max_epochs=1),
+    "token": dict(tokenizer="bins", context_length=8, max_epochs=1, num_samples=4),
+    "zero-shot": dict(mode="zero-shot", tokenizer=None, context_length=8, num_samples=4),
+}
+
+
+@pytest.mark.parametrize("point", ["median", "mean", "greedy"])
+@pytest.mark.parametrize("kind", list(_MODES))
+def test_every_mode_gives_every_point_forecast(kind, point):
+    from sktime_llmforecast import BinTokenizer
+    from sktime_llmforecast.nn import POINT_FORECASTS
+
+    kw = dict(_MODES[kind])
+    if kw["tokenizer"] == "bins":
+        kw["tokenizer"] = BinTokenizer(n_bins=32, low=-4.0, high=4.0)
+    f = _tiny(backbone=dict(TINY_GPT2, n_positions=256), point_forecast=point, **kw)
+    y = _sine(n=60)
+    f.fit(y, fh=[1, 2, 3])
+    assert f.plan_.kind == kind and point in POINT_FORECASTS[kind]
+    pred = f.predict(fh=[1, 2, 3, 4, 5])  # beyond the head: recursive
+    assert list(pred.index) == [60, 61, 62, 63, 64] and np.isfinite(pred.values).all()
+    again = f.predict(fh=[1, 2, 3, 4, 5])
+    pd.testing.assert_series_equal(pred, again)  # seeded: the same forecast twice
+    if point == "greedy" and kind == "zero-shot":  # nothing trains or is drawn
+        other = f.clone().set_params(num_samples=1, random_state=7).fit(y, fh=[1, 2, 3])
+        pd.testing.assert_series_equal(other.predict(fh=[1, 2, 3, 4, 5]), pred)
+    interval = f.predict_interval(fh=[1, 2], coverage=0.8)
+    assert (interval.iloc[:, 0] <= interval.iloc[:, 1]).all()
+
+
+def test_zero_shot_greedy_is_the_temperature_zero_path():
+    kw = dict(backbone=dict(TINY_GPT2, n_positions=256), mode="zero-shot", tokenizer=None,
+              context_length=8)
+    y = _sine(n=60)
+    greedy = _tiny(point_forecast="greedy", **kw).fit(y, fh=[1, 2])
+    cold = _tiny(point_forecast="median", temperature=0.0, num_samples=1, **kw).fit(y, fh=[1, 2])
+    pd.testing.assert_series_equal(greedy.predict(), cold.predict())
+
+
+def test_plan_resolves_parameters_once_without_loading():
+    f = _tiny(loss="mae", max_epochs=3, finetune_epochs=None)
+    plan = f.plan(fh=[1, 2, 3, 4])
+    assert plan.kind == "patch" and plan.network.horizon == 4
+    assert plan.train.max_epochs == 3 and plan.finetune_epochs == 3
+    assert plan.loss_switcher.get_params()["losses"] == ["mae"]
+    assert not hasattr(f, "network_")  # nothing was built or fitted
+    with pytest.raises(ValueError, match="n_queries"):
+        _tiny(n_queries=0).plan()
+    from sktime_llmforecast.nn import NetworkConfig
+
+    with pytest.raises(ValueError, match="horizon"):
+        NetworkConfig(horizon=0)  # configs check themselves

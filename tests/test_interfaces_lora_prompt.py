@@ -41,7 +41,7 @@ def _backbone_inputs(f, y, fh=(1, 2)):
     hook = net.backbone.base_model.register_forward_pre_hook(grab, with_kwargs=True)
     with torch.no_grad():
         ctx = torch.tensor(y.to_numpy()[-net.config.context_length:], dtype=torch.float64)[None]
-        net.forecast(ctx, torch.ones_like(ctx, dtype=torch.bool))
+        net.predict(ctx, torch.ones_like(ctx, dtype=torch.bool), greedy=True)
     hook.remove()
     return net, seen["emb"]
 

@@ -373,7 +373,7 @@ def test_shipped_adapters_are_small_checked_and_documented():
         card = read_card(stem)
         size = stem.with_suffix(".safetensors").stat().st_size
         assert size < 20 * 2**20 and size == card["weights"]["bytes"]
-        from sktime_llmforecast.pretraining.adapter import read_weights
+        from sktime_llmforecast.nn import read_weights
 
         read_weights(stem, card)  # checksum
         assert card["network"]["backbone"] == {"kind": "embedded", "source": "smollm2-135m"}

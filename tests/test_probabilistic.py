@@ -7,7 +7,7 @@ from sktime.datasets import load_airline
 from sktime.utils._testing.hierarchical import _make_hierarchical
 
 from sktime_llmforecast import LLMForecaster
-from sktime_llmforecast.forecasting._paths import interp_quantiles
+from sktime_llmforecast.nn import interp_quantiles
 from sktime_llmforecast.metrics import SampleCRPS
 from sktime_llmforecast.tokenizers import (
     BinTokenizer,
@@ -120,7 +120,7 @@ def test_zero_shot_digits_well_formed_finite_samples_on_airline():
     import torch
 
     x = torch.tensor(observed[None, :])
-    state = tok._scale(x, torch.ones_like(x, dtype=torch.bool))
+    state = tok.scale(x, torch.ones_like(x, dtype=torch.bool))
     z = (samples - float(state.loc)) / float(state.scale) * 10**tok.precision
     np.testing.assert_allclose(z, np.round(z), atol=1e-6)
     pred = f.predict()
@@ -135,7 +135,7 @@ def test_zero_shot_text_prompt_is_the_llmtime_serialisation():
     import torch
 
     x = torch.tensor(y.values[-12:][None, :])
-    state = tok._scale(x, torch.ones_like(x, dtype=torch.bool))
+    state = tok.scale(x, torch.ones_like(x, dtype=torch.bool))
     text = tok.values_to_text(y.values[-12:], {"loc": float(state.loc), "scale": float(state.scale)})
     ids = net._encode_text(text + ",")
     assert ids == [net.symbol_ids[c] for c in text + ","]

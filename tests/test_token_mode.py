@@ -60,7 +60,7 @@ def test_cached_greedy_decoding_equals_full_recompute():
     ctx = torch.tensor(y.values[-30:-6][None, :], dtype=torch.float64)
     mask = torch.ones_like(ctx, dtype=torch.bool)
     with torch.no_grad():
-        cached = net.forecast(ctx, mask)
+        cached = net.predict(ctx, mask, greedy=True).mean
         ids, att, state = net._encode_window(ctx, mask)
         w = net.tokenizer.tokens_per_value
         for step in range(6 * w):

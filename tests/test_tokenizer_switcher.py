@@ -80,4 +80,4 @@ def test_auto_and_bad_settings():
         _f(TokenizerSwitcher(strategy="grid")).fit(_smooth(), fh=[1])
     with pytest.raises(ValueError, match="tokenizer must be a tokenizer object, 'auto'"):
         _f("patches").fit(_smooth(), fh=[1])
-    assert _f("auto")._tokenizer_switcher().get_params()["strategy"] == "halving"
+    assert _f("auto").plan().search.get_params()["strategy"] == "halving"

@@ -1,5 +1,6 @@
-"""Forecasters that compose tokenizer, interface, backbone, head and loss."""
+"""The sktime forecaster, and the plan its parameters resolve into."""
 
 from sktime_llmforecast.forecasting.llm import LLMForecaster
+from sktime_llmforecast.forecasting.plan import FitPlan, resolve_plan
 
-__all__ = ["LLMForecaster"]
+__all__ = ["FitPlan", "LLMForecaster", "resolve_plan"]

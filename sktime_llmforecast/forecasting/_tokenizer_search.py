@@ -3,8 +3,54 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
+import pandas as pd
+
+from sktime_llmforecast.nn import build_network, make_windows, predict_network, train_on_series
+from sktime_llmforecast.tokenizers.switcher import adapted_variants
+
+SCORE_COLUMNS = ["stage", "round", "candidate", "tokenizer", "epochs", "score", "error"]
+
+
+def select_tokenizer(plan, series):
+    """Run the plan's ``TokenizerSwitcher`` on ``series``.
+
+    Every candidate is built and trained as the final network would be (same
+    seed, losses and windows), for the epochs successive halving gives it.
+
+    Returns
+    -------
+    winner : tokenizer
+        A fresh clone of the best candidate.
+    scores : pd.DataFrame
+        One row per candidate and round (columns ``SCORE_COLUMNS``).
+    """
+    switcher = plan.search
+    network, train = plan.network, plan.train
+    windows = make_windows(series, network.context_length, network.horizon,
+                           train.validation_fraction)
+    judged = windows[1] if windows[1] is not None else windows[0]
+
+    def evaluate(tok, epochs):
+        candidate = plan.with_tokenizer(tok)
+        net = build_network(candidate.kind, network, tok, plan.seed, plan.device)
+        train_on_series(net, series, replace(train, max_epochs=epochs), plan.loss_switcher)
+        return validation_mase(net, judged, plan.device)
+
+    rows = []
+
+    def search(cands, stage):
+        best, scores = successive_halving(cands, evaluate, switcher.min_epochs, switcher.eta)
+        for r in scores:
+            rows.append(dict(r, stage=stage, tokenizer=repr(cands[r["candidate"]])))
+        return cands[best]
+
+    winner = search(switcher.candidate_list(), "select")
+    if switcher.strategy == "adapt":
+        winner = search(adapted_variants(winner), "adapt")
+    return winner.clone(), pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
 
 def validation_mase(net, windows, device, batch_size=256):
@@ -13,8 +59,6 @@ def validation_mase(net, windows, device, batch_size=256):
     The forecasts are decoded (original units), so every tokenizer is judged by
     the same yardstick. Returns ``inf`` when any forecast is not finite.
     """
-    from sktime_llmforecast.forecasting._training import predict_network
-
     if windows is None or not len(windows):
         return math.inf
     ctx, mask, tgt = windows.batch(np.arange(len(windows)))

@@ -3,47 +3,46 @@
 from __future__ import annotations
 
 import copy
-import threading
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+from skpro.distributions import Empirical, Normal
 from sktime.forecasting.base import BaseForecaster
+from sktime.utils.validation.forecasting import check_fh
 
 from sktime_llmforecast.forecasting._input_checks import check_y
 from sktime_llmforecast.forecasting._layout import assemble, split_series
-from sktime_llmforecast.forecasting._windows import has_window
-
-_DEVICES = ("auto", "cpu", "cuda")
-# torch's global RNG is shared by the threads of a process: seeded blocks (network
-# construction, training) hold this lock, so fits running in threads (e.g.
-# ``evaluate(..., backend="dask")``) give the same numbers as a serial run
-_SEEDED = threading.RLock()
+from sktime_llmforecast.forecasting._start import starting_network
+from sktime_llmforecast.forecasting.plan import resolve_plan
+from sktime_llmforecast.nn import (
+    TrainResult,
+    empty_history,
+    forecast_paths,
+    has_window,
+    train_on_series,
+)
 
 
 class LLMForecaster(BaseForecaster):
     """Forecast with a pretrained LLM behind a learnable interface.
 
-    Two modes, chosen by the ``tokenizer``:
+    Three network kinds (docs/design.md), chosen by ``tokenizer`` and ``mode``:
 
-    * **patch mode** (``PatchTokenizer``, the default; One-Fits-All style): each
-      window is standardised (RevIN) and cut into patches, each patch is projected
-      by the ``interface`` to the backbone's width and fed as ``inputs_embeds``
-      through the (by default frozen) ``backbone``; a flatten + linear head maps
-      the hidden states to the whole horizon at once: a mean, a log standard
-      deviation and quantiles, trained with the ``loss`` (by default chosen
+    * **patch** (``PatchTokenizer``, One-Fits-All style): standardised (RevIN)
+      windows cut into patches, projected by the ``interface`` into the (by default
+      frozen) ``backbone``; a flatten head gives the whole horizon at once (mean,
+      log standard deviation, quantiles), trained with the ``loss`` (default: chosen
       from the data and coupled with learnable weights, see ``LossSwitcher``).
-    * **token mode** (``DigitTokenizer``, ``ChunkedDigitTokenizer``,
-      ``BinTokenizer``): every value becomes ``tokens_per_value`` tokens of the
-      tokenizer's numeric vocabulary, scaled on the context window; a new embedding
-      table and a new output projection over that vocabulary sit on the backbone,
-      trained with teacher-forced cross-entropy on the forecast tokens; forecasts
-      are decoded greedily, token by token with the key/value cache, restricted to
-      tokens the tokenizer's grammar allows, so every value is well formed. Needs a
-      causal (decoder) backbone; ``interface`` does not apply.
+    * **token** (``DigitTokenizer``, ``ChunkedDigitTokenizer``, ``BinTokenizer``):
+      every value becomes ``tokens_per_value`` tokens of a numeric vocabulary with
+      a new embedding table and output head, trained with teacher-forced
+      cross-entropy; forecasts are decoded (sampled, or greedily) under the
+      tokenizer's grammar, so every value is well formed. Needs a causal backbone.
+    * **zero-shot** (``mode="zero-shot"``): LLMTime, nothing trains.
 
     Only the interface, the head and whatever ``finetune`` unfreezes are trained,
-    on sliding windows of the training data with AdamW and early stopping on a
-    temporal validation split.
+    with AdamW and early stopping on a temporal validation split.
 
     Panels and hierarchies are one *global* model trained across all members (and
     the columns of a multivariate series are treated as independent channels).
@@ -72,16 +71,13 @@ class LLMForecaster(BaseForecaster):
     lora_alpha : float, default=16
         LoRA scaling numerator: updates are ``(lora_alpha / lora_rank) B A x``.
     tokenizer : tokenizer object, TokenizerSwitcher, "auto" or None, default="auto"
-        ``"auto"`` (a default ``TokenizerSwitcher``) or a ``TokenizerSwitcher``
-        chooses among candidate tokenizers in ``fit`` by successive halving on the
-        validation MASE of decoded forecasts (``tokenizer_scores_``,
-        ``selected_tokenizer_``); the search trains every candidate briefly, so a
-        fixed tokenizer fits faster (about 15x on AirPassengers, see
-        docs/benchmarks.md). A fixed ``PatchTokenizer``, ``DigitTokenizer``,
-        ``ChunkedDigitTokenizer`` or ``BinTokenizer`` is used as given; None means
-        ``PatchTokenizer()`` (16 values per patch, stride 8). Tune settings as
-        ``tokenizer__patch_len`` etc. In ``mode="zero-shot"``, ``"auto"`` and
-        None mean ``DigitTokenizer()``.
+        ``"auto"``: the pretrained adapter's tokenizer; with ``pretrained=None`` a
+        default ``TokenizerSwitcher``, which (like a given one) chooses among
+        candidates in ``fit`` by successive halving on the validation MASE of
+        decoded forecasts (``tokenizer_scores_``, ``selected_tokenizer_``). A fixed
+        ``PatchTokenizer``, ``DigitTokenizer``, ``ChunkedDigitTokenizer`` or
+        ``BinTokenizer`` is used as given (tune as ``tokenizer__patch_len``); None
+        means ``PatchTokenizer()``. Zero-shot: ``"auto"``/None mean ``DigitTokenizer()``.
     interface : {"linear", "mlp", "resampler"}, default="linear"
         From patches to the backbone (patch mode): a linear projection per patch
         (LLaVA), a two-layer MLP (MedVInT), or ``n_queries`` learnable queries
@@ -125,7 +121,7 @@ class LLMForecaster(BaseForecaster):
         ``max(1, context_length // 4)``. With ``fh`` in ``fit`` the head predicts
         ``max(fh)`` steps. Longer horizons at predict time are forecast recursively.
     max_epochs : int, default=20
-        Upper bound on training epochs of ``fit`` and of ``pretrain``.
+        Upper bound on training epochs of ``fit`` (from scratch) and ``pretrain``.
     pretrained : "default", str, path or None, default="default"
         Where the network's learnable parts start. ``"default"``: the adapter
         shipped with the package, pretrained on synthetic series for the embedded
@@ -173,8 +169,9 @@ class LLMForecaster(BaseForecaster):
         (clamped outside their range).
     point_forecast : {"median", "mean", "greedy"}, default="median"
         ``predict``: the sample median or mean (sampling modes; patch mode: the
-        0.5-quantile or the mean head), or greedy decoding (token modes; the mean
-        head in patch mode).
+        0.5-quantile or the mean head), or greedy decoding (token mode; zero-shot:
+        one path at temperature 0; patch mode: the mean head). Every mode gives
+        all three (``sktime_llmforecast.nn.POINT_FORECASTS``).
     head_dropout : float, default=0.0
     dtype : {"float32", "bfloat16", "float16"}, default="float32"
         Storage dtype of the backbone weights.
@@ -187,6 +184,9 @@ class LLMForecaster(BaseForecaster):
 
     Attributes
     ----------
+    plan_ : FitPlan
+        The resolved settings of the last ``fit`` (see :meth:`plan`), its
+        tokenizer fixed.
     network_ : torch.nn.Module
         The trained network (after ``fit``).
     horizon_ : int
@@ -244,6 +244,13 @@ class LLMForecaster(BaseForecaster):
         "capability:pred_int:insample": False,
         "capability:missing_values": False,
         "capability:pretrain": True,
+        # what pretrain learns: kept by sktime's state-aware reset/clone/set_params
+        "pretrain:fitted_params": [
+            "pretrained_network_",
+            "pretrain_history_",
+            "n_pretrain_series_",
+            "adapter_card_",
+        ],
         "capability:random_state": True,
         "property:randomness": "derandomized",
         "requires-fh-in-fit": False,
@@ -330,77 +337,99 @@ class LLMForecaster(BaseForecaster):
 
     # ================================================================ sktime API
     def fit(self, y, X=None, fh=None):
-        """Fit to training data; see ``BaseForecaster.fit``.
-
-        Checks ``y`` first (missing or infinite values, non-numeric dtype,
-        unsorted, duplicated or irregular time index) with messages that name
-        the problem and the fix, then runs sktime's ``fit``.
-        """
+        """Fit to training data; see ``BaseForecaster.fit``. ``y`` is checked first
+        (missing or infinite values, non-numeric dtype, unsorted, duplicated or
+        irregular index), with messages that name the problem and the fix."""
         check_y(y)
         return super().fit(y, X=X, fh=fh)
 
     def update(self, y, X=None, update_params=True):
-        """Update with new data; see ``BaseForecaster.update`` (``y`` checked as in
-        ``fit``)."""
+        """Update with new data; see ``BaseForecaster.update`` (``y`` checked)."""
         check_y(y)
         return super().update(y, X=X, update_params=update_params)
 
     def pretrain(self, y, X=None, fh=None):
-        """Pretrain on a panel; see ``BaseForecaster.pretrain`` (``y`` checked as in
-        ``fit``)."""
+        """Pretrain on a panel; see ``BaseForecaster.pretrain`` (``y`` checked)."""
         check_y(y)
         return super().pretrain(y, X=X, fh=fh)
+
+    def plan(self, fh=None):
+        """The ``FitPlan`` a ``fit`` with ``fh`` runs on: the parameters resolved and
+        validated once (kind, architecture, training, losses, adapter, sampling).
+        Reads adapter cards, loads no weights; raises the errors ``fit`` would."""
+        horizon = None
+        if fh is not None:
+            fh = check_fh(fh)
+            rel = fh if fh.is_relative else fh.to_relative(self.cutoff)
+            rel = np.asarray(rel, dtype=int)
+            horizon = int(rel.max()) if len(rel) and rel.max() > 0 else None
+        return resolve_plan(self.get_params(deep=False), horizon)
 
     def _pretrain(self, y, X=None, fh=None):
         """Train the global model on a panel; kept across later ``fit`` calls."""
         series, _ = split_series(y)
-        net, _ = self._initial_network(series, fh)
-        self.pretrain_history_ = self._train(net, series)
-        self.pretrained_network_ = net
+        plan = self.plan(fh)
+        if plan.loss_switcher is None:
+            raise ValueError("mode='zero-shot' has nothing to pretrain; use mode='trained'.")
+        start = starting_network(plan, series)
+        result = train_on_series(start.network, series, start.plan.train,
+                                 start.plan.loss_switcher)
+        self.pretrained_network_ = start.network
+        self.pretrain_history_ = result.history
         self.n_pretrain_series_ = len(series)
+        self.adapter_card_ = start.adapter_card
         return self
 
     def _pretrain_update(self, y, X=None, fh=None):
         """Continue pretraining the global model on more panel data."""
         series, _ = split_series(y)
-        history = self._train(self.pretrained_network_, series)
+        plan = self.plan(fh)
+        result = train_on_series(self.pretrained_network_, series, plan.train,
+                                 plan.loss_switcher)
         for key in ("train_loss", "val_loss", "val_mae", "loss_weights", "active_losses"):
-            self.pretrain_history_[key] = self.pretrain_history_[key] + history[key]
+            self.pretrain_history_[key] = self.pretrain_history_[key] + result.history[key]
         self.n_pretrain_series_ += len(series)
         return self
 
     def _fit(self, y, X=None, fh=None):
         """Fit (or, after ``pretrain``, fine-tune a copy of) the network on ``y``."""
         series, layout = split_series(y)
+        plan = self.plan(fh)
         if hasattr(self, "pretrained_network_"):
-            net, start = copy.deepcopy(self.pretrained_network_), "pretrain"
+            net = copy.deepcopy(self.pretrained_network_)
+            pretrained = True
+            plan = replace(plan, kind=net.kind, tokenizer=net.tokenizer, search=None,
+                           network=net.config)
         else:
-            net, start = self._initial_network(series, fh)
-        epochs = None
-        if start is not None:  # fine-tune a pretrained model
-            epochs = self.max_epochs if self.finetune_epochs is None else self.finetune_epochs
-            if not has_window(series, net.config.horizon):
-                epochs = 0
-        if self.mode == "zero-shot":
-            from sktime_llmforecast.forecasting._training import empty_history
-
-            self.history_ = empty_history()
-            self.loss_category_, self.losses_, self.data_features_ = None, [], {}
-            self.loss_weights_, self.loss_weights_history_ = {}, []
+            start = starting_network(plan, series)
+            net, plan, pretrained = start.network, start.plan, start.adapter_card is not None
+            self.adapter_card_ = start.adapter_card
+            if start.tokenizer_scores is not None:
+                self.tokenizer_scores_ = start.tokenizer_scores
+                self.selected_tokenizer_ = plan.tokenizer.clone()
+        epochs = plan.train.max_epochs
+        if pretrained:  # fine-tune; a series too short for a window is not
+            epochs = plan.finetune_epochs if has_window(series, net.config.horizon) else 0
+        if plan.loss_switcher is None:  # zero-shot: nothing trains
+            result = TrainResult(history=empty_history())
         else:
-            self.history_ = self._train(net, series, epochs, keep_initial=start is not None)
-        self._store_context(series, layout, y)
+            train = replace(plan.train, max_epochs=epochs, keep_initial=pretrained)
+            result = train_on_series(net, series, train, plan.loss_switcher)
+        self.history_ = result.history
+        self.loss_category_, self.losses_ = result.loss_category, result.losses
+        self.data_features_ = result.data_features
+        self.loss_weights_ = result.loss_weights
+        self.loss_weights_history_ = result.loss_weights_history
+        self.plan_ = plan
         self.network_ = net
         self.horizon_ = net.config.horizon
         self.n_trainable_params_ = sum(p.numel() for p in net.trainable_parameters())
         self.n_total_params_ = sum(p.numel() for p in net.parameters())
+        self._context = self._kept_context(series, layout, y)
         return self
 
     def _update(self, y, X=None, update_params=True):
-        """Append ``y`` to the stored contexts; the weights are not retrained.
-
-        Call ``fit`` again to retrain on the longer history.
-        """
+        """Append ``y`` to the stored contexts (``fit`` again to retrain)."""
         new, layout = split_series(y)
         series, old_layout, _ = self._context
         if layout[1] != old_layout[1] or (
@@ -411,20 +440,16 @@ class LLMForecaster(BaseForecaster):
                 "refit the forecaster on the new panel instead."
             )
         merged = [np.concatenate([s, n]) for s, n in zip(series, new)]
-        self._store_context(merged, old_layout, y)
+        self._context = self._kept_context(merged, old_layout, y)
         return self
 
-    def _history_length(self):
-        """Values of history a forecast reads: the context, plus the windows of the
-        zero-shot demonstrations."""
-        n_demo = int(self.n_demonstrations) if self.mode == "zero-shot" else 0
-        return int(self.context_length) * (1 + n_demo)
+    def _kept_context(self, series, layout, y):
+        keep = self.plan_.history_length
+        return [s[-keep:].copy() for s in series], layout, y.index.names
 
-    def _store_context(self, series, layout, y):
-        keep = self._history_length()
-        self._context = ([s[-keep:].copy() for s in series], layout, y.index.names)
-
-    def _steps(self, fh):
+    def _paths(self, fh, greedy=False):
+        """Forecast paths up to ``max(fh)`` for every stored series (computed once
+        per call; every ``predict_*`` reduces them), and the columns of ``fh``."""
         steps = np.asarray(fh.to_relative(self.cutoff), dtype=int)
         if (steps <= 0).any():
             raise ValueError(
@@ -432,108 +457,40 @@ class LLMForecaster(BaseForecaster):
                 f"the cutoff, but got relative steps {steps.tolist()}. In-sample "
                 "(fitted) values are not supported."
             )
-        return steps
-
-    def _uses_samples(self):
-        from sktime_llmforecast.forecasting._network import PatchForecastNetwork
-
-        return not isinstance(self.network_, PatchForecastNetwork)
-
-    def _paths(self, fh, need_samples):
-        """Forecast paths up to ``max(fh)`` for every stored series."""
-        from sktime_llmforecast.forecasting._paths import point_paths, sample_paths
-
-        steps = self._steps(fh)
-        series, _, _ = self._context
-        net = self.network_
-        device = self._device()
-        net.to(device)
-        net.eval()
-        total = int(steps.max())
-        if need_samples and self._uses_samples():
-            paths = sample_paths(
-                net,
-                series,
-                self._history_length(),
-                total,
-                device,
-                int(self.num_samples),
-                temperature=float(self.temperature),
-                top_p=float(self.top_p),
-                seed=self._seed(),
-            )
-            if paths.counts["repaired"] or paths.counts["dropped"] or (
-                self.mode == "zero-shot"
-            ):
-                self.sample_counts_ = paths.counts
-        else:
-            paths = point_paths(net, series, self.context_length, total, device)
-        for arr in (paths.mean, paths.quantiles, paths.samples):
-            if arr is not None and not np.all(np.isfinite(arr)):
-                raise FloatingPointError(
-                    "The network produced non-finite forecasts; refit with a lower "
-                    "learning_rate or check the input scale."
-                )
+        plan = self.plan_
+        paths = forecast_paths(self.network_, self._context[0], plan.history_length,
+                               int(steps.max()), plan.device, plan.sampling, greedy)
+        if paths.counts is not None:
+            self.sample_counts_ = paths.counts
         return paths, steps - 1
 
     def _predict(self, fh, X=None):
         """Point forecast ``fh`` (out-of-sample only) for every series seen in fit."""
-        from sktime_llmforecast.forecasting._paths import interp_quantiles
-
-        greedy = self.point_forecast == "greedy"
-        paths, cols = self._paths(fh, need_samples=not greedy)
-        if paths.samples is not None:
-            reduce = np.mean if self.point_forecast == "mean" else np.median
-            values = reduce(paths.samples, axis=1)
-        elif self.point_forecast == "median" and paths.quantiles is not None:
-            values = interp_quantiles(paths.levels, paths.quantiles, [0.5])[:, 0]
-        else:
-            values = paths.mean
-        return self._to_frame(values[:, cols], fh)
+        point = self.plan_.point_forecast
+        paths, cols = self._paths(fh, greedy=point == "greedy")
+        return self._to_frame(paths.point(point)[:, cols], fh)
 
     def _predict_quantiles(self, fh, X, alpha):
         """Quantiles from the samples, or interpolated from the quantile head."""
-        from sktime_llmforecast.forecasting._paths import interp_quantiles
-
-        paths, cols = self._paths(fh, need_samples=True)
-        if paths.samples is not None:
-            # sample quantiles are monotone in the level by construction
-            q = np.quantile(paths.samples, alpha, axis=1).transpose(1, 0, 2)
-        else:
-            q = interp_quantiles(paths.levels, paths.quantiles, alpha)
-        q = q[:, :, cols]
+        paths, cols = self._paths(fh)
+        q = paths.quantiles_at(alpha)[:, :, cols]
         frames = [self._to_frame(q[:, a], fh) for a in range(len(alpha))]
-        out = pd.concat(frames, axis=1, keys=list(alpha))
-        out = out.swaplevel(0, 1, axis=1)
+        out = pd.concat(frames, axis=1, keys=list(alpha)).swaplevel(0, 1, axis=1)
         columns = self._context[1][1]
-        out = out.reindex(columns=pd.MultiIndex.from_product([columns, list(alpha)]))
-        return out
+        return out.reindex(columns=pd.MultiIndex.from_product([columns, list(alpha)]))
 
     def _predict_var(self, fh, X=None, cov=False):
         """Sample variance, or (patch mode) the normal variance of the IQR."""
-        from sktime_llmforecast.forecasting._paths import interp_quantiles
-
-        paths, cols = self._paths(fh, need_samples=True)
-        if paths.samples is not None:
-            ddof = 1 if paths.samples.shape[1] > 1 else 0  # one sample: variance 0
-            var = paths.samples.var(axis=1, ddof=ddof)
-        else:
-            q = interp_quantiles(paths.levels, paths.quantiles, [0.25, 0.75])
-            var = ((q[:, 1] - q[:, 0]) / 1.3489795) ** 2
-        return self._to_frame(var[:, cols], fh)
+        paths, cols = self._paths(fh)
+        return self._to_frame(paths.variance()[:, cols], fh)
 
     def _predict_proba(self, fh, X, marginal=True):
         """Empirical distribution of the samples, or (patch mode) a Normal."""
-        paths, cols = self._paths(fh, need_samples=True)
+        paths, cols = self._paths(fh)
         if paths.samples is None:
-            from skpro.distributions import Normal
-
-            mean = self._predict(fh, X)
-            sd = np.sqrt(self._predict_var(fh, X))
-            sd = sd.clip(lower=1e-12)
+            mean = self._to_frame(paths.point(self.plan_.point_forecast)[:, cols], fh)
+            sd = np.sqrt(self._to_frame(paths.variance()[:, cols], fh)).clip(lower=1e-12)
             return Normal(mu=mean, sigma=sd, index=mean.index, columns=mean.columns)
-        from skpro.distributions import Empirical
-
         samples = paths.samples[:, :, cols]
         frames = [self._to_frame(samples[:, k], fh) for k in range(samples.shape[1])]
         spl = pd.concat(frames, keys=range(len(frames)))
@@ -543,461 +500,15 @@ class LLMForecaster(BaseForecaster):
     def _to_frame(self, values, fh):
         """Rows of ``values`` (one per stored series) in the layout seen in fit."""
         _, layout, index_names = self._context
-        index = fh.to_absolute_index(self.cutoff)
-        return assemble(values, layout, index, index_names)
-
-    # ================================================================ helpers
-    def _initial_network(self, series, fh):
-        """The network to train: ``(net, "adapter")`` from the pretrained adapter,
-        or ``(net, None)`` built from scratch (tokenizer chosen if "auto")."""
-        adapter = self._adapter()
-        self.adapter_card_ = None if adapter is None else adapter[0]
-        if adapter is not None:
-            return self._adapter_network(*adapter), "adapter"
-        horizon = self._horizon_for(fh)
-        return self._build_network(horizon, self._select_tokenizer(series, horizon)), None
-
-    def _adapter(self):
-        """``(card, path)`` of the adapter named by ``pretrained``, or None.
-
-        Raises a ``ValueError`` when the adapter was trained with other
-        architecture settings than this forecaster's.
-        """
-        import os
-
-        from sktime_llmforecast.pretraining.adapter import (
-            architecture_mismatch,
-            network_record,
-            read_card,
-            shipped_adapters,
-        )
-
-        src = self.pretrained
-        if src is None:
-            return None
-        is_default = isinstance(src, str) and src == "default"
-        if not is_default and not isinstance(src, (str, os.PathLike)):
-            raise TypeError(
-                "pretrained must be 'default', a path to an adapter or None; got "
-                f"{type(src).__name__}."
-            )
-        if self.mode == "zero-shot":
-            if is_default:
-                return None
-            raise ValueError(
-                "pretrained adapters apply to mode='trained'; zero-shot mode has "
-                "nothing to load. Pass pretrained=None or 'default'."
-            )
-        tokenizer = self._adapter_tokenizer()  # None: take the adapter's
-        horizon = self.prediction_length  # None: take the adapter's
-        wanted = network_record(self._network_config(horizon or 0), tokenizer)
-        if is_default:
-            shipped = shipped_adapters()
-            if not shipped:
-                raise FileNotFoundError(
-                    "pretrained='default' needs the adapters shipped inside the package "
-                    "(sktime_llmforecast/pretraining/adapters), which are missing from "
-                    "this installation; reinstall sktime-llmforecast or pass "
-                    "pretrained=None."
-                )
-            found = [(read_card(s), s) for s in shipped]
-            found = [(c, s) for c, s in found
-                     if c["network"]["backbone"] == wanted["backbone"]
-                     and c["network"]["n_layers"] == wanted["n_layers"]]
-            if not found:
-                raise ValueError(
-                    "pretrained='default' is the adapter shipped for backbone "
-                    "'smollm2-135m' with n_layers=6 (or 0, the no-LLM ablation); this "
-                    f"forecaster has backbone={_short(self.backbone)} and "
-                    f"n_layers={self.n_layers!r}. Pass pretrained=None to train from "
-                    "scratch, or the path of an adapter pretrained for this backbone "
-                    "(python -m sktime_llmforecast.pretraining --help)."
-                )
-            card, path = found[0]
-        else:
-            card, path = read_card(src), src
-        if tokenizer is None:
-            wanted["tokenizer"] = card["network"]["tokenizer"]
-        if horizon is None:
-            wanted["horizon"] = card["network"]["horizon"]
-        diff = architecture_mismatch(card["network"], wanted)
-        if diff:
-            which = "; ".join(f"{k}: adapter {a!r}, this forecaster {b!r}"
-                              for k, (a, b) in diff.items())
-            raise ValueError(
-                f"The pretrained adapter ({'default' if is_default else path}) was "
-                f"trained with other settings: {which}. Use the adapter's settings "
-                "(or leave tokenizer='auto' and prediction_length=None), or pass "
-                "pretrained=None to train from scratch."
-            )
-        return card, path
-
-    def _adapter_tokenizer(self):
-        """The tokenizer a pretrained adapter must have been trained with, or None
-        (``"auto"``/None: the adapter's own)."""
-        from sktime_llmforecast.tokenizers import TokenizerSwitcher
-
-        tok = self.tokenizer
-        if isinstance(tok, str) and tok != "auto":
-            raise ValueError(
-                f"tokenizer must be a tokenizer object, 'auto' or None; got {tok!r}."
-            )
-        if tok is None or isinstance(tok, str):
-            return None
-        if isinstance(tok, TokenizerSwitcher):
-            raise ValueError(
-                "A TokenizerSwitcher cannot start from a pretrained adapter (the "
-                "adapter fixes the tokenizer); use tokenizer='auto' to take the "
-                "adapter's, or pretrained=None to search tokenizers from scratch."
-            )
-        return tok
-
-    def _adapter_network(self, card, path):
-        """The network of the adapter's architecture with its trained tensors.
-
-        Only tensors this network trains (or that are not the backbone's) are
-        loaded: an adapter holding backbone tensors (``finetune="layernorm"``,
-        ``"full"`` or ``"lora"``) needs the same ``finetune``, so the frozen
-        backbone, shared with every other forecaster in the process, is never
-        written to.
-        """
-        from safetensors.torch import load
-
-        from sktime_llmforecast.pretraining.adapter import (
-            backbone_mismatch,
-            read_weights,
-            tokenizer_from_record,
-        )
-
-        net = self._build_network(
-            card["network"]["horizon"], tokenizer_from_record(card["network"]["tokenizer"])
-        )
-        diff = backbone_mismatch(card, net.backbone.config)
-        blob = read_weights(path, card)
-        frozen = {n for n, p in net.named_parameters(remove_duplicate=False)
-                  if not p.requires_grad}
-        own = set(net.state_dict())
-        foreign = [k for k in load(blob) if k not in own or k in frozen]
-        if diff or foreign:
-            what = (f"backbone {diff}" if diff else
-                    f"tensors this network does not train ({foreign[:3]})")
-            raise ValueError(
-                f"The pretrained adapter does not fit this forecaster: {what}. It was "
-                f"trained with finetune={card['network'].get('finetune')!r} for "
-                f"backbone {card['network']['backbone']['source'][:80]!r}; use those, "
-                "or pretrained=None."
-            )
-        try:
-            net.load_saved_weights(blob)
-        except RuntimeError as exc:  # tensor shapes differ: another backbone
-            raise ValueError(
-                "The pretrained adapter's tensors do not fit this backbone (was it "
-                f"trained for another one?): {str(exc)[:300]}"
-            ) from exc
-        return net
-
-    def _horizon_for(self, fh):
-        if fh is not None:
-            rel = fh if fh.is_relative else fh.to_relative(self.cutoff)
-            rel = np.asarray(rel, dtype=int)
-            if len(rel) and rel.max() > 0:
-                return int(rel.max())
-        if self.prediction_length is not None:
-            return int(self.prediction_length)
-        return max(1, int(self.context_length) // 4)
-
-    def _device(self):
-        import torch
-
-        if self.device not in _DEVICES:
-            raise ValueError(f"device must be one of {_DEVICES}, got {self.device!r}.")
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError(
-                "device='cuda' was requested but no CUDA GPU is available; use "
-                "device='auto' or device='cpu'."
-            )
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        return self.device
-
-    def _tokenizer_switcher(self):
-        """The TokenizerSwitcher to run, or None for a fixed tokenizer."""
-        from sktime_llmforecast.tokenizers import TokenizerSwitcher
-
-        if self.mode == "zero-shot":
-            return None
-        if isinstance(self.tokenizer, str):
-            if self.tokenizer != "auto":
-                raise ValueError(
-                    f"tokenizer must be a tokenizer object, 'auto' or None; got "
-                    f"{self.tokenizer!r}."
-                )
-            return TokenizerSwitcher()
-        if isinstance(self.tokenizer, TokenizerSwitcher):
-            return self.tokenizer.clone()
-        return None
-
-    def _select_tokenizer(self, series, horizon):
-        """The tokenizer to train with: fixed, or chosen by the switcher."""
-        from sktime_llmforecast.forecasting._tokenizer_search import (
-            successive_halving,
-            validation_mase,
-        )
-        from sktime_llmforecast.forecasting._windows import make_windows
-        from sktime_llmforecast.tokenizers.switcher import adapted_variants
-
-        switcher = self._tokenizer_switcher()
-        if switcher is None:
-            return self._resolved_tokenizer()
-        self._validate()
-        train, val = make_windows(
-            series, int(self.context_length), int(horizon), self.validation_fraction
-        )
-        device = self._device()
-
-        def evaluate(tok, epochs):
-            net = self._build_network(horizon, tokenizer=tok)
-            self._train(net, series, max_epochs=epochs)
-            return validation_mase(net, val if val is not None else train, device)
-
-        rows = []
-
-        def search(cands, stage):
-            best, scores = successive_halving(
-                cands, evaluate, switcher.min_epochs, switcher.eta
-            )
-            for r in scores:
-                rows.append(dict(r, stage=stage, tokenizer=repr(cands[r["candidate"]])))
-            return cands[best]
-
-        winner = search(switcher.candidate_list(), "select")
-        if switcher.strategy == "adapt":
-            winner = search(adapted_variants(winner), "adapt")
-        self.tokenizer_scores_ = pd.DataFrame(
-            rows, columns=["stage", "round", "candidate", "tokenizer", "epochs", "score",
-                           "error"]
-        )
-        self.selected_tokenizer_ = winner.clone()
-        return winner.clone()
-
-    def _resolved_tokenizer(self):
-        from sktime_llmforecast.tokenizers import DigitTokenizer, PatchTokenizer
-        from sktime_llmforecast.tokenizers._value_base import BaseValueTokenizer
-
-        default = DigitTokenizer() if self.mode == "zero-shot" else PatchTokenizer()
-        tok = self.tokenizer
-        if tok is None or (self.mode == "zero-shot" and isinstance(tok, str) and tok == "auto"):
-            tok = default
-        elif self._tokenizer_switcher() is not None:
-            raise RuntimeError("the tokenizer switcher runs in fit (_select_tokenizer)")
-        if not isinstance(tok, (PatchTokenizer, BaseValueTokenizer)):
-            raise TypeError(
-                "tokenizer must be a PatchTokenizer, DigitTokenizer, "
-                "ChunkedDigitTokenizer or BinTokenizer (None: PatchTokenizer()); got "
-                f"{type(tok).__name__}."
-            )
-        return tok.clone()
-
-    def _validate(self):
-        def _pos_int(name, allow_zero=False):
-            val = getattr(self, name)
-            ok = isinstance(val, (int, np.integer)) and not isinstance(val, bool)
-            if not ok or val < (0 if allow_zero else 1):
-                kind = "non-negative" if allow_zero else "positive"
-                raise ValueError(f"{name} must be a {kind} int, got {val!r}.")
-
-        for name in ("context_length", "batch_size", "patience", "lora_rank", "n_queries"):
-            _pos_int(name)
-        _pos_int("max_epochs", allow_zero=True)
-        if self.finetune_epochs is not None:
-            _pos_int("finetune_epochs", allow_zero=True)
-        if self.prediction_length is not None:
-            _pos_int("prediction_length")
-        if not 0 <= self.validation_fraction < 1:
-            raise ValueError(
-                "validation_fraction must be in [0, 1), got "
-                f"{self.validation_fraction!r}."
-            )
-        if self.mode not in ("trained", "zero-shot"):
-            raise ValueError(
-                f"mode must be 'trained' or 'zero-shot', got {self.mode!r}."
-            )
-        if self.point_forecast not in ("median", "mean", "greedy"):
-            raise ValueError(
-                "point_forecast must be 'median', 'mean' or 'greedy', got "
-                f"{self.point_forecast!r}."
-            )
-        _pos_int("num_samples")
-        levels = np.asarray(self.quantile_levels, dtype=float)
-        if levels.ndim != 1 or not len(levels) or not ((levels > 0) & (levels < 1)).all():
-            raise ValueError(
-                "quantile_levels must be a non-empty sequence of levels in (0, 1), got "
-                f"{self.quantile_levels!r}."
-            )
-        if (np.diff(levels) <= 0).any():
-            raise ValueError("quantile_levels must be strictly increasing.")
-        if self.temperature < 0 or not 0 < self.top_p <= 1:
-            raise ValueError("temperature must be >= 0 and top_p in (0, 1].")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
-        self._loss_switcher()._check_params()
-        _pos_int("n_demonstrations", allow_zero=True)
-        if self.n_demonstrations and self.mode != "zero-shot":
-            raise ValueError(
-                "n_demonstrations applies to mode='zero-shot' (in-context examples); "
-                "set it to 0 for trained models."
-            )
-        if self.prompt is not None and not isinstance(self.prompt, str):
-            raise TypeError(
-                f"prompt must be a string or None, got {type(self.prompt).__name__}."
-            )
-
-    def _network_config(self, horizon):
-        """The ``NetworkConfig`` of this forecaster's settings (nothing is loaded)."""
-        from sktime_llmforecast.backbones import resolve_backbone_spec
-        from sktime_llmforecast.forecasting._network import NetworkConfig
-
-        return NetworkConfig(
-            spec=resolve_backbone_spec(self.backbone, self.dtype,
-                                       _cache_device(self._device())),
-            n_layers=self.n_layers,
-            finetune=self.finetune,
-            lora_rank=self.lora_rank,
-            lora_alpha=float(self.lora_alpha),
-            interface=self.interface,
-            context_length=int(self.context_length),
-            horizon=int(horizon),
-            head_dropout=float(self.head_dropout),
-            quantile_levels=tuple(float(q) for q in self.quantile_levels),
-            n_queries=int(self.n_queries),
-            prompt=self.prompt or None,
-            n_demonstrations=int(self.n_demonstrations),
-        )
-
-    def _build_network(self, horizon, tokenizer=None):
-        import torch
-
-        from sktime_llmforecast.forecasting._network import PatchForecastNetwork
-        from sktime_llmforecast.forecasting._token_network import TokenForecastNetwork
-        from sktime_llmforecast.forecasting._zero_shot import ZeroShotDigitNetwork
-        from sktime_llmforecast.tokenizers import DigitTokenizer, PatchTokenizer
-
-        self._validate()
-        tokenizer = self._resolved_tokenizer() if tokenizer is None else tokenizer
-        is_patch = isinstance(tokenizer, PatchTokenizer)
-        zero_shot = self.mode == "zero-shot"
-        if zero_shot and not isinstance(tokenizer, DigitTokenizer):
-            raise ValueError(
-                "mode='zero-shot' writes the history as digit text: pass "
-                "tokenizer=DigitTokenizer(...) or tokenizer=None."
-            )
-        if is_patch and tokenizer.patch_len > self.context_length:
-            raise ValueError(
-                f"tokenizer patch_len={tokenizer.patch_len} exceeds context_length="
-                f"{self.context_length}; use a shorter patch or a longer context."
-            )
-        device = self._device()
-        config = self._network_config(horizon)
-        from sktime_llmforecast.forecasting._training import rng_devices
-
-        with _SEEDED, torch.random.fork_rng(devices=rng_devices(device)):
-            torch.manual_seed(self._seed())
-            if zero_shot:
-                network_class = ZeroShotDigitNetwork
-            elif is_patch:
-                network_class = PatchForecastNetwork
-            else:
-                network_class = TokenForecastNetwork
-            net = network_class(config, tokenizer)
-        return net.to(device)
-
-    def _seed(self):
-        return 0 if self.random_state is None else int(self.random_state) % (2**32)
-
-    def _loss_switcher(self):
-        from sktime_llmforecast.losses import LossSwitcher
-
-        loss = self.loss
-        if isinstance(loss, LossSwitcher):
-            return loss.clone()
-        if isinstance(loss, str):
-            if loss == "auto":
-                return LossSwitcher()
-            return LossSwitcher(losses=[loss], coupling="fixed")
-        if isinstance(loss, (list, tuple)) and all(isinstance(n, str) for n in loss):
-            return LossSwitcher(losses=list(loss))
-        raise TypeError(
-            "loss must be 'auto', a loss name, a list of loss names or a "
-            f"LossSwitcher; got {type(loss).__name__}."
-        )
-
-    def _train(self, net, series, max_epochs=None, keep_initial=False):
-        import torch
-
-        from sktime_llmforecast.forecasting._training import (
-            TrainConfig,
-            rng_devices,
-            train_network,
-        )
-        from sktime_llmforecast.forecasting._windows import make_windows
-
-        self._validate()
-        switcher = self._loss_switcher().fit(series, token_output="tokens" in net.outputs)
-        objective = switcher.make_objective(net.outputs, net.config.context_length)
-        if "crps_samples" in objective.names and len(net.config.quantile_levels) < 2:
-            raise ValueError(
-                "loss 'crps_samples' draws samples from the quantile head and needs "
-                "at least 2 quantile_levels; add levels or use 'crps_quantile'."
-            )
-        epochs = int(self.max_epochs if max_epochs is None else max_epochs)
-        if epochs == 0:  # nothing to train (e.g. zero-shot from a pretrained model)
-            train = val = None
-        else:
-            train, val = make_windows(
-                series,
-                net.config.context_length,
-                net.config.horizon,
-                self.validation_fraction,
-            )
-        config = TrainConfig(
-            max_epochs=epochs,
-            batch_size=int(self.batch_size),
-            learning_rate=float(self.learning_rate),
-            weight_decay=float(self.weight_decay),
-            patience=int(self.patience),
-            seed=self._seed(),
-            device=self._device(),
-            verbose=bool(self.verbose),
-            keep_initial=keep_initial,
-        )
-        initial_weights = objective.weights()
-        with _SEEDED, torch.random.fork_rng(devices=rng_devices(config.device)):
-            torch.manual_seed(self._seed())
-            history = train_network(
-                net,
-                train,
-                val,
-                config,
-                objective,
-                schedule=switcher.make_schedule(objective),
-                weight_lr=float(switcher.weight_lr),
-            )
-        self.loss_category_ = switcher.loss_category_
-        self.losses_ = list(switcher.losses_)
-        self.data_features_ = dict(switcher.data_features_)
-        self.loss_weights_history_ = list(history["loss_weights"])
-        best = history["best_epoch"]  # the restored weights are those of this epoch
-        self.loss_weights_ = (
-            dict(history["loss_weights"][best]) if best >= 0 else initial_weights
-        )
-        return history
+        return assemble(values, layout, fh.to_absolute_index(self.cutoff), index_names)
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):
         """Return testing parameter settings for the estimator.
 
         Tiny randomly initialised backbones, so the sktime suite runs offline and
-        fast.
+        fast: patch (resampler, prompt), patch with LoRA and coupled losses, token
+        (chunked digits, bins) and a tokenizer search.
         """
         from sktime_llmforecast.losses import LossSwitcher
         from sktime_llmforecast.tokenizers import (
@@ -1007,28 +518,12 @@ class LLMForecaster(BaseForecaster):
             TokenizerSwitcher,
         )
 
-        gpt2 = {
-            "model_type": "gpt2",
-            "n_layer": 1,
-            "n_embd": 32,
-            "n_head": 2,
-            "n_positions": 64,
-            "vocab_size": 16,
-            "bos_token_id": 0,
-            "eos_token_id": 0,
-        }
-        llama = {
-            "model_type": "llama",
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "num_key_value_heads": 1,
-            "vocab_size": 16,
-            "max_position_embeddings": 64,
-            "bos_token_id": 0,
-            "eos_token_id": 0,
-        }
+        gpt2 = {"model_type": "gpt2", "n_layer": 1, "n_embd": 32, "n_head": 2,
+                "n_positions": 64, "vocab_size": 16, "bos_token_id": 0, "eos_token_id": 0}
+        llama = {"model_type": "llama", "hidden_size": 32, "intermediate_size": 64,
+                 "num_hidden_layers": 2, "num_attention_heads": 2,
+                 "num_key_value_heads": 1, "vocab_size": 16,
+                 "max_position_embeddings": 64, "bos_token_id": 0, "eos_token_id": 0}
         return [
             {
                 "backbone": gpt2,
@@ -1098,12 +593,3 @@ class LLMForecaster(BaseForecaster):
                 "device": "cpu",
             },
         ]
-
-
-def _short(obj, limit=60):
-    text = repr(obj)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _cache_device(device):
-    return "cuda:0" if device == "cuda" else device

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import torch
 from torch import nn
 
 #: what a loss reads from the network's output
@@ -66,6 +68,33 @@ class ForecastLoss(nn.Module):
     def forward(self, pred, target, mask=None, scale=None, levels=None):
         """Scalar loss; see the class docstring for shapes."""
         raise NotImplementedError
+
+
+class PointLoss(ForecastLoss):
+    """A point loss: the mean of an elementwise error, written once.
+
+    Subclasses implement :meth:`pointwise`; training reduces it with the mask,
+    and the sktime metrics (``metrics/``) call the same function through
+    :meth:`values` on their arrays.
+    """
+
+    output = "point"
+
+    def pointwise(self, pred, target, scale=None):  # pragma: no cover - abstract
+        """The loss of every entry, shaped like ``pred``."""
+        raise NotImplementedError
+
+    def forward(self, pred, target, mask=None, scale=None, levels=None):
+        return masked_mean(self.pointwise(pred, target, scale), mask)
+
+    def values(self, pred, target, scale=None):
+        """:meth:`pointwise` on numpy arrays (float64), for the sktime metrics."""
+        def as_tensor(a):
+            return None if a is None else torch.as_tensor(np.asarray(a, dtype=float))
+
+        with torch.no_grad():
+            out = self.pointwise(as_tensor(pred), as_tensor(target), as_tensor(scale))
+        return out.numpy()
 
     def extra_repr(self):
         return f"name={self.name!r}"

@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from sktime_llmforecast.losses._base import ForecastLoss, masked_mean
+from sktime_llmforecast.losses._base import PointLoss, masked_mean
 
 
 def mse_loss(pred, target, mask=None):
@@ -22,7 +22,7 @@ def mse_loss(pred, target, mask=None):
     return masked_mean((pred - target) ** 2, mask)
 
 
-class MSELoss(ForecastLoss):
+class MSELoss(PointLoss):
     """Mean squared error; its minimiser is the conditional mean.
 
     Examples
@@ -35,11 +35,11 @@ class MSELoss(ForecastLoss):
 
     name = "mse"
 
-    def forward(self, pred, target, mask=None, scale=None, levels=None):
-        return mse_loss(pred, target, mask)
+    def pointwise(self, pred, target, scale=None):
+        return (pred - target) ** 2
 
 
-class MAELoss(ForecastLoss):
+class MAELoss(PointLoss):
     """Mean absolute error; its minimiser is the conditional median.
 
     Examples
@@ -52,11 +52,11 @@ class MAELoss(ForecastLoss):
 
     name = "mae"
 
-    def forward(self, pred, target, mask=None, scale=None, levels=None):
-        return masked_mean((pred - target).abs(), mask)
+    def pointwise(self, pred, target, scale=None):
+        return (pred - target).abs()
 
 
-class HuberLoss(ForecastLoss):
+class HuberLoss(PointLoss):
     """Huber loss: squared below ``delta``, linear above (robust to outliers).
 
     ``0.5 e^2`` for ``|e| <= delta``, ``delta (|e| - 0.5 delta)`` beyond; in
@@ -82,9 +82,8 @@ class HuberLoss(ForecastLoss):
             raise ValueError(f"HuberLoss delta must be > 0, got {delta!r}.")
         self.delta = float(delta)
 
-    def forward(self, pred, target, mask=None, scale=None, levels=None):
-        err = F.huber_loss(pred, target, reduction="none", delta=self.delta)
-        return masked_mean(err, mask)
+    def pointwise(self, pred, target, scale=None):
+        return F.huber_loss(pred, target, reduction="none", delta=self.delta)
 
 
 def log_cosh(x):
@@ -93,7 +92,7 @@ def log_cosh(x):
     return a + torch.log1p(torch.exp(-2.0 * a)) - math.log(2.0)
 
 
-class LogCoshLoss(ForecastLoss):
+class LogCoshLoss(PointLoss):
     """Log-cosh loss: about ``e^2 / 2`` for small errors, ``|e| - log 2`` for large.
 
     Smooth everywhere (unlike Huber), robust like MAE in the tails.
@@ -108,11 +107,11 @@ class LogCoshLoss(ForecastLoss):
 
     name = "log_cosh"
 
-    def forward(self, pred, target, mask=None, scale=None, levels=None):
-        return masked_mean(log_cosh(pred - target), mask)
+    def pointwise(self, pred, target, scale=None):
+        return log_cosh(pred - target)
 
 
-class ScaledErrorLoss(ForecastLoss):
+class ScaledErrorLoss(PointLoss):
     """Absolute error scaled by each window's in-sample seasonal naive error (MASE).
 
     ``scale`` is ``(B, 1)``: the mean absolute ``season``-step difference of each
@@ -142,10 +141,10 @@ class ScaledErrorLoss(ForecastLoss):
             raise ValueError(f"ScaledErrorLoss season must be an int >= 1, got {season!r}.")
         self.season = season
 
-    def forward(self, pred, target, mask=None, scale=None, levels=None):
+    def pointwise(self, pred, target, scale=None):
         if scale is None:
             raise ValueError("ScaledErrorLoss needs scale=(B, 1) naive errors.")
-        return masked_mean((pred - target).abs() / scale, mask)
+        return (pred - target).abs() / scale
 
 
 def seasonal_naive_scale(context, mask, season=1, floor=0.05):
@@ -166,7 +165,7 @@ def seasonal_naive_scale(context, mask, season=1, floor=0.05):
     return mean.clamp_min(floor)
 
 
-class SMAPELoss(ForecastLoss):
+class SMAPELoss(PointLoss):
     """Symmetric mean absolute percentage error, ``2|f - y| / (|f| + |y|)``.
 
     Computed in original units (the networks de-standardise first); bounded by 2;
@@ -187,7 +186,7 @@ class SMAPELoss(ForecastLoss):
         super().__init__()
         self.eps = float(eps)
 
-    def forward(self, pred, target, mask=None, scale=None, levels=None):
+    def pointwise(self, pred, target, scale=None):
         num = 2.0 * (pred - target).abs()
         den = pred.abs() + target.abs() + self.eps
-        return masked_mean(num / den, mask)
+        return num / den

@@ -92,7 +92,9 @@ class LossSwitcher(BaseObject):
         self.huber_delta = huber_delta
         super().__init__()
 
-    def _check_params(self):
+    def check_params(self):
+        """Raise a ``ValueError`` for settings that cannot run; return the names of
+        explicit ``losses`` (None: chosen from the data)."""
         if self.coupling not in COUPLINGS:
             raise ValueError(f"coupling must be one of {COUPLINGS}, got {self.coupling!r}.")
         if self.schedule not in _SCHEDULES:
@@ -130,7 +132,7 @@ class LossSwitcher(BaseObject):
         -------
         self
         """
-        names = self._check_params()
+        names = self.check_params()
         self.data_features_ = series_features(series)
         if names is None:
             self.loss_category_ = loss_category(self.data_features_, token_output)

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
+import pandas as pd
 from sktime.performance_metrics.forecasting._base import BaseForecastingErrorMetric
 
-
-def huber_values(err, delta):
-    """Elementwise Huber loss of an error array (``0.5 e^2`` inside ``delta``)."""
-    a = np.abs(err)
-    return np.where(a <= delta, 0.5 * a**2, delta * (a - 0.5 * delta))
-
-
-def log_cosh_values(err):
-    """Elementwise ``log(cosh(e))`` without overflow."""
-    a = np.abs(err)
-    return a + np.log1p(np.exp(-2.0 * a)) - np.log(2.0)
+from sktime_llmforecast.losses import HuberLoss, LogCoshLoss
 
 
 class MeanHuberError(BaseForecastingErrorMetric):
@@ -56,7 +46,8 @@ class MeanHuberError(BaseForecastingErrorMetric):
     def _evaluate_by_index(self, y_true, y_pred, **kwargs):
         if not self.delta > 0:
             raise ValueError(f"MeanHuberError delta must be > 0, got {self.delta!r}.")
-        raw = (y_true - y_pred).apply(lambda col: huber_values(col.to_numpy(), self.delta))
+        # the training loss's own elementwise function (the math exists once)
+        raw = _elementwise(HuberLoss(delta=self.delta), y_true, y_pred)
         raw = self._get_weighted_df(raw, **kwargs)
         return self._handle_multioutput(raw, self.multioutput)
 
@@ -93,6 +84,12 @@ class MeanLogCoshError(BaseForecastingErrorMetric):
         super().__init__(multioutput=multioutput, multilevel=multilevel, by_index=by_index)
 
     def _evaluate_by_index(self, y_true, y_pred, **kwargs):
-        raw = (y_true - y_pred).apply(lambda col: log_cosh_values(col.to_numpy()))
+        raw = _elementwise(LogCoshLoss(), y_true, y_pred)
         raw = self._get_weighted_df(raw, **kwargs)
         return self._handle_multioutput(raw, self.multioutput)
+
+
+def _elementwise(loss, y_true, y_pred):
+    """``loss.values`` of every entry, as a frame shaped like ``y_true``."""
+    values = loss.values(y_pred.to_numpy(dtype=float), y_true.to_numpy(dtype=float))
+    return pd.DataFrame(values, index=y_true.index, columns=y_true.columns)

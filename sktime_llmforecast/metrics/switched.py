@@ -6,14 +6,15 @@ import numpy as np
 import pandas as pd
 from sktime.performance_metrics.forecasting._base import BaseForecastingErrorMetric
 
-from sktime_llmforecast.losses.categories import (
+from sktime_llmforecast.losses import (
     CATEGORY_LOSSES,
     loss_category,
+    loss_names,
+    make_loss,
     series_features,
 )
-from sktime_llmforecast.metrics.point import huber_values, log_cosh_values
 
-_POINT = ("mse", "mae", "huber", "log_cosh", "mase", "smape")
+_POINT = tuple(loss_names("point"))  # mse, mae, huber, log_cosh, mase, smape
 
 
 def switched_point_losses(y_train):
@@ -109,16 +110,18 @@ class SwitchedLoss(BaseForecastingErrorMetric):
             sp = features["season"] if len(train) > 2 * features["season"] else 1
             naive = max(np.abs(train[sp:] - train[:-sp]).mean(), 1e-12)
             err = (yp - yt) / sd
-            terms = {
-                "mse": lambda: err**2,
-                "mae": lambda: np.abs(err),
-                "huber": lambda: huber_values(err, self.huber_delta),
-                "log_cosh": lambda: log_cosh_values(err),
-                "mase": lambda: np.abs(yp - yt) / naive,
-                "smape": lambda: 2 * np.abs(yp - yt)
-                / np.maximum(np.abs(yp) + np.abs(yt), 1e-12),
-            }
-            total[:, j] = sum(w * terms[n]() for n, w in weights.items())
+            zero = np.zeros_like(err)
+            terms = {}
+            for name in weights:  # each training loss's own elementwise function
+                loss = make_loss(name, **({"delta": self.huber_delta} if name == "huber"
+                                          else {}))
+                if loss.units == "original":  # sMAPE: raw values
+                    terms[name] = loss.values(yp, yt)
+                elif loss.needs_scale:  # MASE: over the in-sample naive error
+                    terms[name] = loss.values(yp, yt, scale=np.full_like(yt, naive))
+                else:  # squared, absolute, Huber, log-cosh: in sd units
+                    terms[name] = loss.values(err, zero)
+            total[:, j] = sum(w * terms[n] for n, w in weights.items())
         raw = pd.DataFrame(total, index=y_true.index, columns=y_true.columns)
         raw = self._get_weighted_df(raw, **kwargs)
         return self._handle_multioutput(raw, self.multioutput)

@@ -4,7 +4,7 @@
 :func:`pretrain_adapter` does the same from Python. See docs/pretraining.md.
 """
 
-from sktime_llmforecast.pretraining.adapter import read_card, save_adapter, shipped_adapters
+from sktime_llmforecast.nn.adapter import read_card, save_adapter, shipped_adapters
 from sktime_llmforecast.pretraining.api import PRETRAIN_LOSSES, pretrain_adapter
 from sktime_llmforecast.pretraining.corpus import synthetic_windows
 from sktime_llmforecast.pretraining.synthetic import (

@@ -5,11 +5,17 @@ from __future__ import annotations
 import platform
 from dataclasses import replace
 
+import torch
+
+from sktime_llmforecast.losses import LossSwitcher
+from sktime_llmforecast.nn import build_network, save_adapter
+from sktime_llmforecast.pretraining.corpus import validation_windows
 from sktime_llmforecast.pretraining.synthetic import (
     GENERATOR_VERSION,
     SyntheticSeriesGenerator,
 )
 from sktime_llmforecast.pretraining.trainer import PretrainConfig, pretrain_network
+from sktime_llmforecast.tokenizers import PatchTokenizer, TokenizerSwitcher
 
 #: the pretraining objective: the mean head by MSE, the quantile head by quantile CRPS
 PRETRAIN_LOSSES = ("mse", "crps_quantile")
@@ -63,13 +69,6 @@ def pretrain_adapter(forecaster, out, config=None, generator=None, checkpoint_di
     >>> card["pretraining"]["steps_run"]
     3
     """
-    import torch
-
-    from sktime_llmforecast.losses import LossSwitcher
-    from sktime_llmforecast.pretraining.adapter import save_adapter
-    from sktime_llmforecast.pretraining.corpus import validation_windows
-    from sktime_llmforecast.tokenizers import PatchTokenizer, TokenizerSwitcher
-
     config = PretrainConfig() if config is None else config
     generator = SyntheticSeriesGenerator() if generator is None else generator
     config.check()
@@ -78,7 +77,6 @@ def pretrain_adapter(forecaster, out, config=None, generator=None, checkpoint_di
         raise ValueError("Only mode='trained' forecasters have weights to pretrain.")
     f = forecaster.clone().set_params(pretrained=None, random_state=int(config.seed),
                                       device=config.device)
-    config = replace(config, device=f._device())  # "auto" -> "cuda" or "cpu"
     tok = f.tokenizer
     if isinstance(tok, TokenizerSwitcher):
         raise ValueError(
@@ -87,8 +85,10 @@ def pretrain_adapter(forecaster, out, config=None, generator=None, checkpoint_di
         )
     if tok is None or (isinstance(tok, str) and tok == "auto"):
         f.set_params(tokenizer=PatchTokenizer())
-    horizon = f._horizon_for(None)
-    net = f._build_network(horizon)  # seeded with config.seed, global RNG untouched
+    plan = f.plan()  # validated; horizon: prediction_length or context_length // 4
+    config = replace(config, device=plan.device)  # "auto" -> "cuda" or "cpu"
+    horizon = plan.network.horizon
+    net = build_network(plan.kind, plan.network, plan.tokenizer, plan.seed, plan.device)
     val = validation_windows(generator, 64, net.config.context_length, horizon, config.seed)
     switcher = LossSwitcher(losses=list(losses), coupling="fixed").fit(
         list(val.context), token_output="tokens" in net.outputs

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+
+from sktime_llmforecast.tokenizers import masked_standardize
 
 _VALIDATION_STREAM = 1_000_003  # validation windows come from their own seed stream
 
@@ -90,10 +93,6 @@ def _draw(generator, n, context_length, horizon, rng, p_short, min_observed):
 
 def _target_z(ctx, mask, tgt):
     """Largest ``|target - mean| / scale`` per window, with the forecaster's scaling."""
-    import torch
-
-    from sktime_llmforecast.tokenizers._scaling import masked_standardize
-
     _, state = masked_standardize(torch.as_tensor(ctx), torch.as_tensor(mask))
     z = (tgt - state.loc.numpy()) / state.scale.numpy()
     return np.abs(z).max(axis=1)

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from sktime_llmforecast.forecasting._training import (
-    _loss_terms,
+from sktime_llmforecast.nn import (
+    batch_loss_terms,
+    checkpoint_identity,
     evaluate_losses,
+    load_checkpoint,
     optimisation_step,
+    probe_losses,
     rng_devices,
+    save_checkpoint,
 )
 from sktime_llmforecast.pretraining.corpus import step_batch, validation_windows
 
@@ -138,8 +141,6 @@ def pretrain_network(net, objective, generator, config: PretrainConfig,
         (wall time of this and earlier resumed runs), ``steps_run``, ``stopped``
         (``"steps"`` or ``"time"``).
     """
-    from dataclasses import replace
-
     config.check()
     if config.device == "auto":
         config = replace(config, device="cuda" if torch.cuda.is_available() else "cpu")
@@ -148,8 +149,6 @@ def pretrain_network(net, objective, generator, config: PretrainConfig,
 
 
 def _pretrain(net, objective, generator, config, checkpoint_dir, resume):
-    from sktime_llmforecast.forecasting._training import _probe_losses
-
     device = config.device
     ctx_len, horizon = net.config.context_length, net.config.horizon
     params = net.trainable_parameters()
@@ -162,23 +161,22 @@ def _pretrain(net, objective, generator, config, checkpoint_dir, resume):
                "steps_run": 0, "stopped": "steps"}
     start_step, running, n_running = 0, 0.0, 0
     folder = Path(checkpoint_dir).expanduser() if checkpoint_dir is not None else None
-    identity = _identity(net, generator, config)
+    settings = {k: v for k, v in asdict(config).items() if k in _RESUME_KEYS}
+    identity = checkpoint_identity(net, generator, settings)
     if resume:
         if folder is None:
             raise ValueError("resume=True needs checkpoint_dir.")
-        start_step, history, running, n_running = _load_checkpoint(
-            folder, net, optimizer, config, identity
+        start_step, history, running, n_running = load_checkpoint(
+            folder, net, optimizer, config.device, identity
         )
         history["stopped"] = "steps"
     val = validation_windows(generator, config.n_validation, ctx_len, horizon, config.seed)
-    probes = _probe_losses(net, objective)
+    probes = probe_losses(net, objective)
     seconds_before = history["seconds"]
     started = time.perf_counter()
     steps = range(start_step, config.steps)
     bar = None
     if config.progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=config.steps, initial=start_step, desc="pretrain", unit="step")
     for step in steps:
         for group in optimizer.param_groups:
@@ -189,7 +187,7 @@ def _pretrain(net, objective, generator, config, checkpoint_dir, resume):
         net.backbone.eval()
         torch.manual_seed(config.seed * 1_000_003 + step)  # any sampling loss: per step
         batch = step_batch(generator, step, config.batch_size, ctx_len, horizon, config.seed)
-        raw = _loss_terms(net, batch.batch(np.arange(len(batch))), device, objective.losses)
+        raw = batch_loss_terms(net, batch.batch(np.arange(len(batch))), device, objective.losses)
         running += optimisation_step(objective, raw, optimizer, params,
                                      f"at pretraining step {step}")
         n_running += 1
@@ -211,7 +209,7 @@ def _pretrain(net, objective, generator, config, checkpoint_dir, resume):
         history["seconds"] = elapsed
         if folder is not None and ((step + 1) % config.checkpoint_every == 0 or last
                                    or out_of_time):
-            _save_checkpoint(folder, net, optimizer, identity, history, running, n_running)
+            save_checkpoint(folder, net, optimizer, identity, history, running, n_running)
         if bar is not None:
             bar.update(1)
         if out_of_time:
@@ -223,73 +221,3 @@ def _pretrain(net, objective, generator, config, checkpoint_dir, resume):
     return history
 
 
-def _identity(net, generator, config):
-    """What a checkpoint must share with the run that resumes it."""
-    from sktime_llmforecast.pretraining.adapter import _jsonable, network_record
-
-    return _jsonable({
-        "settings": {k: v for k, v in asdict(config).items() if k in _RESUME_KEYS},
-        "network": network_record(net.config, net.tokenizer),
-        "generator": {"class": type(generator).__name__,
-                      "params": generator.get_params(deep=False)},
-    })
-
-
-def _save_checkpoint(folder, net, optimizer, identity, history, running, n_running):
-    from safetensors.torch import save_file
-
-    from sktime_llmforecast.pretraining.adapter import json_default
-
-    folder.mkdir(parents=True, exist_ok=True)
-    step = int(history["steps_run"])
-    state = {k: v.detach().cpu().contiguous() for k, v in net.trainable_state().items()}
-    tmp = {name: folder / f".{name}.tmp" for name in
-           ("trainable.safetensors", "optimizer.pt", "state.json")}
-    # every file carries the step, so a crash between the renames is detected
-    save_file(state, str(tmp["trainable.safetensors"]), metadata={"step": str(step)})
-    torch.save({"step": step, "optimizer": optimizer.state_dict()}, tmp["optimizer.pt"])
-    tmp["state.json"].write_text(json.dumps(
-        {"step": step, **identity, "history": history,
-         "running": {"sum": running, "count": n_running}},
-        indent=1, default=json_default,
-    ))
-    for name, path in tmp.items():
-        os.replace(path, folder / name)
-
-
-def _load_checkpoint(folder, net, optimizer, config, identity):
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    meta_path = folder / "state.json"
-    if not meta_path.exists():
-        raise FileNotFoundError(
-            f"No checkpoint in {folder} (state.json missing); start without resume."
-        )
-    meta = json.loads(meta_path.read_text())
-    for part in ("settings", "network", "generator"):
-        if meta.get(part) != identity[part]:
-            have, now = meta.get(part) or {}, identity[part]
-            diff = {k: (have.get(k), now.get(k)) for k in set(have) | set(now)
-                    if have.get(k) != now.get(k)}
-            raise ValueError(
-                f"The checkpoint in {folder} was written with another {part} "
-                f"(checkpoint, now): {diff}; resume with the same {part} or start a "
-                "new folder."
-            )
-    weights = folder / "trainable.safetensors"
-    with safe_open(str(weights), framework="pt") as handle:
-        weight_step = int((handle.metadata() or {}).get("step", -1))
-    opt = torch.load(folder / "optimizer.pt", map_location=config.device, weights_only=True)
-    if not weight_step == int(opt["step"]) == int(meta["step"]):
-        raise ValueError(
-            f"The checkpoint files in {folder} are from different steps (weights "
-            f"{weight_step}, optimizer {opt['step']}, state {meta['step']}): it was cut "
-            "off while being written. Start a new folder."
-        )
-    state = load_file(str(weights), device=config.device)
-    net.load_trainable_state(state)
-    optimizer.load_state_dict(opt["optimizer"])
-    running = meta.get("running", {})
-    return (int(meta["step"]), meta["history"], float(running.get("sum", 0.0)),
-            int(running.get("count", 0)))

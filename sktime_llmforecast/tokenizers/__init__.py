@@ -10,6 +10,8 @@ tokenizer                  token                       vocabulary
 =========================  ==========================  =========================
 """
 
+from sktime_llmforecast.tokenizers._scaling import ScaleState, masked_standardize
+from sktime_llmforecast.tokenizers._value_base import BaseValueTokenizer
 from sktime_llmforecast.tokenizers.bins import BinTokenizer
 from sktime_llmforecast.tokenizers.chunked import ChunkedDigitTokenizer
 from sktime_llmforecast.tokenizers.digits import DigitTokenizer
@@ -17,10 +19,13 @@ from sktime_llmforecast.tokenizers.patch import PatchState, PatchTokenizer
 from sktime_llmforecast.tokenizers.switcher import TokenizerSwitcher
 
 __all__ = [
+    "BaseValueTokenizer",
     "BinTokenizer",
     "ChunkedDigitTokenizer",
     "DigitTokenizer",
     "PatchState",
     "PatchTokenizer",
+    "ScaleState",
     "TokenizerSwitcher",
+    "masked_standardize",
 ]

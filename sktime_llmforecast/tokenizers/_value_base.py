@@ -45,6 +45,11 @@ class BaseValueTokenizer(BaseNumericTokenizer):
         raise NotImplementedError
 
     # ---------------------------------------------------------------- torch path
+    def scale(self, x, mask):
+        """The per-row scaling of ``x (B, L)`` over ``mask``: a ``ScaleState``
+        with ``loc`` and ``scale`` of shape ``(B, 1)`` (what ``encode`` fits)."""
+        return self._scale(x, mask)
+
     def encode(self, x, mask, state=None):
         """Tokenise a batch of series.
 
@@ -67,7 +72,7 @@ class BaseValueTokenizer(BaseNumericTokenizer):
 
         mask = mask & torch.isfinite(x)
         if state is None:
-            state = self._scale(x, mask)
+            state = self.scale(x, mask)
         z = (torch.where(mask, x, torch.zeros_like(x)) - state.loc) / state.scale
         ids = self._encode_scaled(z)  # (B, L, w)
         ids = torch.where(mask[..., None], ids, torch.full_like(ids, PAD_ID))
@@ -97,10 +102,6 @@ class BaseValueTokenizer(BaseNumericTokenizer):
             allowed[pos, self._allowed(pos)] = True
         return allowed
 
-    def token_strings(self):
-        """A readable string for every token id (for inspection and prompts)."""
-        return [self._token_string(i) for i in range(self.vocab_size)]
-
     # ---------------------------------------------------------------- sktime path
     def _field_names(self):
         return [f"tok_{i}" for i in range(self.tokens_per_value)]
@@ -109,7 +110,7 @@ class BaseValueTokenizer(BaseNumericTokenizer):
         import torch
 
         x = torch.tensor(values, dtype=torch.float64)[None, :]
-        state = self._scale(x, torch.isfinite(x))
+        state = self.scale(x, torch.isfinite(x))
         return {"loc": float(state.loc), "scale": float(state.scale)}
 
     def _encode_column(self, values, scaling):

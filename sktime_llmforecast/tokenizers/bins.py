@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sktime_llmforecast.tokenizers._scaling import ScaleState
-from sktime_llmforecast.tokenizers._value_base import PAD_ID, BaseValueTokenizer
+from sktime_llmforecast.tokenizers._value_base import BaseValueTokenizer
 
 EOS_ID = 1
 N_SPECIAL = 2
@@ -103,13 +103,6 @@ class BinTokenizer(BaseValueTokenizer):
 
     def _allowed(self, position):
         return list(range(N_SPECIAL, self.vocab_size))
-
-    def _token_string(self, token_id):
-        if token_id == PAD_ID:
-            return "<pad>"
-        if token_id == EOS_ID:
-            return "</s>"
-        return f"{self.low + (token_id - N_SPECIAL) * self.bin_width:.4g}"
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):

@@ -6,7 +6,6 @@ import math
 
 from sktime_llmforecast.tokenizers._scaling import ScaleState
 from sktime_llmforecast.tokenizers._value_base import (
-    PAD_ID,
     BaseValueTokenizer,
     masked_quantile,
 )
@@ -129,13 +128,6 @@ class _FixedPointTokenizer(BaseValueTokenizer):
         if position < self._sign_tokens + self.n_chunks:
             return list(range(N_SPECIAL, self.vocab_size))
         return [SEP_ID]
-
-    def _token_string(self, token_id):
-        k = self._digits_per_token()
-        specials = {PAD_ID: "<pad>", POS_ID: "+", NEG_ID: "-", SEP_ID: ","}
-        if token_id in specials:
-            return specials[token_id]
-        return str(token_id - N_SPECIAL).zfill(k)
 
     def _check_in_range(self, x, state):
         import torch

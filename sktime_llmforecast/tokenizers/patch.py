@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from sktime_llmforecast.tokenizers._base import BaseNumericTokenizer
 from sktime_llmforecast.tokenizers._scaling import (

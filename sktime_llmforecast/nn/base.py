@@ -1,6 +1,15 @@
-"""The torch module that composes tokenizer -> interface -> backbone -> head.
+"""The network contract, and the backbone part every network shares.
 
-Tensors only: no pandas in here. Pickling keeps the trained tensors (safetensors bytes)
+Every network kind (patch, token, zero-shot) is a :class:`BackboneNetwork` with the
+same methods:
+
+* ``loss_terms(batch, losses) -> {name: scalar}``: the training losses of one
+  :class:`Batch` of windows;
+* ``predict(context, mask, sampling, greedy) -> NetworkForecast``: one block of
+  ``horizon`` steps in original units: a mean, quantiles and/or samples.
+
+``nn.registry`` maps a configuration to its class; callers never branch on the
+kind. Tensors only: no pandas in here. Pickling keeps the trained tensors (safetensors bytes)
 and the backbone *reference* (its spec), never the frozen backbone weights; unpickling
 rebuilds the network and takes the backbone from the per-process cache (or loads it
 from disk: the embedded GGUF file, or a config; never a download).
@@ -9,37 +18,72 @@ from disk: the embedded GGUF file, or a config; never a download).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 
-from sktime_llmforecast.backbones import (
-    BackboneSpec,
-    load_backbone,
-    make_backbone_shell,
-)
-from sktime_llmforecast.heads import FlattenHead
-from sktime_llmforecast.interfaces import build_interface
-from sktime_llmforecast.losses import sample_from_quantiles, seasonal_naive_scale
+from safetensors.torch import load, save
+
+from sktime_llmforecast.backbones import load_backbone, load_text_tokenizer, make_backbone_shell
+from sktime_llmforecast.nn.config import NetworkConfig, SamplingConfig
 
 
-@dataclass(frozen=True)
-class NetworkConfig:
-    """Everything that fixes the network's architecture (all fields defaulted)."""
+class Batch(NamedTuple):
+    """One batch of training windows as tensors.
 
-    spec: BackboneSpec = BackboneSpec("config", '{"model_type": "gpt2"}')
-    n_layers: int | None = 6
-    finetune: str = "frozen"
-    lora_rank: int = 8
-    lora_alpha: float = 16.0
-    interface: str = "linear"
-    context_length: int = 64
-    horizon: int = 12
-    head_dropout: float = 0.0
-    quantile_levels: tuple = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
-    n_queries: int = 16
-    prompt: str | None = None
-    n_demonstrations: int = 0
+    ``context (B, L)`` float64, ``mask (B, L)`` bool (False at padding) and
+    ``target (B, H)`` float64.
+    """
+
+    context: torch.Tensor
+    mask: torch.Tensor
+    target: torch.Tensor
+
+
+@dataclass
+class NetworkForecast:
+    """What one ``predict`` pass gives, in original units (None: not produced).
+
+    Attributes
+    ----------
+    mean : tensor or array, shape (B, H), or None
+        The mean head (patch) or greedy decoding (token, zero-shot).
+    quantiles : tensor or array, shape (B, Q, H), or None
+        The quantile head at ``config.quantile_levels``, monotone in ``Q`` (patch).
+    samples : tensor or array, shape (B, S, H), or None
+        Sampled paths (token, zero-shot).
+    counts : dict or None
+        Zero-shot repairs, ``{"repaired": int, "dropped": int}`` (None: the
+        network repairs nothing).
+    """
+
+    mean: object = None
+    quantiles: object = None
+    samples: object = None
+    counts: dict = None
+
+    def to_numpy(self):
+        """The same forecast with float64 numpy arrays."""
+        def conv(t):
+            return None if t is None else t.double().cpu().numpy()
+
+        counts = None if self.counts is None else dict(self.counts)
+        return NetworkForecast(conv(self.mean), conv(self.quantiles), conv(self.samples),
+                               counts)
+
+    @staticmethod
+    def concat(parts):
+        """Row-wise concatenation of numpy forecasts (counts are summed)."""
+        def cat(name):
+            arrays = [getattr(p, name) for p in parts]
+            return None if arrays[0] is None else np.concatenate(arrays, axis=0)
+
+        counts = None
+        if parts[0].counts is not None:
+            counts = {k: sum(p.counts[k] for p in parts) for k in ("repaired", "dropped")}
+        return NetworkForecast(cat("mean"), cat("quantiles"), cat("samples"), counts)
 
 
 def max_positions(config):
@@ -57,8 +101,6 @@ def prompt_token_ids(text, spec, vocab_size):
     The backbone's text tokenizer where it has one; for randomly initialised
     config backbones (no tokenizer) the UTF-8 bytes modulo ``vocab_size``.
     """
-    from sktime_llmforecast.backbones import load_text_tokenizer
-
     tok = load_text_tokenizer(spec)
     if tok is None:
         return [b % vocab_size for b in text.encode("utf-8")]
@@ -66,15 +108,33 @@ def prompt_token_ids(text, spec, vocab_size):
 
 
 class BackboneNetwork(nn.Module):
-    """Common part of the networks: the backbone shell, its state and pickling.
+    """The network contract, with the backbone shell, its state and pickling.
 
-    Subclasses build ``interface`` and ``head`` and implement
-    ``loss_terms(context, mask, target, losses)`` (``{name: scalar}`` for a dict of
-    ``ForecastLoss`` modules) and ``forecast(context, mask)`` (values ``(B, H)``
-    in original units); ``outputs`` names the output kinds the losses may read.
+    Subclasses set ``kind`` and ``outputs`` (the output kinds losses may read:
+    ``"point"``, ``"quantiles"``, ``"gaussian"``, ``"samples"``, ``"tokens"``),
+    build their interface and head, and implement :meth:`loss_terms` and
+    :meth:`predict`.
     """
 
+    kind = None
     outputs = frozenset()
+
+    def loss_terms(self, batch: Batch, losses):  # pragma: no cover - abstract
+        """Each loss of ``losses`` (``{name: ForecastLoss}``) on ``batch``.
+
+        Returns ``{name: scalar tensor}``.
+        """
+        raise NotImplementedError
+
+    def predict(self, context, mask, sampling: SamplingConfig = SamplingConfig(),
+                greedy=False):  # pragma: no cover - abstract
+        """Forecast ``horizon`` steps after each row of ``context (B, L)``.
+
+        ``greedy=True`` asks for a deterministic ``mean``; otherwise sampling
+        networks draw ``sampling.num_samples`` paths. Returns a
+        :class:`NetworkForecast` of tensors.
+        """
+        raise NotImplementedError
 
     def __init__(self, config: NetworkConfig, tokenizer):
         super().__init__()
@@ -164,8 +224,6 @@ class BackboneNetwork(nn.Module):
         are rebuilt from the backbone spec): interface, head, persistent buffers,
         and whatever of the backbone trains (norms, LoRA adapters, or all of it).
         """
-        from safetensors.torch import save
-
         frozen = {  # tied weights (e.g. lm_head = embeddings) under every name
             p.data_ptr()
             for _, p in self.backbone.named_parameters(remove_duplicate=False)
@@ -183,8 +241,6 @@ class BackboneNetwork(nn.Module):
 
     def load_saved_weights(self, blob):
         """Load :meth:`saved_weights` output; every stored tensor must fit."""
-        from safetensors.torch import load
-
         state = load(blob)
         result = self.load_state_dict(state, strict=False)
         if result.unexpected_keys:
@@ -210,112 +266,3 @@ def _rebuild_network(cls, config, tokenizer, blob, training):
     return net.train(training)
 
 
-class PatchForecastNetwork(BackboneNetwork):
-    """Patch tokens through a (mostly frozen) backbone to a direct multi-step forecast.
-
-    Parameters
-    ----------
-    config : NetworkConfig
-    tokenizer : PatchTokenizer
-        Supplies ``encode``/``decode`` and ``n_patches``.
-
-    Shapes
-    ------
-    ``forward(context (B, L), mask (B, L)) -> (z (B, 2 + Q, H), state)``: the mean,
-    the log standard deviation and the ``Q`` quantiles, standardised with the
-    context's own scaling held in ``state``.
-    """
-
-    outputs = frozenset({"point", "quantiles", "gaussian", "samples"})
-
-    def __init__(self, config: NetworkConfig, tokenizer):
-        super().__init__(config, tokenizer)
-        d_model = self.d_model
-        self.resample = config.interface == "resampler"
-        n_tokens = config.n_queries if self.resample else tokenizer.n_patches(config.context_length)
-        self.n_tokens = n_tokens
-        self._check_positions(
-            n_tokens,
-            "use interface='resampler' (n_queries tokens whatever the history), longer "
-            "patches or a shorter context_length.",
-        )
-        self.n_outputs = 2 + len(config.quantile_levels)  # mean, log-sd, quantiles
-        self.interface = build_interface(
-            config.interface, tokenizer.patch_len, d_model, n_queries=config.n_queries
-        )
-        self.head = FlattenHead(
-            n_tokens, d_model, config.horizon * self.n_outputs, config.head_dropout
-        )
-        self.register_buffer(
-            "levels",
-            torch.tensor(config.quantile_levels, dtype=torch.float32),
-            persistent=False,
-        )
-
-    # -------------------------------------------------------------- forward
-    def forward(self, context, mask):
-        """Forecast standardised values; see the class docstring for shapes."""
-        patches, state = self.tokenizer.encode(context, mask)  # (B, P, patch_len)
-        patches = patches.to(self.head.proj.weight.dtype)
-        if self.resample:  # (B, n_queries, D) whatever P
-            emb = self.interface(patches, state.patch_mask)
-            attention = torch.ones(emb.shape[:2], dtype=torch.bool, device=emb.device)
-        else:
-            emb = self.interface(patches)  # (B, P, D)
-            attention = state.patch_mask
-        emb, attention = self._with_prompt(emb, attention)
-        out = self._run_backbone(emb, attention)
-        hidden = out.last_hidden_state[:, -self.n_tokens :].to(emb.dtype)  # series tokens
-        z = self.head(hidden).reshape(len(hidden), self.n_outputs, -1)  # (B, 2+Q, H)
-        return z, state
-
-    def loss_terms(self, context, mask, target, losses):
-        """Each loss of ``losses`` (``{name: ForecastLoss}``) on one batch of windows.
-
-        Losses read standardised values (the window's own location and scale
-        removed) unless they ask for original units; sample losses get
-        differentiable draws from the quantile head.
-        """
-        z, state = self(context, mask)
-        z = z.float()
-        loc, sc = state.scale.loc.float(), state.scale.scale.float()  # (B, 1)
-        z_true = (target.float() - loc) / sc
-        naive = {}
-        out = {}
-        for name, loss in losses.items():
-            kind = loss.output
-            if kind == "point":
-                pred = z[:, 0]
-            elif kind == "quantiles":
-                pred = z[:, 2:]
-            elif kind == "gaussian":
-                pred = z[:, :2]
-            elif kind == "samples":
-                pred = sample_from_quantiles(z[:, 2:], self.levels, loss.n_samples)
-            else:
-                raise ValueError(f"The patch network cannot train loss {name!r}.")
-            tgt = z_true
-            if loss.units == "original":
-                shape = (-1,) + (1,) * (pred.dim() - 1)  # (B, H) or (B, K, H)
-                pred = pred * sc.reshape(shape) + loc.reshape(shape)
-                tgt = target.float()
-            scale = None
-            if loss.needs_scale:
-                season = loss.season
-                if season not in naive:
-                    z_ctx = (context.float() - loc) / sc
-                    naive[season] = seasonal_naive_scale(z_ctx, mask, season)
-                scale = naive[season]
-            out[name] = loss(pred, tgt, scale=scale, levels=self.levels)
-        return out
-
-    def forecast(self, context, mask):
-        """Direct multi-step mean forecast ``(B, H)`` in original units."""
-        z, state = self(context, mask)
-        return self.tokenizer.decode(z[:, 0].float(), state)
-
-    def forecast_quantiles(self, context, mask):
-        """Quantile forecasts ``(B, Q, H)`` in original units, monotone in ``Q``."""
-        z, state = self(context, mask)
-        zq = z[:, 2:].float().sort(dim=1).values  # no crossing quantiles
-        return zq * state.scale.scale[:, :, None] + state.scale.loc[:, :, None]

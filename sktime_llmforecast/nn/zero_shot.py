@@ -17,8 +17,9 @@ import numpy as np
 import torch
 
 from sktime_llmforecast.backbones import load_text_tokenizer
-from sktime_llmforecast.forecasting._network import BackboneNetwork, max_positions
-from sktime_llmforecast.forecasting._token_network import _cache_argument, sample_token
+from sktime_llmforecast.nn.base import BackboneNetwork, Batch, NetworkForecast, max_positions
+from sktime_llmforecast.nn.config import SamplingConfig
+from sktime_llmforecast.nn.token import cache_argument, sample_token
 
 _SYMBOLS = "0123456789"
 
@@ -31,7 +32,13 @@ class ZeroShotDigitNetwork(BackboneNetwork):
     config : NetworkConfig
     tokenizer : DigitTokenizer
         Scaling and text format (``precision``, ``value_sep``, ...).
+
+    ``predict`` samples ``sampling.num_samples`` paths, or with ``greedy=True``
+    decodes one path at temperature 0 (the ``mean``). Nothing trains:
+    ``loss_terms`` refuses.
     """
+
+    kind = "zero-shot"
 
     def __init__(self, config, tokenizer):
         super().__init__(config, tokenizer)
@@ -111,6 +118,25 @@ class ZeroShotDigitNetwork(BackboneNetwork):
         )
         return ids, scaling, observed
 
+    # ------------------------------------------------------------ contract
+    def loss_terms(self, batch: Batch, losses):
+        """Zero-shot networks have no trainable parameters: always ``ValueError``."""
+        raise ValueError(
+            "A zero-shot network has nothing to train (LLMTime samples the frozen LM); "
+            "use mode='trained' to train on data."
+        )
+
+    def predict(self, context, mask, sampling: SamplingConfig = SamplingConfig(),
+                greedy=False):
+        """Sampled paths, or one greedy (temperature 0) path as the ``mean``."""
+        if greedy:
+            values, counts = self.sample(context, mask, 1, temperature=0.0, top_p=1.0,
+                                         seed=sampling.seed)
+            return NetworkForecast(mean=values[:, 0], counts=counts)
+        values, counts = self.sample(context, mask, sampling.num_samples,
+                                     sampling.temperature, sampling.top_p, sampling.seed)
+        return NetworkForecast(samples=values, counts=counts)
+
     # ------------------------------------------------------------ sampling
     def sample(self, context, mask, num_samples, temperature=1.0, top_p=1.0, seed=0):
         """Values ``(B, S, H)`` and counts ``{"repaired": int, "dropped": int}``.
@@ -141,7 +167,7 @@ class ZeroShotDigitNetwork(BackboneNetwork):
     def _as_text(self, observed):
         """LLMTime text of observed values, scaled on themselves; and the scaling."""
         ones = torch.ones_like(observed[None, :], dtype=torch.bool)
-        state = self.tokenizer._scale(observed[None, :], ones)
+        state = self.tokenizer.scale(observed[None, :], ones)
         scaling = {"loc": float(state.loc), "scale": float(state.scale)}
         return self.tokenizer.values_to_text(observed.cpu().numpy(), scaling), scaling
 
@@ -179,7 +205,7 @@ class ZeroShotDigitNetwork(BackboneNetwork):
         device = next(self.backbone.parameters()).device
         ids = torch.tensor([prompt] * num_samples, device=device)
         attention = torch.ones_like(ids)
-        cache_name = _cache_argument(self.backbone)
+        cache_name = cache_argument(self.backbone)
         out = self.backbone(input_ids=ids, attention_mask=attention, use_cache=True)
         logits, past = out.logits[:, -1], getattr(out, cache_name)
         vocab = logits.shape[-1]

@@ -12,9 +12,16 @@ import hashlib
 import json
 from pathlib import Path
 
+from safetensors.torch import load
+
+import sktime_llmforecast.tokenizers as tokenizers
+from sktime_llmforecast import __version__
+from sktime_llmforecast.nn.registry import build_network, network_kind
+
 ADAPTER_FORMAT = "sktime-llmforecast-adapter"
 ADAPTER_FORMAT_VERSION = 1
-SHIPPED_DIR = Path(__file__).resolve().parent / "adapters"
+#: the adapters shipped as package data (``sktime_llmforecast/adapters``)
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "adapters"
 _TOKENIZERS = ("PatchTokenizer", "DigitTokenizer", "ChunkedDigitTokenizer", "BinTokenizer")
 
 # card["network"] keys that fix the weights' shapes or meaning: they must match
@@ -25,19 +32,17 @@ ARCHITECTURE_KEYS = ("backbone", "n_layers", "interface", "n_queries", "tokenize
 def tokenizer_record(tokenizer):
     """``{"class": name, "params": {...}}`` of a tokenizer (JSON-ready)."""
     return {"class": type(tokenizer).__name__,
-            "params": _jsonable(tokenizer.get_params(deep=False))}
+            "params": jsonable(tokenizer.get_params(deep=False))}
 
 
 def tokenizer_from_record(record):
     """Rebuild the tokenizer a card names (one of the package's tokenizers)."""
-    import sktime_llmforecast.tokenizers as toks
-
     if record["class"] not in _TOKENIZERS:
         raise ValueError(
             f"Unknown tokenizer class {record['class']!r} in the adapter card; "
             f"adapters hold one of {_TOKENIZERS}."
         )
-    cls = getattr(toks, record["class"])
+    cls = getattr(tokenizers, record["class"])
     params = {k: tuple(v) if isinstance(v, list) else v for k, v in record["params"].items()}
     return cls(**params)
 
@@ -87,8 +92,6 @@ def save_adapter(net, path, pretraining=None, validation=None):
     -------
     card : dict
     """
-    from sktime_llmforecast import __version__
-
     weights_path, card_path = adapter_paths(path)
     weights_path.parent.mkdir(parents=True, exist_ok=True)
     blob = net.saved_weights()
@@ -101,8 +104,8 @@ def save_adapter(net, path, pretraining=None, validation=None):
         "backbone_config": backbone_facts(net.backbone.config),
         "weights": {"file": weights_path.name, "bytes": len(blob),
                     "sha256": hashlib.sha256(blob).hexdigest()},
-        "pretraining": _jsonable(pretraining or {}),
-        "validation": _jsonable(validation or {}),
+        "pretraining": jsonable(pretraining or {}),
+        "validation": jsonable(validation or {}),
     }
     card_path.write_text(json.dumps(card, indent=1) + "\n")
     return card
@@ -150,7 +153,7 @@ def architecture_mismatch(card_network, wanted):
     """``{key: (adapter's, wanted)}`` for architecture keys that differ."""
     out = {}
     for key in ARCHITECTURE_KEYS:
-        have, want = card_network.get(key), _jsonable(wanted.get(key))
+        have, want = card_network.get(key), jsonable(wanted.get(key))
         if have != want:
             out[key] = (have, want)
     return out
@@ -180,6 +183,55 @@ def json_default(obj):
     return repr(obj)
 
 
-def _jsonable(obj):
+def jsonable(obj):
     """A JSON round-trip of ``obj`` (tuples become lists, numpy scalars numbers)."""
     return json.loads(json.dumps(obj, default=json_default))
+
+
+def load_adapter_network(card, path, config, seed=0, device="cpu"):
+    """The network an adapter was trained as, with its trained tensors loaded.
+
+    Parameters
+    ----------
+    card : dict
+        From :func:`read_card`.
+    path : str or Path
+        The adapter (stem or either file).
+    config : NetworkConfig
+        The architecture to build (the card's horizon and the caller's backbone,
+        ``finetune``, device dtype).
+    seed : int
+        Seeds the initialisation of tensors the adapter does not hold.
+    device : str
+
+    Only tensors this network trains (or that are not the backbone's) are loaded:
+    an adapter holding backbone tensors (``finetune="layernorm"``, ``"full"`` or
+    ``"lora"``) needs the same ``finetune``, so the frozen backbone, shared with
+    every other forecaster in the process, is never written to. A ``ValueError``
+    says what does not fit.
+    """
+    tokenizer = tokenizer_from_record(card["network"]["tokenizer"])
+    net = build_network(network_kind(tokenizer), config, tokenizer, seed, device)
+    diff = backbone_mismatch(card, net.backbone.config)
+    blob = read_weights(path, card)
+    frozen = {n for n, p in net.named_parameters(remove_duplicate=False)
+              if not p.requires_grad}
+    own = set(net.state_dict())
+    foreign = [k for k in load(blob) if k not in own or k in frozen]
+    if diff or foreign:
+        what = (f"backbone {diff}" if diff else
+                f"tensors this network does not train ({foreign[:3]})")
+        raise ValueError(
+            f"The pretrained adapter does not fit this forecaster: {what}. It was "
+            f"trained with finetune={card['network'].get('finetune')!r} for "
+            f"backbone {card['network']['backbone']['source'][:80]!r}; use those, "
+            "or pretrained=None."
+        )
+    try:
+        net.load_saved_weights(blob)
+    except RuntimeError as exc:  # tensor shapes differ: another backbone
+        raise ValueError(
+            "The pretrained adapter's tensors do not fit this backbone (was it "
+            f"trained for another one?): {str(exc)[:300]}"
+        ) from exc
+    return net

@@ -14,9 +14,10 @@ import inspect
 
 import torch
 
-from sktime_llmforecast.forecasting._network import BackboneNetwork, NetworkConfig
 from sktime_llmforecast.heads import TokenHead
 from sktime_llmforecast.interfaces import build_token_embedding
+from sktime_llmforecast.nn.base import BackboneNetwork, Batch, NetworkForecast
+from sktime_llmforecast.nn.config import NetworkConfig, SamplingConfig
 
 # encoder-only architectures attend to the future: teacher forcing would leak
 _BIDIRECTIONAL = {
@@ -33,7 +34,11 @@ _BIDIRECTIONAL = {
 }
 
 
-def _cache_argument(model):
+def cache_argument(model):
+    """The name of the key/value cache argument of ``model.forward``.
+
+    transformers >= 5.2x names it ``cache``, older releases ``past_key_values``.
+    """
     params = inspect.signature(model.forward).parameters
     return "cache" if "cache" in params else "past_key_values"
 
@@ -51,9 +56,11 @@ class TokenForecastNetwork(BackboneNetwork):
     Shapes
     ------
     ``forward(ids (B, T), attention (B, T)) -> logits (B, T, V)``;
-    ``forecast(context (B, L), mask (B, L)) -> values (B, H)``.
+    ``predict(context (B, L), mask (B, L), sampling, greedy)``: greedy decoding
+    gives the ``mean (B, H)``, sampling gives ``samples (B, S, H)``.
     """
 
+    kind = "token"
     outputs = frozenset({"tokens"})
 
     def __init__(self, config: NetworkConfig, tokenizer):
@@ -93,9 +100,7 @@ class TokenForecastNetwork(BackboneNetwork):
             n_prefix = self.n_prompt_tokens
         elif self.n_prompt_tokens:
             attention = torch.cat([self._prompt_mask(attention), attention], 1)
-        # transformers >= 5.2x names the key/value cache `cache`, older releases
-        # `past_key_values`
-        name = _cache_argument(self.backbone.base_model)
+        name = cache_argument(self.backbone.base_model)
         out = self._run_backbone(emb, attention, use_cache=True, **{name: cache})
         hidden = out.last_hidden_state[:, n_prefix:].to(emb.dtype)
         return self.head(hidden), getattr(out, name)  # (B, T, V)
@@ -115,11 +120,12 @@ class TokenForecastNetwork(BackboneNetwork):
         attention = torch.cat([attention, torch.ones_like(tgt_ids, dtype=torch.bool)], 1)
         return ids, attention, state
 
-    def loss_terms(self, context, mask, target, losses):
+    def loss_terms(self, batch: Batch, losses):
         """Teacher-forced losses on the tokens of the forecast values.
 
         Every loss must read ``"tokens"`` (logits against the next token).
         """
+        context, mask, target = batch
         ids, attention, _ = self._encode_window(context, mask, target)
         logits, _ = self(ids[:, :-1], attention[:, :-1])
         labels = ids[:, 1:]
@@ -133,7 +139,16 @@ class TokenForecastNetwork(BackboneNetwork):
             out[name] = loss(logits, labels, mask=is_target)
         return out
 
-    def forecast(self, context, mask):
+    def predict(self, context, mask, sampling: SamplingConfig = SamplingConfig(),
+                greedy=False):
+        """Greedy decoding (``mean``) or ``sampling.num_samples`` sampled paths."""
+        if greedy:
+            return NetworkForecast(mean=self.greedy(context, mask))
+        samples = self.sample(context, mask, sampling.num_samples, sampling.temperature,
+                              sampling.top_p, sampling.seed)
+        return NetworkForecast(samples=samples)
+
+    def greedy(self, context, mask):
         """Greedy grammar-constrained decoding of ``horizon`` values ``(B, H)``."""
         ids, attention, state = self._encode_window(context, mask)
         out = self._decode(ids, attention, lambda logits: logits.argmax(-1, keepdim=True))

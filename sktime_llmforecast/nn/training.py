@@ -1,29 +1,27 @@
-"""Training loop: AdamW over the trainable tensors, early stopping on validation loss."""
+"""Training: one optimisation step, the epoch loop with early stopping, and the
+seeded blocks that make a fit reproducible (also in threads)."""
 
 from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
+from sktime_llmforecast.losses import MAELoss
+from sktime_llmforecast.nn.base import Batch, NetworkForecast
+from sktime_llmforecast.nn.config import TrainConfig
+from sktime_llmforecast.nn.windows import make_windows
 
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation settings (every field has a default)."""
-
-    max_epochs: int = 20
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    weight_decay: float = 1e-4
-    patience: int = 5
-    seed: int = 0
-    device: str = "cpu"
-    verbose: bool = False
-    keep_initial: bool = False  # the starting weights compete with every epoch
+# torch's global RNG is shared by the threads of a process: seeded blocks (network
+# construction, training) hold this lock, so fits running in threads (e.g.
+# ``evaluate(..., backend="dask")``) give the same numbers as a serial run
+_SEEDED = threading.RLock()
 
 
 def autocast_context(device):
@@ -39,23 +37,38 @@ def rng_devices(device):
     return [torch.cuda.current_device()] if torch.device(device).type == "cuda" else []
 
 
-def _to_tensors(batch, device):
-    ctx, mask, tgt = batch
-    return (
+@contextlib.contextmanager
+def seeded(seed, device):
+    """Run the block with torch's RNG seeded by ``seed``, then restore it.
+
+    Holds a process-wide lock, so seeded blocks in threads do not interleave;
+    the caller's CPU (and CUDA) random state is left as it was.
+    """
+    with _SEEDED, torch.random.fork_rng(devices=rng_devices(device)):
+        torch.manual_seed(int(seed))
+        yield
+
+
+def as_batch(arrays, device):
+    """A :class:`Batch` of tensors on ``device`` from numpy ``(context, mask, target)``."""
+    ctx, mask, tgt = arrays
+    return Batch(
         torch.as_tensor(ctx, dtype=torch.float64, device=device),
         torch.as_tensor(mask, dtype=torch.bool, device=device),
         torch.as_tensor(tgt, dtype=torch.float64, device=device),
     )
 
 
-def _loss_terms(net, batch, device, losses):
-    ctx, mask, tgt = _to_tensors(batch, device)
+def batch_loss_terms(net, arrays, device, losses):
+    """``net.loss_terms`` on numpy windows ``(context, mask, target)``, as float32
+    scalars (bf16 autocast on CUDA)."""
+    batch = as_batch(arrays, device)
     with autocast_context(device):
-        raw = net.loss_terms(ctx, mask, tgt, losses)
+        raw = net.loss_terms(batch, losses)
     return {k: v.float() for k, v in raw.items()}
 
 
-def _probe_losses(net, objective):
+def probe_losses(net, objective):
     """The objective's losses plus an MAE probe where the network has a point output.
 
     The probe (``"probe_mae"``, standardised units) is a yardstick common to every
@@ -63,8 +76,6 @@ def _probe_losses(net, objective):
     """
     losses = dict(objective.losses.items())
     if "point" in net.outputs:
-        from sktime_llmforecast.losses import MAELoss
-
         losses["probe_mae"] = MAELoss()
     return losses
 
@@ -95,7 +106,7 @@ def evaluate_losses(net, windows, batch_size, device, losses):
     with torch.no_grad():
         for lo in range(0, len(windows), batch_size):
             idx = np.arange(lo, min(lo + batch_size, len(windows)))
-            raw = _loss_terms(net, windows.batch(idx), device, losses)
+            raw = batch_loss_terms(net, windows.batch(idx), device, losses)
             for k, v in raw.items():
                 totals[k] = totals.get(k, 0.0) + v.item() * len(idx)
             count += len(idx)
@@ -149,8 +160,6 @@ def train_network(net, train, val, config: TrainConfig, objective, schedule=None
         ``keep_initial`` kept the starting weights),
         ``epochs_run`` and ``epoch_seconds`` (cumulative wall time).
     """
-    import time
-
     history = empty_history()
     params = net.trainable_parameters()
     if config.max_epochs == 0 or not params:
@@ -163,7 +172,7 @@ def train_network(net, train, val, config: TrainConfig, objective, schedule=None
     optimizer = torch.optim.AdamW(
         groups, lr=config.learning_rate, weight_decay=config.weight_decay
     )
-    probes = _probe_losses(net, objective)
+    probes = probe_losses(net, objective)
     generator = np.random.default_rng(config.seed)
     best, best_state, bad_epochs = math.inf, None, 0
     if config.keep_initial:  # pretrained start: training must improve on it
@@ -173,8 +182,6 @@ def train_network(net, train, val, config: TrainConfig, objective, schedule=None
     started = time.perf_counter()
     epochs = range(config.max_epochs)
     if config.verbose:
-        from tqdm.auto import tqdm
-
         epochs = tqdm(epochs, desc="LLMForecaster fit", unit="epoch")
     for epoch in epochs:
         net.train()
@@ -184,7 +191,7 @@ def train_network(net, train, val, config: TrainConfig, objective, schedule=None
         total = 0.0
         for lo in range(0, len(order), config.batch_size):
             idx = order[lo : lo + config.batch_size]
-            raw = _loss_terms(net, train.batch(idx), config.device, objective.losses)
+            raw = batch_loss_terms(net, train.batch(idx), config.device, objective.losses)
             total += optimisation_step(objective, raw, optimizer, params,
                                        f"in epoch {epoch}") * len(idx)
         train_loss = total / len(order)
@@ -218,21 +225,94 @@ def train_network(net, train, val, config: TrainConfig, objective, schedule=None
     return history
 
 
+@dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train_on_series` hands back (the network trains in place).
+
+    Attributes
+    ----------
+    history : dict
+        :func:`train_network`'s per-epoch history.
+    loss_category : str
+        The data category the loss switcher chose (``"user"``: explicit losses).
+    losses : list of str
+        The coupled training losses.
+    data_features : dict
+        What the switcher measured on the training series.
+    loss_weights : dict
+        The coupling weights of the restored (best) epoch.
+    loss_weights_history : list of dict
+        The coupling weights after every epoch.
+    """
+
+    history: dict
+    loss_category: str = None
+    losses: list = field(default_factory=list)
+    data_features: dict = field(default_factory=dict)
+    loss_weights: dict = field(default_factory=dict)
+    loss_weights_history: list = field(default_factory=list)
+
+
+def train_on_series(net, series, config: TrainConfig, loss_switcher):
+    """Train ``net`` in place on windows of ``series`` with the switcher's losses.
+
+    Parameters
+    ----------
+    net : BackboneNetwork
+    series : list of np.ndarray
+        Finite 1-D series (one per panel member and column).
+    config : TrainConfig
+        ``max_epochs=0`` trains nothing (the losses are still chosen).
+    loss_switcher : LossSwitcher
+        Not fitted; a fitted copy chooses and couples the losses.
+
+    Returns
+    -------
+    TrainResult
+    """
+    switcher = loss_switcher.clone().fit(series, token_output="tokens" in net.outputs)
+    objective = switcher.make_objective(net.outputs, net.config.context_length)
+    if "crps_samples" in objective.names and len(net.config.quantile_levels) < 2:
+        raise ValueError(
+            "loss 'crps_samples' draws samples from the quantile head and needs "
+            "at least 2 quantile_levels; add levels or use 'crps_quantile'."
+        )
+    if config.max_epochs == 0:  # nothing to train (e.g. zero-shot from a pretrained model)
+        train = val = None
+    else:
+        train, val = make_windows(series, net.config.context_length, net.config.horizon,
+                                  config.validation_fraction)
+    initial_weights = objective.weights()
+    with seeded(config.seed, config.device):
+        history = train_network(net, train, val, config, objective,
+                                schedule=switcher.make_schedule(objective),
+                                weight_lr=float(switcher.weight_lr))
+    best = history["best_epoch"]  # the restored weights are those of this epoch
+    return TrainResult(
+        history=history,
+        loss_category=switcher.loss_category_,
+        losses=list(switcher.losses_),
+        data_features=dict(switcher.data_features_),
+        loss_weights=dict(history["loss_weights"][best]) if best >= 0 else initial_weights,
+        loss_weights_history=list(history["loss_weights"]),
+    )
+
+
 def run_batched(fn, context, mask, device, batch_size=256):
     """Apply ``fn(context, mask)`` over row batches of numpy inputs (no gradient).
 
     Parameters
     ----------
     fn : callable
-        Takes float64 ``(b, L)`` and bool ``(b, L)`` tensors, returns a tensor whose
-        first dimension is ``b``.
+        Takes float64 ``(b, L)`` and bool ``(b, L)`` tensors, returns a
+        ``NetworkForecast`` of tensors whose first dimension is ``b``.
     context : np.ndarray, shape (S, L)
     mask : np.ndarray of bool, shape (S, L)
 
     Returns
     -------
-    np.ndarray
-        The outputs of all batches, concatenated along the first axis.
+    NetworkForecast
+        The forecasts of all batches as numpy arrays, concatenated along rows.
     """
     outs = []
     with torch.no_grad():
@@ -242,11 +322,13 @@ def run_batched(fn, context, mask, device, batch_size=256):
             )
             m = torch.tensor(mask[lo : lo + batch_size], device=device)
             with autocast_context(device):
-                outs.append(fn(ctx, m).double().cpu().numpy())
-    return np.concatenate(outs, axis=0)
+                outs.append(fn(ctx, m).to_numpy())
+    return NetworkForecast.concat(outs)
 
 
 def predict_network(net, context, mask, device, batch_size=256):
-    """Point forecasts ``(S, H)`` in original units for a batch of contexts."""
+    """Deterministic point forecasts ``(S, H)`` in original units (the mean head, or
+    greedy decoding) for a batch of contexts."""
     net.eval()
-    return run_batched(net.forecast, context, mask, device, batch_size)
+    return run_batched(lambda c, m: net.predict(c, m, greedy=True), context, mask,
+                       device, batch_size).mean

@@ -1,0 +1,126 @@
+"""Patch networks: patches of values through a (mostly frozen) backbone to a direct
+multi-step forecast (One-Fits-All style)."""
+
+from __future__ import annotations
+
+import torch
+
+from sktime_llmforecast.heads import FlattenHead
+from sktime_llmforecast.interfaces import build_interface
+from sktime_llmforecast.losses import sample_from_quantiles, seasonal_naive_scale
+from sktime_llmforecast.nn.base import BackboneNetwork, Batch, NetworkForecast
+from sktime_llmforecast.nn.config import NetworkConfig, SamplingConfig
+
+
+class PatchForecastNetwork(BackboneNetwork):
+    """Patch tokens through a (mostly frozen) backbone to a direct multi-step forecast.
+
+    Parameters
+    ----------
+    config : NetworkConfig
+    tokenizer : PatchTokenizer
+        Supplies ``encode``/``decode`` and ``n_patches``.
+
+    Shapes
+    ------
+    ``forward(context (B, L), mask (B, L)) -> (z (B, 2 + Q, H), state)``: the mean,
+    the log standard deviation and the ``Q`` quantiles, standardised with the
+    context's own scaling held in ``state``. ``predict`` gives the mean ``(B, H)``
+    and the quantiles ``(B, Q, H)`` in original units from one forward pass; it
+    never samples.
+    """
+
+    kind = "patch"
+    outputs = frozenset({"point", "quantiles", "gaussian", "samples"})
+
+    def __init__(self, config: NetworkConfig, tokenizer):
+        super().__init__(config, tokenizer)
+        d_model = self.d_model
+        self.resample = config.interface == "resampler"
+        n_tokens = config.n_queries if self.resample else tokenizer.n_patches(config.context_length)
+        self.n_tokens = n_tokens
+        self._check_positions(
+            n_tokens,
+            "use interface='resampler' (n_queries tokens whatever the history), longer "
+            "patches or a shorter context_length.",
+        )
+        self.n_outputs = 2 + len(config.quantile_levels)  # mean, log-sd, quantiles
+        self.interface = build_interface(
+            config.interface, tokenizer.patch_len, d_model, n_queries=config.n_queries
+        )
+        self.head = FlattenHead(
+            n_tokens, d_model, config.horizon * self.n_outputs, config.head_dropout
+        )
+        self.register_buffer(
+            "levels",
+            torch.tensor(config.quantile_levels, dtype=torch.float32),
+            persistent=False,
+        )
+
+    # -------------------------------------------------------------- forward
+    def forward(self, context, mask):
+        """Forecast standardised values; see the class docstring for shapes."""
+        patches, state = self.tokenizer.encode(context, mask)  # (B, P, patch_len)
+        patches = patches.to(self.head.proj.weight.dtype)
+        if self.resample:  # (B, n_queries, D) whatever P
+            emb = self.interface(patches, state.patch_mask)
+            attention = torch.ones(emb.shape[:2], dtype=torch.bool, device=emb.device)
+        else:
+            emb = self.interface(patches)  # (B, P, D)
+            attention = state.patch_mask
+        emb, attention = self._with_prompt(emb, attention)
+        out = self._run_backbone(emb, attention)
+        hidden = out.last_hidden_state[:, -self.n_tokens :].to(emb.dtype)  # series tokens
+        z = self.head(hidden).reshape(len(hidden), self.n_outputs, -1)  # (B, 2+Q, H)
+        return z, state
+
+    def loss_terms(self, batch: Batch, losses):
+        """Each loss of ``losses`` (``{name: ForecastLoss}``) on one batch of windows.
+
+        Losses read standardised values (the window's own location and scale
+        removed) unless they ask for original units; sample losses get
+        differentiable draws from the quantile head.
+        """
+        context, mask, target = batch
+        z, state = self(context, mask)
+        z = z.float()
+        loc, sc = state.scale.loc.float(), state.scale.scale.float()  # (B, 1)
+        z_true = (target.float() - loc) / sc
+        naive = {}
+        out = {}
+        for name, loss in losses.items():
+            kind = loss.output
+            if kind == "point":
+                pred = z[:, 0]
+            elif kind == "quantiles":
+                pred = z[:, 2:]
+            elif kind == "gaussian":
+                pred = z[:, :2]
+            elif kind == "samples":
+                pred = sample_from_quantiles(z[:, 2:], self.levels, loss.n_samples)
+            else:
+                raise ValueError(f"The patch network cannot train loss {name!r}.")
+            tgt = z_true
+            if loss.units == "original":
+                shape = (-1,) + (1,) * (pred.dim() - 1)  # (B, H) or (B, K, H)
+                pred = pred * sc.reshape(shape) + loc.reshape(shape)
+                tgt = target.float()
+            scale = None
+            if loss.needs_scale:
+                season = loss.season
+                if season not in naive:
+                    z_ctx = (context.float() - loc) / sc
+                    naive[season] = seasonal_naive_scale(z_ctx, mask, season)
+                scale = naive[season]
+            out[name] = loss(pred, tgt, scale=scale, levels=self.levels)
+        return out
+
+    def predict(self, context, mask, sampling: SamplingConfig = SamplingConfig(),
+                greedy=False):
+        """The mean ``(B, H)`` and quantiles ``(B, Q, H)``, monotone in ``Q``, in
+        original units (``sampling`` and ``greedy`` do not apply: nothing is drawn)."""
+        z, state = self(context, mask)
+        mean = self.tokenizer.decode(z[:, 0].float(), state)
+        zq = z[:, 2:].float().sort(dim=1).values  # no crossing quantiles
+        quantiles = zq * state.scale.scale[:, :, None] + state.scale.loc[:, :, None]
+        return NetworkForecast(mean=mean, quantiles=quantiles)
