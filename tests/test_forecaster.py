@@ -332,3 +332,33 @@ def test_plan_resolves_parameters_once_without_loading():
 
     with pytest.raises(ValueError, match="horizon"):
         NetworkConfig(horizon=0)  # configs check themselves
+
+
+def test_a_prediction_computes_its_paths_once(monkeypatch):
+    import sktime_llmforecast.forecasting.llm as llm
+
+    f = _tiny(max_epochs=1).fit(_sine(n=80), fh=[1, 2, 3])
+    calls = []
+    real = llm.forecast_paths
+    monkeypatch.setattr(llm, "forecast_paths", lambda *a, **k: calls.append(1) or real(*a, **k))
+    dist = f.predict_proba()  # patch mode: a Normal from the mean and the quantile head
+    assert len(calls) == 1
+    np.testing.assert_allclose(dist.mean().values.ravel(), f.predict().values)
+    assert len(calls) == 2
+
+
+def test_pretrain_tag_names_what_pretrain_learns():
+    panel = _make_hierarchical(hierarchy_levels=(3,), min_timepoints=40, max_timepoints=40,
+                               random_state=0)
+    f = _tiny(context_length=16, tokenizer=PatchTokenizer(4, 4), max_epochs=1,
+              finetune_epochs=1)
+    f.pretrain(panel, fh=[1, 2])
+    tagged = set(f.get_tag("pretrain:fitted_params"))
+    created = {a for a in vars(f) if a.endswith("_") and not a.startswith("_")}
+    assert created == tagged  # nothing pretrain learns is left out, nothing else listed
+    pretrained = {n: p.clone() for n, p in f.pretrained_network_.named_parameters()}
+    f.fit(_sine(n=60), fh=[1, 2])
+    f.fit(_sine(n=60, seed=1), fh=[1, 2])  # a refit resets to the pretrained state
+    assert set(tagged) <= set(vars(f))
+    for n, p in f.pretrained_network_.named_parameters():
+        assert torch.equal(p, pretrained[n]), n

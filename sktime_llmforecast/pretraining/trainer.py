@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from sktime_llmforecast.nn import (
     batch_loss_terms,
+    check_int,
     checkpoint_identity,
     evaluate_losses,
     load_checkpoint,
@@ -64,8 +65,7 @@ class PretrainConfig:
     Examples
     --------
     >>> from sktime_llmforecast.pretraining import PretrainConfig
-    >>> config = PretrainConfig(steps=200, max_minutes=5, seed=1)
-    >>> config.check()  # raises ValueError for settings that cannot run
+    >>> config = PretrainConfig(steps=200, max_minutes=5, seed=1)  # checked when made
     >>> config.batch_size, config.warmup_steps
     (32, 50)
     """
@@ -83,14 +83,14 @@ class PretrainConfig:
     device: str = "cpu"
     progress: bool = True
 
+    def __post_init__(self):
+        self.check()
+
     def check(self):
-        """Raise ``ValueError`` for settings that cannot run."""
+        """Raise ``ValueError`` for settings that cannot run (also run when made)."""
         for name in ("steps", "batch_size", "n_validation", "eval_every", "checkpoint_every"):
-            val = getattr(self, name)
-            if not (isinstance(val, (int, np.integer)) and val >= 1):
-                raise ValueError(f"{name} must be a positive int, got {val!r}.")
-        if not (isinstance(self.warmup_steps, (int, np.integer)) and self.warmup_steps >= 0):
-            raise ValueError(f"warmup_steps must be a non-negative int, got {self.warmup_steps!r}.")
+            check_int(name, getattr(self, name))
+        check_int("warmup_steps", self.warmup_steps, minimum=0)
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
         if self.max_minutes is not None and not self.max_minutes > 0:
