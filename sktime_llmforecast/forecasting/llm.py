@@ -14,7 +14,7 @@ from sktime.utils.validation.forecasting import check_fh
 from sktime_llmforecast.forecasting._input_checks import check_y
 from sktime_llmforecast.forecasting._layout import assemble, split_series
 from sktime_llmforecast.forecasting._start import starting_network
-from sktime_llmforecast.forecasting.plan import resolve_plan
+from sktime_llmforecast.forecasting.plan import resolve_device, resolve_plan
 from sktime_llmforecast.nn import (
     TrainResult,
     empty_history,
@@ -458,8 +458,11 @@ class LLMForecaster(BaseForecaster):
                 "(fitted) values are not supported."
             )
         plan = self.plan_
+        # the machine, not the plan: a forecaster fitted on a GPU predicts on the CPU
+        # of the machine it was loaded on when device="auto"
+        device = resolve_device(self.device)
         paths = forecast_paths(self.network_, self._context[0], plan.history_length,
-                               int(steps.max()), plan.device, plan.sampling, greedy)
+                               int(steps.max()), device, plan.sampling, greedy)
         if paths.counts is not None:
             self.sample_counts_ = paths.counts
         return paths, steps - 1
