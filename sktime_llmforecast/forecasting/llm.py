@@ -246,10 +246,8 @@ class LLMForecaster(BaseForecaster):
         "capability:pretrain": True,
         # what pretrain learns: kept by sktime's state-aware reset/clone/set_params
         "pretrain:fitted_params": [
-            "pretrained_network_",
-            "pretrain_history_",
-            "n_pretrain_series_",
-            "adapter_card_",
+            "pretrained_network_", "pretrain_history_", "n_pretrain_series_",
+            "adapter_card_", "tokenizer_scores_", "selected_tokenizer_",
         ],
         "capability:random_state": True,
         "property:randomness": "derandomized",
@@ -378,6 +376,9 @@ class LLMForecaster(BaseForecaster):
         self.pretrain_history_ = result.history
         self.n_pretrain_series_ = len(series)
         self.adapter_card_ = start.adapter_card
+        if start.tokenizer_scores is not None:  # which tokenizer the search chose
+            self.tokenizer_scores_ = start.tokenizer_scores
+            self.selected_tokenizer_ = start.plan.tokenizer.clone()
         return self
 
     def _pretrain_update(self, y, X=None, fh=None):

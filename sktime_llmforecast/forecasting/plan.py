@@ -169,7 +169,7 @@ def resolve_plan(params, horizon=None):
         context_length=int(p["context_length"]),
         horizon=int(horizon) if horizon else default_horizon(p),
         head_dropout=float(p["head_dropout"]),
-        quantile_levels=tuple(float(q) for q in p["quantile_levels"]),
+        quantile_levels=_levels(p["quantile_levels"]),
         n_queries=int(p["n_queries"]),
         prompt=p["prompt"] or None,
         n_demonstrations=int(p["n_demonstrations"]),
@@ -242,6 +242,17 @@ def _check_numbers(p):
         raise TypeError(f"prompt must be a string or None, got {type(p['prompt']).__name__}.")
 
 
+def _levels(levels):
+    """``quantile_levels`` as a tuple of floats (``NetworkConfig`` checks the values)."""
+    try:
+        return tuple(float(q) for q in levels)
+    except TypeError:
+        raise ValueError(
+            "quantile_levels must be a non-empty sequence of levels in (0, 1), got "
+            f"{levels!r}."
+        ) from None
+
+
 def loss_switcher_of(loss):
     """The ``LossSwitcher`` a ``loss`` parameter means (a fresh, checked object)."""
     if isinstance(loss, LossSwitcher):
@@ -272,6 +283,8 @@ def _tokenizer_choice(tokenizer, zero_shot, from_adapter):
             f"tokenizer must be a tokenizer object, 'auto' or None; got {tokenizer!r}."
         )
     is_auto = isinstance(tokenizer, str)
+    if not (tokenizer is None or is_auto or isinstance(tokenizer, TokenizerSwitcher)):
+        network_kind(tokenizer, zero_shot)  # TypeError naming the tokenizers it takes
     if zero_shot:
         return (DigitTokenizer() if tokenizer is None or is_auto else tokenizer.clone()), None
     if from_adapter:
