@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
+import torch
+
 from sktime_llmforecast.backbones import resolve_backbone_spec
 from sktime_llmforecast.losses import LossSwitcher
 from sktime_llmforecast.nn import (
@@ -70,9 +72,6 @@ class FitPlan:
     point_forecast : str
     history_length : int
         Values of history a forecast reads (context plus demonstrations).
-    device : str
-        ``"cpu"`` or ``"cuda"``.
-    seed : int
     """
 
     kind: str | None
@@ -86,8 +85,16 @@ class FitPlan:
     sampling: SamplingConfig
     point_forecast: str
     history_length: int
-    device: str
-    seed: int
+
+    @property
+    def device(self):
+        """``"cpu"`` or ``"cuda"`` (the training device)."""
+        return self.train.device
+
+    @property
+    def seed(self):
+        """The seed of initialisation, batch order and sampling."""
+        return self.train.seed
 
     def with_tokenizer(self, tokenizer):
         """The plan with a fixed ``tokenizer`` (after a search, or an adapter's)."""
@@ -97,8 +104,6 @@ class FitPlan:
 
 def resolve_device(device):
     """``"cpu"`` or ``"cuda"`` for the forecaster's ``device`` parameter."""
-    import torch
-
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {device!r}.")
     if device == "cuda" and not torch.cuda.is_available():
@@ -212,8 +217,6 @@ def resolve_plan(params, horizon=None):
         ),
         point_forecast=p["point_forecast"],
         history_length=int(p["context_length"]) * (1 + n_demo),
-        device=device,
-        seed=seed,
     )
 
 

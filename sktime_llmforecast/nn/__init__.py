@@ -39,7 +39,6 @@ from sktime_llmforecast.nn.checkpoint import (
     save_checkpoint,
 )
 from sktime_llmforecast.nn.config import (
-    KINDS,
     NetworkConfig,
     SamplingConfig,
     TrainConfig,
@@ -76,7 +75,6 @@ from sktime_llmforecast.nn.windows import (
 )
 
 __all__ = [
-    "KINDS",
     "MIN_OBSERVED",
     "NETWORKS",
     "POINT_FORECASTS",

@@ -12,12 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sktime_llmforecast.backbones import BackboneSpec
+from sktime_llmforecast.backbones import FINETUNE_MODES, BackboneSpec
+from sktime_llmforecast.interfaces import INTERFACE_KINDS
 
-#: the network kinds, each with its class in ``nn.registry.NETWORKS``
-KINDS = ("patch", "token", "zero-shot")
-FINETUNE = ("frozen", "layernorm", "full", "lora")
-INTERFACES = ("linear", "mlp", "resampler")
 DEVICES = ("cpu", "cuda")
 
 
@@ -83,11 +80,13 @@ class NetworkConfig:
     def __post_init__(self):
         if self.n_layers is not None:
             check_int("n_layers", self.n_layers, minimum=0)
-        if self.finetune not in FINETUNE:
-            raise ValueError(f"finetune must be one of {FINETUNE}, got {self.finetune!r}.")
-        if self.interface not in INTERFACES:
+        if self.finetune not in FINETUNE_MODES:
             raise ValueError(
-                f"interface must be one of {INTERFACES}, got {self.interface!r}."
+                f"finetune must be one of {FINETUNE_MODES}, got {self.finetune!r}."
+            )
+        if self.interface not in INTERFACE_KINDS:
+            raise ValueError(
+                f"interface must be one of {INTERFACE_KINDS}, got {self.interface!r}."
             )
         for name in ("lora_rank", "context_length", "horizon", "n_queries"):
             check_int(name, getattr(self, name))

@@ -2,17 +2,13 @@
 
 The kind follows from the tokenizer and whether anything trains:
 
-=============  ==========================================  ========================
-kind           tokenizer                                   class
-=============  ==========================================  ========================
-``patch``      ``PatchTokenizer``                          ``PatchForecastNetwork``
-``token``      ``DigitTokenizer``, ``ChunkedDigitTokenizer``,  ``TokenForecastNetwork``
-               ``BinTokenizer``
-``zero-shot``  ``DigitTokenizer`` (no training, LLMTime)   ``ZeroShotDigitNetwork``
-=============  ==========================================  ========================
+* ``patch``: ``PatchTokenizer`` -> ``PatchForecastNetwork``;
+* ``token``: ``DigitTokenizer``, ``ChunkedDigitTokenizer`` or ``BinTokenizer`` ->
+  ``TokenForecastNetwork``;
+* ``zero-shot``: ``DigitTokenizer``, nothing trains (LLMTime) -> ``ZeroShotDigitNetwork``.
 
-Each kind also declares what ``point_forecast`` it can give (``POINT_FORECASTS``),
-so an impossible combination is refused before anything is built.
+``POINT_FORECASTS`` says what each ``point_forecast`` means for each kind; every kind
+gives all three, because every network's ``predict`` has a ``greedy`` path.
 """
 
 from __future__ import annotations
