@@ -159,7 +159,7 @@ def test_zero_shot_demonstrations_are_earlier_windows_oldest_first():
     f = _f(backbone=backbone, mode="zero-shot", tokenizer=tok, context_length=12,
            num_samples=2, n_demonstrations=2, prompt="daily counts")
     f.fit(y, fh=[1, 2])
-    assert len(f._context[0][0]) == 36  # the context and two earlier windows
+    assert len(f._memory.series()[0]) == 36  # the context and two earlier windows
     pred = f.predict()
     assert np.isfinite(pred).all()
     net = f.network_
@@ -174,7 +174,7 @@ def test_zero_shot_demonstrations_are_earlier_windows_oldest_first():
         + text(values[-24:-12]) + ",\n"
         + text(values[-12:]) + ","
     )
-    row = torch.tensor(f._context[0][0], dtype=torch.float64)
+    row = torch.tensor(f._memory.series()[0], dtype=torch.float64)
     ids, _, _ = net.prompt_for(row, torch.ones_like(row, dtype=torch.bool))
     assert ids == expected
     with pytest.raises(ValueError, match="n_demonstrations applies to mode='zero-shot'"):

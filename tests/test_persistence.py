@@ -51,8 +51,10 @@ def test_save_load_round_trip_is_identical_and_small(tmp_path, kw):
     pd.testing.assert_series_equal(pickle.loads(pickle.dumps(f)).predict(), expected)
     # the in-memory variant, and the loaded one still updates and refits
     pd.testing.assert_series_equal(load(f.save()).predict(), expected)
-    back.update(y.iloc[-3:] * 0 + y.iloc[-1], update_params=False)
-    assert np.isfinite(back.predict().values).all()
+    later = pd.period_range(y.index[-1] + 1, periods=3, freq=y.index.freq)
+    back.update(pd.Series(float(y.iloc[-1]), index=later, name=y.name), update_params=False)
+    pred = back.predict()
+    assert np.isfinite(pred.values).all() and pred.index[0] == later[-1] + 1
 
 
 def test_weights_are_stored_as_safetensors_without_frozen_backbone():

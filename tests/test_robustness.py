@@ -49,6 +49,12 @@ IRREGULAR = pd.DatetimeIndex(
     pd.Timestamp("2020-01-01") + pd.to_timedelta(np.cumsum(np.r_[0, np.arange(1, N) % 3 + 1]), "D")
 )
 SHUFFLED = pd.RangeIndex(N)[np.r_[1, 0, np.arange(2, N)]]
+DAYS = pd.date_range("2020-01-01", periods=N, freq="D")
+WITH_NAT = DAYS.insert(10, pd.NaT).delete(11)
+GAPPED_MONTHS = pd.period_range("2000-01", periods=N + 2, freq="M").delete([30, 31])
+GAPPED_DAYS = pd.date_range("2020-01-01", periods=N + 1, freq="D").delete(40)
+GAPPED_INTS = pd.Index(list(range(30)) + list(range(33, N + 3)))
+EVEN_INTS = pd.Index(range(0, 2 * N, 2))
 
 # name -> (y, fh, X, expected): expected is OK or (exception types, message regex)
 CASES = {
@@ -82,11 +88,30 @@ CASES = {
                          (ValueError, "duplicated time points")),
     "irregular_timestamps": (_series(index=IRREGULAR), [1, 2], None,
                              (ValueError, "irregular timestamps.*resample")),
+    "nat_in_index": (_series(index=WITH_NAT), [1, 2], None,
+                     (ValueError, "missing timestamps \\(NaT\\), the first at position 10")),
+    "gap_in_period_index": (_series(index=GAPPED_MONTHS), [1, 2], None,
+                            (ValueError, "gap.*2 missing time point\\(s\\) from 2002-07 to 2002-08")),
+    "gap_in_datetime_index": (_series(index=GAPPED_DAYS), [1, 2], None,
+                              (ValueError, "gap.*1 missing time point\\(s\\) from 2020-02-10")),
+    "gap_in_integer_index": (_series(index=GAPPED_INTS), [1, 2], None,
+                             (ValueError, "gap.*3 missing time point\\(s\\) from 30 to 32")),
+    "integer_index_step_2": (_series(index=EVEN_INTS), [1, 2], None,
+                             (ValueError, "gap.*counts steps by 1")),
+    "duplicated_columns": (pd.DataFrame(np.c_[_values(), _values()], columns=["a", "a"]),
+                           [1, 2], None, (ValueError, "duplicated column names.*unique")),
+    "fh_off_grid": (_series(index=DAYS), pd.DatetimeIndex(["2020-03-01 12:00"]), None,
+                    (ValueError, "not on the series' time grid")),
+    "fh_absolute_on_grid": (_series(index=DAYS), pd.DatetimeIndex(["2020-03-01", "2020-03-03"]),
+                            None, OK),
+    "context_far_beyond_the_data": (_series(_values(40)), [1, 2], None, OK),
+    "fh_beyond_what_the_data_trains": (_series(_values(20)), list(range(1, 31)), None, OK),
     "fh_zero": (_series(), [0], None, (NotImplementedError, "in-sample")),
     "fh_negative": (_series(), [-2, -1], None, (NotImplementedError, "in-sample")),
     "fh_mixed": (_series(), [-1, 1], None, (NotImplementedError, "in-sample")),
     "fh_float": (_series(), [1.5], None, ((ValueError, TypeError), "fh|integer|int")),
     "panel": (_panel(), [1, 2], None, OK),
+    "panel_ragged_ends": (_panel().drop(index=[("b", t) for t in range(40, N)]), [1, 2], None, OK),
     "panel_nan_in_one_member": (_panel(nan_at=7), [1, 2], None,
                                 (ValueError, "missing values \\(NaN\\).*impute")),
     "panel_duplicated_rows": (_panel(duplicate=True), [1, 2], None,
@@ -119,10 +144,14 @@ def test_bad_input_matrix(case):
     if expected is OK:
         pred, f = _fit_predict(y, fh, X)
         assert np.isfinite(pred.to_numpy(dtype=float)).all()
-        expected_times = list(f.fh.to_absolute_index(f.cutoff))
-        assert list(pred.index.get_level_values(-1).unique()) == expected_times
-        n_members = y.index.droplevel(-1).nunique() if y.index.nlevels > 1 else 1
-        assert len(pred) == len(fh) * n_members
+        members = [y] if y.index.nlevels == 1 else [g for _, g in y.groupby(level=0)]
+        for i, member in enumerate(members):  # each forecast from its member's own end
+            end = member.index.get_level_values(-1)[-1]
+            times = (f.fh.to_pandas() if not f.fh.is_relative
+                     else [end + k * getattr(y.index, "freq", 1) for k in fh])
+            got = pred.index if y.index.nlevels == 1 else pred.xs(member.index[0][0]).index
+            assert list(got) == list(times)
+        assert len(pred) == len(fh) * len(members)
     else:
         types, match = expected
         with pytest.raises(types, match=match):

@@ -151,6 +151,10 @@ def _truncate(shell, n_layers):
     setattr(parent, path.rsplit(".", 1)[-1], torch.nn.ModuleList(blocks[:n_layers]))
     config = shell.config
     config.num_hidden_layers = n_layers
+    # a stored per-block list is cut too; a derived one (a property without a
+    # setter, e.g. Mamba's) follows num_hidden_layers by itself
+    derived = getattr(type(config), "layer_types", None)
     layer_types = getattr(config, "layer_types", None)
-    if isinstance(layer_types, list):
+    if isinstance(layer_types, list) and not (
+            isinstance(derived, property) and derived.fset is None):
         config.layer_types = layer_types[:n_layers]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sktime_llmforecast.forecasting._time_grid import candidate_freq, first_gap
+
 
 def check_y(y, name="y"):
     """Raise a ``ValueError``/``TypeError`` naming what is wrong with pandas ``y``.
@@ -20,6 +22,12 @@ def check_y(y, name="y"):
         return
     if len(frame) == 0 or frame.shape[1] == 0:
         raise ValueError(f"{name} is empty; LLMForecaster needs at least 2 values per series.")
+    if frame.columns.has_duplicates:
+        dup = frame.columns[frame.columns.duplicated()][0]
+        raise ValueError(
+            f"{name} has duplicated column names (e.g. {dup!r}); give every column a "
+            "unique name first, e.g. y.columns = [f'y{i}' for i in range(y.shape[1])]."
+        )
     for col in frame.columns:
         _check_values(frame[col], name if isinstance(y, pd.Series) else f"{name}[{col!r}]")
     _check_index(frame.index, name)
@@ -76,6 +84,13 @@ def _check_index(index, name):
 
 
 def _check_time_index(index, label):
+    if isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)) and index.hasnans:
+        where = int(np.argmax(index.isna()))
+        raise ValueError(
+            f"{label} has {int(index.isna().sum())} missing timestamps (NaT), the first "
+            f"at position {where}; drop those rows or fill their timestamps first, e.g. "
+            "y[y.index.notna()]."
+        )
     if index.has_duplicates:
         dup = index[index.duplicated()][0]
         raise ValueError(
@@ -84,11 +99,34 @@ def _check_time_index(index, label):
         )
     if not index.is_monotonic_increasing:
         raise ValueError(f"{label}'s time index is not sorted; call y.sort_index() first.")
-    if isinstance(index, pd.DatetimeIndex) and index.freq is None and len(index) >= 3:
-        if pd.infer_freq(index) is None:
+    if len(index) < 2:
+        return
+    if isinstance(index, pd.DatetimeIndex):
+        if index.freq is not None or len(index) < 3 or pd.infer_freq(index) is not None:
+            return
+        gap = first_gap(index, candidate_freq(index))
+        if gap is None:
             raise ValueError(
                 f"{label} has irregular timestamps (no frequency can be inferred from its "
                 "DatetimeIndex); LLMForecaster forecasts regularly spaced series: "
                 "resample first, e.g. y.resample('D').mean() and impute, or index the "
                 "series by position."
             )
+    elif isinstance(index, pd.PeriodIndex) or pd.api.types.is_integer_dtype(index.dtype):
+        gap = first_gap(index, None)
+        if gap is None:
+            return
+    else:
+        raise TypeError(
+            f"{label} has a {type(index).__name__} of dtype {index.dtype}; LLMForecaster "
+            "needs a DatetimeIndex, PeriodIndex or integer time index."
+        )
+    start, end, count = gap
+    raise ValueError(
+        f"{label} has a gap in its time index: {count} missing time point(s) from "
+        f"{start} to {end}; LLMForecaster forecasts regularly spaced series: reindex "
+        "onto the full range and impute the missing values (e.g. "
+        "y.reindex(full_index).interpolate()), or index the series by position."
+        + (" An integer time index counts steps by 1." if isinstance(start, (int, np.integer))
+           else "")
+    )

@@ -39,19 +39,28 @@ def as_float(s):
     return values
 
 
-def assemble(values, layout, index, index_names):
-    """Put ``values`` (one row per series) back into the layout seen in ``fit``."""
-    keys, columns = layout
+def assemble(values, keys, columns, times, index_names):
+    """Put ``values`` (one row per member and column) back into ``y``'s layout.
+
+    Parameters
+    ----------
+    values : np.ndarray, shape (n_members * n_columns, n_steps)
+    keys : list or None
+        Instance keys (None: one series).
+    columns : list
+    times : list of pd.Index
+        The forecast times of every member (each member has its own end).
+    index_names : list
+    """
     n_cols = len(columns)
     if keys is None:
-        return pd.DataFrame(values.T, index=index, columns=columns)
+        return pd.DataFrame(values.T, index=times[0], columns=columns)
     frames = []
     for i, key in enumerate(keys):
         block = values[i * n_cols : (i + 1) * n_cols].T
         key = key if isinstance(key, tuple) else (key,)
-        mi = pd.MultiIndex.from_tuples([(*key, t) for t in index])
+        mi = pd.MultiIndex.from_tuples([(*key, t) for t in times[i]])
         frames.append(pd.DataFrame(block, index=mi, columns=columns))
     out = pd.concat(frames)
     out.index.names = index_names
     return out
-

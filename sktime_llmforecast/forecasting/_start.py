@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sktime_llmforecast.forecasting._tokenizer_search import select_tokenizer
 from sktime_llmforecast.forecasting.plan import FitPlan
-from sktime_llmforecast.nn import BackboneNetwork, build_network, load_adapter_network
+from sktime_llmforecast.nn import (
+    MIN_OBSERVED,
+    BackboneNetwork,
+    build_network,
+    load_adapter_network,
+)
+from sktime_llmforecast.tokenizers import PatchTokenizer
 
 
 @dataclass(frozen=True)
@@ -43,3 +49,41 @@ def starting_network(plan: FitPlan, series):
         plan = plan.with_tokenizer(winner)
     net = build_network(plan.kind, plan.network, plan.tokenizer, plan.seed, plan.device)
     return StartingNetwork(net, plan, None, scores)
+
+
+def sized_to_data(plan: FitPlan, series):
+    """The plan of a network built from scratch, sized to what ``series`` supports.
+
+    * The context is at most the longest series (never shorter than the fixed
+      patch, or the longest candidate patch that fits the asked context), so a
+      ``context_length`` far beyond the data costs no more than the data.
+    * The head predicts at most the steps one training window of the longest
+      series can teach (``len - MIN_OBSERVED``); longer horizons are forecast
+      recursively.
+
+    Plans that start from an adapter keep the adapter's architecture.
+    """
+    if plan.adapter is not None:
+        return plan
+    net = plan.network
+    longest = max(len(s) for s in series)
+    context = net.context_length
+    if context > longest:
+        context = max(longest, _shortest_context(plan))
+    horizon = max(1, min(net.horizon, longest - MIN_OBSERVED))
+    if (context, horizon) == (net.context_length, net.horizon):
+        return plan
+    n_demo = plan.history_length // net.context_length - 1
+    return replace(plan, network=replace(net, context_length=context, horizon=horizon),
+                   history_length=context * (1 + n_demo))
+
+
+def _shortest_context(plan):
+    """The least context the plan's tokenizer (or any tokenizer it searches) takes."""
+    if isinstance(plan.tokenizer, PatchTokenizer):
+        return plan.tokenizer.patch_len
+    if plan.search is not None:
+        lens = [c.patch_len for c in plan.search.candidate_list()
+                if isinstance(c, PatchTokenizer) and c.patch_len <= plan.network.context_length]
+        return max(lens, default=1)
+    return 1

@@ -8,12 +8,14 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 from skpro.distributions import Empirical, Normal
+from sktime.datatypes import convert_to
 from sktime.forecasting.base import BaseForecaster
 from sktime.utils.validation.forecasting import check_fh
 
 from sktime_llmforecast.forecasting._input_checks import check_y
 from sktime_llmforecast.forecasting._layout import assemble, split_series
-from sktime_llmforecast.forecasting._start import starting_network
+from sktime_llmforecast.forecasting._memory import SeriesMemory
+from sktime_llmforecast.forecasting._start import sized_to_data, starting_network
 from sktime_llmforecast.forecasting.plan import resolve_device, resolve_plan
 from sktime_llmforecast.nn import (
     TrainResult,
@@ -46,6 +48,10 @@ class LLMForecaster(BaseForecaster):
 
     Panels and hierarchies are one *global* model trained across all members (and
     the columns of a multivariate series are treated as independent channels).
+    Each member keeps its own end: a relative ``fh`` counts from each member's last
+    observation (as sktime's per-series forecasters do), an absolute ``fh`` names
+    the same times for all, each member forecast from its own end. ``update``
+    aligns new data on the time index (docs/robustness.md).
     ``pretrain`` trains that global model on a panel; a later ``fit`` fine-tunes a
     copy of it on the new data (``max_epochs=0`` uses it as is).
 
@@ -115,11 +121,15 @@ class LLMForecaster(BaseForecaster):
     context_length : int, default=64
         Values of history the model sees. Shorter histories are left-padded and the
         padding is masked (scaling and attention ignore it); at least 2 observed
-        values are needed per training window.
+        values are needed per training window. A network built from scratch reads at
+        most the longest series (never less than one patch), so cost follows the
+        data; a context beyond the backbone's positions is a ``ValueError``.
     prediction_length : int or None, default=None
         Steps the head predicts when ``fit`` gets no ``fh``; None means
         ``max(1, context_length // 4)``. With ``fh`` in ``fit`` the head predicts
-        ``max(fh)`` steps. Longer horizons at predict time are forecast recursively.
+        ``max(fh)`` steps. From scratch, the head predicts at most what one
+        training window of the longest series can teach (its length minus 2).
+        Longer horizons at predict time are forecast recursively.
     max_epochs : int, default=20
         Upper bound on training epochs of ``fit`` (from scratch) and ``pretrain``.
     pretrained : "default", str, path or None, default="default"
@@ -158,6 +168,8 @@ class LLMForecaster(BaseForecaster):
     num_samples : int, default=20
         Sample paths per series in the sampling modes (token tokenizers,
         zero-shot); the quantiles, variance and distribution come from them.
+        Levels beyond ``1/(num_samples+1)`` and ``num_samples/(num_samples+1)`` are
+        extrapolated with a normal tail; one sample gives no intervals or variance.
     temperature : float, default=1.0
         Sampling temperature (0 is greedy).
     top_p : float, default=0.9
@@ -166,7 +178,9 @@ class LLMForecaster(BaseForecaster):
     quantile_levels : tuple of float, default=(0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
         Levels of the patch-mode quantile head (trained by the quantile or sample
         losses of ``loss``, else by pinball loss). Other levels are interpolated between these
-        (clamped outside their range).
+        in normal-score space and extrapolated with a normal tail beyond them
+        (docs/probabilistic.md, "Interval tails"); a single level gives no
+        intervals or variance (ValueError).
     point_forecast : {"median", "mean", "greedy"}, default="median"
         ``predict``: the sample median or mean (sampling modes; patch mode: the
         0.5-quantile or the mean head), or greedy decoding (token mode; zero-shot:
@@ -177,8 +191,10 @@ class LLMForecaster(BaseForecaster):
         Storage dtype of the backbone weights.
     device : {"auto", "cpu", "cuda"}, default="auto"
         "auto" uses CUDA when available (with bf16 autocast), else the CPU.
-    random_state : int or None, default=None
-        Seeds initialisation and batch order; the same value gives the same forecast.
+    random_state : int, numpy RandomState or Generator, or None, default=None
+        Seeds initialisation, batch order and sampling; the same value gives the same
+        forecast. An int must lie in ``[0, 2**32 - 1]``; a generator gives one draw
+        from a copy of it (the caller's object is never advanced).
     verbose : bool, default=False
         Show a tqdm progress bar over epochs.
 
@@ -342,8 +358,18 @@ class LLMForecaster(BaseForecaster):
         return super().fit(y, X=X, fh=fh)
 
     def update(self, y, X=None, update_params=True):
-        """Update with new data; see ``BaseForecaster.update`` (``y`` checked)."""
+        """Update with new data; see ``BaseForecaster.update``.
+
+        ``y`` is aligned on its time index with what the forecaster holds: values at
+        times already seen replace the stored ones, later values extend each member.
+        ``y`` must reach past the cutoff and leave no gap after a member's last value;
+        otherwise a ``ValueError`` says so before anything changes. The network is
+        not retrained (``fit`` again to retrain), whatever ``update_params``.
+        """
         check_y(y)
+        if self.is_fitted:  # refuse bad data before sktime moves the cutoff
+            self._memory.updated(convert_to(y, self.get_tag("y_inner_mtype")),
+                                 self.plan_.history_length)
         return super().update(y, X=X, update_params=update_params)
 
     def pretrain(self, y, X=None, fh=None):
@@ -358,9 +384,21 @@ class LLMForecaster(BaseForecaster):
         horizon = None
         if fh is not None:
             fh = check_fh(fh)
-            rel = fh if fh.is_relative else fh.to_relative(self.cutoff)
-            rel = np.asarray(rel, dtype=int)
+            if not fh.is_relative and self.cutoff is None:
+                raise ValueError(
+                    "plan(fh) with an absolute fh needs the cutoff of a fitted forecaster; "
+                    "pass relative steps, e.g. fh=[1, 2, 3]."
+                )
+            rel = np.asarray(fh if fh.is_relative else fh.to_relative(self.cutoff), dtype=int)
             horizon = int(rel.max()) if len(rel) and rel.max() > 0 else None
+        return resolve_plan(self.get_params(deep=False), horizon)
+
+    def _fit_plan(self, fh, memory):
+        """The plan of ``fit``: its horizon the most steps any member forecasts."""
+        horizon = None
+        if fh is not None:
+            steps = np.concatenate(memory.steps_and_times(fh, self.cutoff)[0])
+            horizon = int(steps.max()) if len(steps) and steps.max() > 0 else None
         return resolve_plan(self.get_params(deep=False), horizon)
 
     def _pretrain(self, y, X=None, fh=None):
@@ -394,15 +432,16 @@ class LLMForecaster(BaseForecaster):
 
     def _fit(self, y, X=None, fh=None):
         """Fit (or, after ``pretrain``, fine-tune a copy of) the network on ``y``."""
-        series, layout = split_series(y)
-        plan = self.plan(fh)
+        series, _ = split_series(y)
+        memory = SeriesMemory.from_y(y, 1)
+        plan = self._fit_plan(fh, memory)
         if hasattr(self, "pretrained_network_"):
             net = copy.deepcopy(self.pretrained_network_)
             pretrained = True
             plan = replace(plan, kind=net.kind, tokenizer=net.tokenizer, search=None,
                            network=net.config)
         else:
-            start = starting_network(plan, series)
+            start = starting_network(sized_to_data(plan, series), series)
             net, plan, pretrained = start.network, start.plan, start.adapter_card is not None
             self.adapter_card_ = start.adapter_card
             if start.tokenizer_scores is not None:
@@ -426,85 +465,75 @@ class LLMForecaster(BaseForecaster):
         self.horizon_ = net.config.horizon
         self.n_trainable_params_ = sum(p.numel() for p in net.trainable_parameters())
         self.n_total_params_ = sum(p.numel() for p in net.parameters())
-        self._context = self._kept_context(series, layout, y)
+        self._memory = SeriesMemory.from_y(y, plan.history_length)
         return self
 
     def _update(self, y, X=None, update_params=True):
-        """Append ``y`` to the stored contexts (``fit`` again to retrain)."""
-        new, layout = split_series(y)
-        series, old_layout, _ = self._context
-        if layout[1] != old_layout[1] or (
-            layout[0] is not None and list(layout[0]) != list(old_layout[0])
-        ):
-            raise ValueError(
-                "update got series/columns that differ from those seen in fit; "
-                "refit the forecaster on the new panel instead."
-            )
-        merged = [np.concatenate([s, n]) for s, n in zip(series, new)]
-        self._context = self._kept_context(merged, old_layout, y)
+        """Align ``y`` with the stored histories (checked in ``update``)."""
+        self._memory = self._memory.updated(y, self.plan_.history_length)
         return self
 
-    def _kept_context(self, series, layout, y):
-        keep = self.plan_.history_length
-        return [s[-keep:].copy() for s in series], layout, y.index.names
-
     def _paths(self, fh, greedy=False):
-        """Forecast paths up to ``max(fh)`` for every stored series (computed once
-        per call; every ``predict_*`` reduces them), and the columns of ``fh``."""
-        steps = np.asarray(fh.to_relative(self.cutoff), dtype=int)
-        if (steps <= 0).any():
+        """Forecast paths for every stored series, each from its member's own end
+        (computed once per call; every ``predict_*`` reduces them), with the columns
+        of each row's ``fh`` steps and each member's forecast times."""
+        steps, times = self._memory.steps_and_times(fh, self.cutoff)
+        if any((s <= 0).any() for s in steps):
             raise ValueError(
                 "LLMForecaster only forecasts the future: fh must be strictly after "
-                f"the cutoff, but got relative steps {steps.tolist()}. In-sample "
+                f"the cutoff, but got relative steps {steps[0].tolist()}. In-sample "
                 "(fitted) values are not supported."
             )
         plan = self.plan_
+        total = max(int(s.max()) for s in steps)
         # the machine, not the plan: a forecaster fitted on a GPU predicts on the CPU
         # of the machine it was loaded on when device="auto"
         device = resolve_device(self.device)
-        paths = forecast_paths(self.network_, self._context[0], plan.history_length,
-                               int(steps.max()), device, plan.sampling, greedy)
+        paths = forecast_paths(self.network_, self._memory.series(), plan.history_length,
+                               total, device, plan.sampling, greedy)
         if paths.counts is not None:
             self.sample_counts_ = paths.counts
-        return paths, steps - 1
+        cols = np.repeat(np.stack(steps) - 1, len(self._memory.columns), axis=0)
+        return paths, cols, times
 
     def _predict(self, fh, X=None):
         """Point forecast ``fh`` (out-of-sample only) for every series seen in fit."""
         point = self.plan_.point_forecast
-        paths, cols = self._paths(fh, greedy=point == "greedy")
-        return self._to_frame(paths.point(point)[:, cols], fh)
+        paths, cols, times = self._paths(fh, greedy=point == "greedy")
+        return self._to_frame(_pick(paths.point(point), cols), times)
 
     def _predict_quantiles(self, fh, X, alpha):
         """Quantiles from the samples, or interpolated from the quantile head."""
-        paths, cols = self._paths(fh)
-        q = paths.quantiles_at(alpha)[:, :, cols]
-        frames = [self._to_frame(q[:, a], fh) for a in range(len(alpha))]
+        paths, cols, times = self._paths(fh)
+        q = _pick(paths.quantiles_at(alpha), cols)
+        frames = [self._to_frame(q[:, a], times) for a in range(len(alpha))]
         out = pd.concat(frames, axis=1, keys=list(alpha)).swaplevel(0, 1, axis=1)
-        columns = self._context[1][1]
+        columns = self._memory.columns
         return out.reindex(columns=pd.MultiIndex.from_product([columns, list(alpha)]))
 
     def _predict_var(self, fh, X=None, cov=False):
         """Sample variance, or (patch mode) the normal variance of the IQR."""
-        paths, cols = self._paths(fh)
-        return self._to_frame(paths.variance()[:, cols], fh)
+        paths, cols, times = self._paths(fh)
+        return self._to_frame(_pick(paths.variance(), cols), times)
 
     def _predict_proba(self, fh, X, marginal=True):
         """Empirical distribution of the samples, or (patch mode) a Normal."""
-        paths, cols = self._paths(fh)
+        paths, cols, times = self._paths(fh)
         if paths.samples is None:
-            mean = self._to_frame(paths.point(self.plan_.point_forecast)[:, cols], fh)
-            sd = np.sqrt(self._to_frame(paths.variance()[:, cols], fh)).clip(lower=1e-12)
+            mean = self._to_frame(_pick(paths.point(self.plan_.point_forecast), cols), times)
+            sd = np.sqrt(self._to_frame(_pick(paths.variance(), cols), times)).clip(lower=1e-12)
             return Normal(mu=mean, sigma=sd, index=mean.index, columns=mean.columns)
-        samples = paths.samples[:, :, cols]
-        frames = [self._to_frame(samples[:, k], fh) for k in range(samples.shape[1])]
+        paths.variance()  # one sample path has no spread: a ValueError saying so
+        samples = _pick(paths.samples, cols)
+        frames = [self._to_frame(samples[:, k], times) for k in range(samples.shape[1])]
         spl = pd.concat(frames, keys=range(len(frames)))
         ref = frames[0]
         return Empirical(spl, time_indep=True, index=ref.index, columns=ref.columns)
 
-    def _to_frame(self, values, fh):
+    def _to_frame(self, values, times):
         """Rows of ``values`` (one per stored series) in the layout seen in fit."""
-        _, layout, index_names = self._context
-        return assemble(values, layout, fh.to_absolute_index(self.cutoff), index_names)
+        m = self._memory
+        return assemble(values, m.keys, m.columns, times, m.index_names)
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):
@@ -597,3 +626,9 @@ class LLMForecaster(BaseForecaster):
                 "device": "cpu",
             },
         ]
+
+
+def _pick(values, cols):
+    """``values[i, ..., cols[i]]`` for every row ``i`` (each row's own steps)."""
+    shape = (cols.shape[0],) + (1,) * (values.ndim - 2) + (cols.shape[1],)
+    return np.take_along_axis(values, cols.reshape(shape), axis=-1)

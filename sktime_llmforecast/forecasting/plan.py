@@ -9,9 +9,11 @@ adapter and sampling to use. Pretraining asks the forecaster for the same plan
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 
 from sktime_llmforecast.backbones import resolve_backbone_spec
@@ -117,8 +119,30 @@ def resolve_device(device):
 
 
 def seed_of(random_state):
-    """The torch/numpy seed of a ``random_state`` (None: 0)."""
-    return 0 if random_state is None else int(random_state) % (2**32)
+    """The torch/numpy seed, an int in ``[0, 2**32)``, of a ``random_state``.
+
+    None gives 0 and an int (numpy ints too) is the seed itself. A numpy
+    ``RandomState`` or ``Generator`` gives the first draw of a deep copy: the
+    caller's object is never advanced, so it seeds every fit alike.
+    """
+    if random_state is None:
+        return 0
+    if isinstance(random_state, (np.random.RandomState, np.random.Generator)):
+        rng = copy.deepcopy(random_state)
+        draw = rng.randint if isinstance(rng, np.random.RandomState) else rng.integers
+        return int(draw(2**32, dtype=np.uint32))
+    if not isinstance(random_state, (int, np.integer)) or isinstance(random_state, bool):
+        raise TypeError(
+            "random_state must be None, an int, a numpy RandomState or a numpy "
+            f"Generator, got {type(random_state).__name__} {random_state!r}; pass "
+            "e.g. random_state=0."
+        )
+    if not 0 <= random_state < 2**32:
+        raise ValueError(
+            f"random_state must be an int in [0, 2**32 - 1] (numpy's seeds), got "
+            f"{random_state!r}; pass e.g. random_state=0."
+        )
+    return int(random_state)
 
 
 def default_horizon(params):
@@ -152,6 +176,7 @@ def resolve_plan(params, horizon=None):
         raise ValueError(f"mode must be 'trained' or 'zero-shot', got {p['mode']!r}.")
     zero_shot = p["mode"] == "zero-shot"
     _check_numbers(p)
+    seed = seed_of(p["random_state"])
     if p["n_demonstrations"] and not zero_shot:
         raise ValueError(
             "n_demonstrations applies to mode='zero-shot' (in-context examples); "
@@ -166,9 +191,9 @@ def resolve_plan(params, horizon=None):
                                  "cuda:0" if device == "cuda" else device)
     network = NetworkConfig(
         spec=spec,
-        n_layers=p["n_layers"],
+        n_layers=None if p["n_layers"] is None else int(p["n_layers"]),
         finetune=p["finetune"],
-        lora_rank=p["lora_rank"],
+        lora_rank=int(p["lora_rank"]),
         lora_alpha=float(p["lora_alpha"]),
         interface=p["interface"],
         context_length=int(p["context_length"]),
@@ -186,7 +211,6 @@ def resolve_plan(params, horizon=None):
     if fixed is not None:
         kind = network_kind(fixed, zero_shot)
         check_network(kind, network, fixed)
-    seed = seed_of(p["random_state"])
     n_demo = int(p["n_demonstrations"]) if zero_shot else 0
     max_epochs = int(p["max_epochs"])
     return FitPlan(
@@ -236,6 +260,8 @@ def _check_numbers(p):
             f"{p['point_forecast']!r}."
         )
     # the frozen configs check the rest when built (quantile levels: NetworkConfig)
+    NetworkConfig(n_layers=p["n_layers"], lora_alpha=p["lora_alpha"],
+                  head_dropout=p["head_dropout"])
     TrainConfig(max_epochs=int(p["max_epochs"]), batch_size=p["batch_size"],
                 learning_rate=p["learning_rate"], weight_decay=p["weight_decay"],
                 patience=p["patience"], validation_fraction=p["validation_fraction"])
@@ -249,7 +275,7 @@ def _levels(levels):
     """``quantile_levels`` as a tuple of floats (``NetworkConfig`` checks the values)."""
     try:
         return tuple(float(q) for q in levels)
-    except TypeError:
+    except (TypeError, ValueError):  # not a sequence, or a string ("0.5": its characters)
         raise ValueError(
             "quantile_levels must be a non-empty sequence of levels in (0, 1), got "
             f"{levels!r}."

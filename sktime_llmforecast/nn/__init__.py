@@ -42,9 +42,15 @@ from sktime_llmforecast.nn.config import (
     NetworkConfig,
     SamplingConfig,
     TrainConfig,
+    check_float,
     check_int,
 )
-from sktime_llmforecast.nn.paths import Paths, forecast_paths, interp_quantiles
+from sktime_llmforecast.nn.paths import (
+    Paths,
+    forecast_paths,
+    interp_quantiles,
+    sample_quantiles,
+)
 from sktime_llmforecast.nn.registry import (
     NETWORKS,
     POINT_FORECASTS,
@@ -92,6 +98,7 @@ __all__ = [
     "backbone_mismatch",
     "batch_loss_terms",
     "build_network",
+    "check_float",
     "check_int",
     "check_network",
     "checkpoint_identity",
@@ -100,6 +107,7 @@ __all__ = [
     "forecast_paths",
     "has_window",
     "interp_quantiles",
+    "sample_quantiles",
     "last_contexts",
     "load_adapter_network",
     "load_checkpoint",

@@ -12,6 +12,7 @@ import hashlib
 import json
 from pathlib import Path
 
+from safetensors import SafetensorError
 from safetensors.torch import load
 
 import sktime_llmforecast.tokenizers as tokenizers
@@ -27,6 +28,11 @@ _TOKENIZERS = ("PatchTokenizer", "DigitTokenizer", "ChunkedDigitTokenizer", "Bin
 # card["network"] keys that fix the weights' shapes or meaning: they must match
 ARCHITECTURE_KEYS = ("backbone", "n_layers", "interface", "n_queries", "tokenizer",
                      "context_length", "horizon", "quantile_levels", "prompt")
+# what loading reads from a card, and its type
+_CARD_FIELDS = {"network.backbone.kind": str,
+                "network.backbone.source": str, "network.n_layers": (int, type(None)),
+                "network.tokenizer.class": str, "network.tokenizer.params": dict,
+                "network.horizon": int, "weights.sha256": str}
 
 
 def tokenizer_record(tokenizer):
@@ -119,19 +125,56 @@ def read_card(path):
             f"No adapter at {Path(path)}: need both {weights_path.name} and "
             f"{card_path.name} (written by `python -m sktime_llmforecast.pretraining`)."
         )
-    card = json.loads(card_path.read_text())
-    if card.get("format") != ADAPTER_FORMAT:
+    try:
+        card = json.loads(card_path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _damaged(card_path, f"not JSON ({exc})") from None
+    if not isinstance(card, dict) or card.get("format") != ADAPTER_FORMAT:
         raise ValueError(f"{card_path} is not an sktime-llmforecast adapter card.")
-    if card.get("format_version", 0) > ADAPTER_FORMAT_VERSION:
+    version = card.get("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise _damaged(card_path, f"its format_version is {version!r}, not an int")
+    if version > ADAPTER_FORMAT_VERSION:
         raise ValueError(
-            f"{card_path} has format version {card['format_version']}; this version "
+            f"{card_path} has format version {version}; this version "
             f"of sktime-llmforecast reads up to {ADAPTER_FORMAT_VERSION}. Upgrade it."
         )
+    problem = _card_problem(card)
+    if problem is None:
+        try:  # the tokenizer record must rebuild (an unknown class raises as is)
+            tokenizer_from_record(card["network"]["tokenizer"])
+        except TypeError as exc:
+            problem = f"its tokenizer record does not rebuild ({exc})"
+    if problem:
+        raise _damaged(card_path, problem)
     return card
 
 
+def _card_problem(card):
+    """What a card lacks of :data:`_CARD_FIELDS` (None: nothing)."""
+    for field, kind in _CARD_FIELDS.items():
+        value = card
+        for key in field.split("."):
+            if not isinstance(value, dict) or key not in value:
+                return f"it has no {field!r}"
+            value = value[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return f"its {field!r} is {type(value).__name__} {value!r}"
+    return None
+
+
+def _damaged(path, problem):
+    """The ``ValueError`` of an adapter file that cannot be read."""
+    return ValueError(
+        f"The adapter file {path} is damaged: {problem}. Write the adapter again "
+        "(python -m sktime_llmforecast.pretraining), or pass a valid adapter or "
+        "pretrained=None."
+    )
+
+
 def read_weights(path, card):
-    """The adapter's safetensors bytes, checked against the card's checksum."""
+    """The adapter's safetensors bytes, checked against the card's checksum and
+    readable as safetensors."""
     weights_path, _ = adapter_paths(path)
     blob = weights_path.read_bytes()
     if hashlib.sha256(blob).hexdigest() != card["weights"]["sha256"]:
@@ -139,6 +182,10 @@ def read_weights(path, card):
             f"{weights_path} does not match its card's checksum: the files belong to "
             "different adapters or the weights are damaged."
         )
+    try:
+        load(blob)
+    except SafetensorError as exc:
+        raise _damaged(weights_path, f"not a safetensors file ({exc})") from None
     return blob
 
 

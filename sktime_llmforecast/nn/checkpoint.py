@@ -7,10 +7,15 @@ import json
 import os
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from sktime_llmforecast.nn.adapter import json_default, jsonable, network_record
+
+# how a cut-off or garbled file fails to read (a pickle that torch's weights_only
+# loader refuses is not among them: that refusal stays as it is)
+_DAMAGED = (OSError, EOFError, KeyError, TypeError, RuntimeError, UnicodeDecodeError,
+            json.JSONDecodeError, SafetensorError)
 
 
 def checkpoint_identity(net, generator, settings):
@@ -49,14 +54,15 @@ def load_checkpoint(folder, net, optimizer, device, identity):
 
     Returns ``(step, history, running_sum, running_count)``. Raises when the
     folder has no checkpoint, was written with another identity (a
-    ``ValueError`` names the difference) or its files are from different steps.
+    ``ValueError`` names the difference), its files are from different steps or
+    one is cut off or garbled (a ``ValueError`` names the file).
     """
     meta_path = folder / "state.json"
     if not meta_path.exists():
         raise FileNotFoundError(
             f"No checkpoint in {folder} (state.json missing); start without resume."
         )
-    meta = json.loads(meta_path.read_text())
+    meta = _read(meta_path, _state)
     for part in ("settings", "network", "generator"):
         if meta.get(part) != identity[part]:
             have, now = meta.get(part) or {}, identity[part]
@@ -68,18 +74,49 @@ def load_checkpoint(folder, net, optimizer, device, identity):
                 "new folder."
             )
     weights = folder / "trainable.safetensors"
-    with safe_open(str(weights), framework="pt") as handle:
-        weight_step = int((handle.metadata() or {}).get("step", -1))
-    opt = torch.load(folder / "optimizer.pt", map_location=device, weights_only=True)
+    weight_step = _read(weights, _weight_step)
+    opt = _read(folder / "optimizer.pt", lambda path: _optimizer(path, device))
     if not weight_step == int(opt["step"]) == int(meta["step"]):
         raise ValueError(
             f"The checkpoint files in {folder} are from different steps (weights "
             f"{weight_step}, optimizer {opt['step']}, state {meta['step']}): it was cut "
             "off while being written. Start a new folder."
         )
-    state = load_file(str(weights), device=device)
+    state = _read(weights, lambda path: load_file(str(path), device=device))
     net.load_trainable_state(state)
     optimizer.load_state_dict(opt["optimizer"])
     running = meta.get("running", {})
     return (int(meta["step"]), meta["history"], float(running.get("sum", 0.0)),
             int(running.get("count", 0)))
+
+
+def _read(path, reader):
+    """``reader(path)``; a ``ValueError`` naming ``path`` when the file is damaged."""
+    try:
+        return reader(path)
+    except _DAMAGED as exc:
+        raise ValueError(
+            f"The checkpoint file {path} is damaged or missing ({type(exc).__name__}: "
+            f"{exc}); start a new checkpoint folder (or run without resume)."
+        ) from exc
+
+
+def _need(obj, keys):
+    """``obj`` when it is a dict holding ``keys``; else a ``KeyError`` naming them."""
+    if not isinstance(obj, dict) or not set(keys) <= set(obj):
+        raise KeyError(f"it must hold {keys}")
+    return obj
+
+
+def _state(path):
+    return _need(json.loads(path.read_text()), ("step", "history"))
+
+
+def _weight_step(path):
+    with safe_open(str(path), framework="pt") as handle:
+        return int((handle.metadata() or {}).get("step", -1))
+
+
+def _optimizer(path, device):
+    return _need(torch.load(path, map_location=device, weights_only=True),
+                 ("step", "optimizer"))

@@ -8,6 +8,8 @@ The forecaster builds these once per ``fit`` from its flat hyper-parameters
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,11 +21,53 @@ DEVICES = ("cpu", "cuda")
 
 
 def check_int(name, value, minimum=1):
-    """Raise a ``ValueError`` unless ``value`` is an int (not a bool) >= ``minimum``."""
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if not ok or value < minimum:
+    """Raise unless ``value`` is an int (numpy ints too, not a bool) >= ``minimum``.
+
+    A ``TypeError`` for another type (``"64"``, ``32.0``), a ``ValueError`` for an
+    int below ``minimum``.
+    """
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        raise _type_error(name, value, "an int", _as_int)
+    if value < minimum:
         kind = {0: "non-negative", 1: "positive"}.get(minimum, f">= {minimum}")
         raise ValueError(f"{name} must be a {kind} int, got {value!r}.")
+
+
+def check_float(name, value):
+    """Raise unless ``value`` is a finite real number (int or float, numpy ones
+    too, not a bool): a ``TypeError`` for another type (``"0.001"``), a
+    ``ValueError`` for NaN or infinity. The caller checks the range."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise _type_error(name, value, "a number (int or float)", _as_float)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}.")
+
+
+def _as_int(value):
+    number = _as_float(value)
+    if not number.is_integer():
+        raise ValueError(value)
+    return int(number)
+
+
+def _as_float(value):
+    if isinstance(value, (bool, np.bool_)):  # float(True) is 1.0, but no number here
+        raise ValueError(value)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
+
+
+def _type_error(name, value, what, cast):
+    """The ``TypeError`` of a wrong-typed ``value``, suggesting ``cast(value)``."""
+    try:
+        fix = f"pass {name}={cast(value)!r}"
+    except (TypeError, ValueError, OverflowError):
+        fix = f"pass {what}"
+    return TypeError(
+        f"{name} must be {what}, got {type(value).__name__} {value!r}; {fix}."
+    )
 
 
 def check_device(device):
@@ -91,6 +135,8 @@ class NetworkConfig:
         for name in ("lora_rank", "context_length", "horizon", "n_queries"):
             check_int(name, getattr(self, name))
         check_int("n_demonstrations", self.n_demonstrations, minimum=0)
+        for name in ("lora_alpha", "head_dropout"):
+            check_float(name, getattr(self, name))
         if not self.lora_alpha > 0:
             raise ValueError(f"lora_alpha must be > 0, got {self.lora_alpha!r}.")
         if not 0 <= self.head_dropout < 1:
@@ -130,6 +176,8 @@ class TrainConfig:
         check_int("max_epochs", self.max_epochs, minimum=0)
         for name in ("batch_size", "patience"):
             check_int(name, getattr(self, name))
+        for name in ("learning_rate", "weight_decay", "validation_fraction"):
+            check_float(name, getattr(self, name))
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
         if not self.weight_decay >= 0:
@@ -164,5 +212,7 @@ class SamplingConfig:
 
     def __post_init__(self):
         check_int("num_samples", self.num_samples)
+        for name in ("temperature", "top_p"):
+            check_float(name, getattr(self, name))
         if self.temperature < 0 or not 0 < self.top_p <= 1:
             raise ValueError("temperature must be >= 0 and top_p in (0, 1].")

@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from sktime_llmforecast.nn import (
     batch_loss_terms,
+    check_float,
     check_int,
     checkpoint_identity,
     evaluate_losses,
@@ -87,14 +88,22 @@ class PretrainConfig:
         self.check()
 
     def check(self):
-        """Raise ``ValueError`` for settings that cannot run (also run when made)."""
+        """Raise ``ValueError`` (out of range) or ``TypeError`` (wrong type) for
+        settings that cannot run (also run when made)."""
         for name in ("steps", "batch_size", "n_validation", "eval_every", "checkpoint_every"):
             check_int(name, getattr(self, name))
         check_int("warmup_steps", self.warmup_steps, minimum=0)
+        check_int("seed", self.seed, minimum=0)
+        check_float("learning_rate", self.learning_rate)
+        check_float("weight_decay", self.weight_decay)
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
-        if self.max_minutes is not None and not self.max_minutes > 0:
-            raise ValueError(f"max_minutes must be > 0 or None, got {self.max_minutes!r}.")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
+        if self.max_minutes is not None:
+            check_float("max_minutes", self.max_minutes)
+            if not self.max_minutes > 0:
+                raise ValueError(f"max_minutes must be > 0 or None, got {self.max_minutes!r}.")
         dev = str(self.device)
         if not (dev in ("cpu", "cuda", "auto") or dev.startswith("cuda:")):
             raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {self.device!r}.")

@@ -1,0 +1,179 @@
+"""What a fitted forecaster remembers of ``y``: each member's last values, on its
+own time grid, aligned on the index when ``update`` brings more.
+
+Every panel member keeps its own end (its cutoff), as sktime's per-series
+forecasters do: a member whose data stops early is forecast from its own last
+observation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sktime_llmforecast.forecasting._time_grid import grid_freq, shifted, steps_between
+
+
+@dataclass(frozen=True)
+class SeriesMemory:
+    """The kept history of every member of ``y``.
+
+    Attributes
+    ----------
+    keys : list or None
+        Instance keys of a panel or hierarchy (None: one series).
+    columns : list
+        The columns of ``y`` (channels of every member).
+    index_names : list
+        Names of ``y``'s index levels.
+    frames : tuple of pd.DataFrame
+        Per member, its last ``keep`` rows (float), indexed by time only.
+    freq : pandas offset or None
+        The step of a ``DatetimeIndex``/``PeriodIndex`` (None: integer index).
+    """
+
+    keys: list | None
+    columns: list
+    index_names: list
+    frames: tuple
+    freq: object
+
+    @classmethod
+    def from_y(cls, y, keep):
+        """Remember the last ``keep`` values of every member of ``y``."""
+        keys, frames = _members(y)
+        freq = _panel_freq(frames)
+        return cls(keys, list(y.columns), list(y.index.names),
+                   tuple(f.iloc[-keep:] for f in frames), freq)
+
+    def series(self):
+        """The kept values as 1-D float arrays, member by member, column by column."""
+        return [f[c].to_numpy(dtype=float) for f in self.frames for c in self.columns]
+
+    @property
+    def ends(self):
+        """The last time point of every member."""
+        return [f.index[-1] for f in self.frames]
+
+    def updated(self, y, keep):
+        """The memory after ``update(y)``: ``y``'s values replace those at the same
+        times, later ones extend each member; a member not in ``y`` stays as it was.
+
+        Raises
+        ------
+        ValueError
+            If ``y`` has members or columns not seen in ``fit``, does not reach past
+            the cutoff (the latest end of any member), or leaves a gap after a
+            member's last value.
+        """
+        keys, frames = _members(y)
+        if len(self.columns) == 1 and len(y.columns) == 1:  # a renamed univariate series
+            frames = [f.set_axis(self.columns, axis=1) for f in frames]
+        elif list(y.columns) != self.columns:
+            raise ValueError(
+                f"update got columns {list(y.columns)}, but the forecaster was fitted on "
+                f"{self.columns}; pass the same columns, or fit again."
+            )
+        if (keys is None) != (self.keys is None):
+            raise ValueError(
+                "update got a different kind of data than fit (a single series vs a "
+                "panel); pass data of the same layout, or fit again."
+            )
+        position = {None: 0} if keys is None else {k: i for i, k in enumerate(self.keys)}
+        unknown = [k for k in (keys or [None]) if k not in position]
+        if unknown:
+            raise ValueError(
+                f"update got panel members not seen in fit: {unknown[:5]}; LLMForecaster "
+                "forecasts the members it was fitted on: fit again on the new panel."
+            )
+        cutoff = max(self.ends)
+        last = max(f.index[-1] for f in frames)
+        if not steps_between(cutoff, last, self.freq) > 0:
+            raise ValueError(
+                f"update got data up to {last}, which does not extend past the "
+                f"forecaster's cutoff {cutoff}. update appends new observations (values "
+                "at times already seen replace the stored ones); to change only past "
+                "values, fit again."
+            )
+        kept = list(self.frames)
+        for key, new in zip(keys or [None], frames):
+            i = position[key]
+            kept[i] = _aligned(kept[i], new, self.freq, key).iloc[-keep:]
+        return SeriesMemory(self.keys, self.columns, self.index_names, tuple(kept), self.freq)
+
+    def steps_and_times(self, fh, cutoff):
+        """Per member: the forecast steps after its own end, and their times.
+
+        A relative ``fh`` counts from each member's own last observation (as
+        sktime's per-series forecasters do); an absolute ``fh`` names the same
+        times for every member, each forecast from its own end.
+        """
+        steps, times = [], []
+        for end in self.ends:
+            if fh.is_relative:
+                rel = np.asarray(fh.to_pandas(), dtype=int)
+                steps.append(rel)
+                times.append(_stamps(fh, cutoff, end, rel, self.freq))
+            else:
+                abs_times = fh.to_pandas()
+                steps.append(np.array([steps_between(end, t, self.freq) for t in abs_times]))
+                times.append(abs_times)
+        return steps, times
+
+
+def _stamps(fh, cutoff, end, rel, freq):
+    """Times of relative steps ``rel`` after ``end`` (sktime's own conversion when
+    the member ends at the cutoff and the cutoff knows its frequency)."""
+    if end == cutoff[0]:
+        try:
+            return fh.to_absolute_index(cutoff)
+        except (TypeError, ValueError, AttributeError):
+            pass  # the cutoff of a panel without freq: count on the data's grid
+    return shifted(end, rel, freq)
+
+
+def _members(y):
+    """``(keys or None, frames)``: one time-indexed float frame per member."""
+    if not isinstance(y.index, pd.MultiIndex):
+        return None, [_as_float_frame(y)]
+    levels = list(range(y.index.nlevels - 1))
+    keys, frames = [], []
+    for key, group in y.groupby(level=levels, sort=False):
+        keys.append(key)
+        frames.append(_as_float_frame(group.droplevel(levels)))
+    return keys, frames
+
+
+def _as_float_frame(frame):
+    index = frame.index
+    if not isinstance(index, (pd.DatetimeIndex, pd.PeriodIndex)):
+        index = pd.Index(np.asarray(index, dtype=np.int64))
+    return pd.DataFrame(frame.to_numpy(dtype=float), index=index, columns=frame.columns)
+
+
+def _panel_freq(frames):
+    for frame in frames:
+        freq = grid_freq(frame.index)
+        if freq is not None:
+            return freq
+    return None
+
+
+def _aligned(old, new, freq, key):
+    """``old`` with ``new``'s values replacing those at the same times, extended by
+    ``new``'s later values; a gap between them is a ``ValueError`` naming it."""
+    start, end = new.index[0], new.index[-1]
+    after_old = steps_between(old.index[-1], start, freq)
+    if after_old > 1:
+        first, last = shifted(old.index[-1], [1, after_old - 1], freq)
+        who = "" if key is None else f" for member {key!r}"
+        raise ValueError(
+            f"update got data{who} starting at {start}, but the stored series ends at "
+            f"{old.index[-1]}: {after_old - 1} time point(s) from {first} to {last} are "
+            "missing. Pass the missing values too (or impute them), or fit again."
+        )
+    before = old[old.index < start]
+    later = old[old.index > end]
+    return pd.concat([before, new, later])
