@@ -203,3 +203,13 @@ def test_single_level_forecaster_raises_instead_of_zero_spread():
         f.predict_var()
     with pytest.raises(ValueError, match="the variance .* needs at least two levels"):
         f.predict_proba()
+
+
+def test_single_sample_forecaster_raises_instead_of_zero_spread():
+    f = _f(tokenizer=BinTokenizer(n_bins=16, low=-4.0, high=4.0), num_samples=1,
+           max_epochs=1)
+    f.fit(_normal_series(n=80), fh=[1, 2])
+    assert np.isfinite(f.predict().values).all()
+    for method in (f.predict_var, f.predict_proba):
+        with pytest.raises(ValueError, match=r"num_samples=1\); the variance"):
+            method()

@@ -96,6 +96,15 @@ CASES = {
                               (ValueError, "gap.*1 missing time point\\(s\\) from 2020-02-10")),
     "gap_in_integer_index": (_series(index=GAPPED_INTS), [1, 2], None,
                              (ValueError, "gap.*3 missing time point\\(s\\) from 30 to 32")),
+    "gap_near_the_start_of_a_datetime_index": (
+        _series(index=pd.date_range("2020-01-01", periods=N + 1, freq="MS").delete(2)),
+        [1, 2], None, (ValueError, "gap.*1 missing time point\\(s\\) from 2020-03-01")),
+    "gap_in_a_large_integer_index": (
+        _series(index=pd.Index(10**9 + np.r_[np.arange(30), np.arange(31, N + 1)])),
+        [1, 2], None, (ValueError, "gap.*1 missing time point\\(s\\) from 1000000030")),
+    "period_index_off_its_grid": (
+        _series(index=pd.PeriodIndex(pd.period_range("2000-01", periods=N, freq="M"), freq="2M")),
+        [1, 2], None, (ValueError, "off its own grid.*2M")),
     "integer_index_step_2": (_series(index=EVEN_INTS), [1, 2], None,
                              (ValueError, "gap.*counts steps by 1")),
     "duplicated_columns": (pd.DataFrame(np.c_[_values(), _values()], columns=["a", "a"]),

@@ -198,3 +198,65 @@ def test_context_beyond_the_backbone_fails_fast():
     f = _tiny(context_length=2000, tokenizer=PatchTokenizer(8, 4))
     with pytest.raises(ValueError, match="beyond its 128 positions.*resampler"):
         f.fit(y, fh=[1])
+
+
+# ------------------------------------------------- grids, sizes and modes (review)
+def test_update_off_a_multi_period_grid_is_refused(frozen):
+    idx = pd.period_range("2000-01", periods=50, freq="2M")
+    y = pd.Series(_values(50), index=idx)
+    f = frozen.clone().fit(y, fh=[1])
+    off = pd.Series([1.0, 2.0], index=pd.PeriodIndex(["2008-04", "2008-06"], freq="2M"))
+    with pytest.raises(ValueError, match="not on the series' time grid"):
+        f.update(off)
+    assert f.cutoff[0] == idx[-1]
+
+
+def test_update_that_leaves_a_gap_before_a_member_is_refused(frozen):
+    panel = _panel(ends=(42, N)).drop(index=[("m0", t) for t in MONTHS[:30]])
+    f = frozen.clone().fit(panel, fh=[1])
+    full = _panel(ends=(N + 1, N + 1))
+    new = pd.concat([full.loc[["m0"]].iloc[10:21], full.loc[["m1"]].iloc[[N]]])
+    with pytest.raises(ValueError, match="member 'm0' ending at 2001-09.*9 time point"):
+        f.update(new)
+
+
+def test_absolute_fh_on_an_aggregator_hierarchy():
+    from sktime.forecasting.base import ForecastingHorizon
+    from sktime.transformations.hierarchical.aggregate import Aggregator
+    from sktime.utils._testing.hierarchical import _make_hierarchical
+
+    y = Aggregator().fit_transform(_make_hierarchical(
+        hierarchy_levels=(2, 2), min_timepoints=30, max_timepoints=30, random_state=0))
+    f = _tiny(context_length=12).fit(y, fh=[1, 2])
+    last = y.index.get_level_values(-1).max()
+    at = pd.DatetimeIndex([last + pd.Timedelta(days=1), last + pd.Timedelta(days=3)])
+    pred = f.predict(fh=ForecastingHorizon(at, is_relative=False))
+    assert set(pred.index.get_level_values(-1)) == set(at)
+    rel = f.predict(fh=[1, 3])
+    np.testing.assert_allclose(pred.to_numpy(), rel.to_numpy())
+
+
+def test_zero_shot_is_not_sized_at_fit_so_update_equals_a_fresh_fit():
+    from sktime_llmforecast import DigitTokenizer
+
+    y = _series()
+    kw = dict(mode="zero-shot", tokenizer=DigitTokenizer(precision=1), context_length=24,
+              num_samples=2, backbone=dict(TINY_GPT2, n_positions=1024))
+    f = _tiny(**kw).fit(y[:10], fh=[1, 2, 3])
+    f.update(y[10:40])
+    np.testing.assert_array_equal(f.predict().to_numpy(),
+                                  _tiny(**kw).fit(y[:40], fh=[1, 2, 3]).predict().to_numpy())
+
+
+def test_default_head_follows_the_capped_context():
+    f = _tiny(context_length=10**6).fit(_series())
+    assert (f.plan_.network.context_length, f.horizon_) == (N, N // 4)
+
+
+def test_an_adapting_search_keeps_the_context_its_variants_need():
+    from sktime_llmforecast import TokenizerSwitcher
+
+    search = TokenizerSwitcher([PatchTokenizer(16, 8)], strategy="adapt", min_epochs=1)
+    f = _tiny(tokenizer=search, context_length=64).fit(_series(30), fh=[1])
+    assert f.plan_.network.context_length == 32  # the doubled patch, not the 30 values
+    assert np.isfinite(f.tokenizer_scores_["score"]).all()

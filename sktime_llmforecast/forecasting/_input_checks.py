@@ -6,7 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sktime_llmforecast.forecasting._time_grid import candidate_freq, first_gap
+from sktime_llmforecast.forecasting._time_grid import (
+    candidate_freq,
+    first_gap,
+    on_unit_steps,
+)
 
 
 def check_y(y, name="y"):
@@ -115,7 +119,13 @@ def _check_time_index(index, label):
     elif isinstance(index, pd.PeriodIndex) or pd.api.types.is_integer_dtype(index.dtype):
         gap = first_gap(index, None)
         if gap is None:
-            return
+            if on_unit_steps(index):
+                return
+            raise ValueError(
+                f"{label} has time points off its own grid (steps that are not whole "
+                f"periods of {getattr(index, 'freqstr', 1)}); LLMForecaster forecasts "
+                "regularly spaced series: reindex onto a regular index first."
+            )
     else:
         raise TypeError(
             f"{label} has a {type(index).__name__} of dtype {index.dtype}; LLMForecaster "

@@ -123,6 +123,18 @@ class SeriesMemory:
         return steps, times
 
 
+def data_freq(y):
+    """The step of ``y``'s time grid (its first member with one), or None."""
+    if not isinstance(y.index, pd.MultiIndex):
+        return grid_freq(y.index)
+    times = pd.Series(y.index.get_level_values(-1), index=y.index.droplevel(-1))
+    for _, member in times.groupby(level=list(range(y.index.nlevels - 1)), sort=False):
+        freq = grid_freq(pd.Index(member.to_numpy()))
+        if freq is not None:
+            return freq
+    return None
+
+
 def _stamps(fh, cutoff, end, rel, freq):
     """Times of relative steps ``rel`` after ``end`` (sktime's own conversion when
     the member ends at the cutoff and the cutoff knows its frequency)."""
@@ -141,7 +153,7 @@ def _members(y):
     levels = list(range(y.index.nlevels - 1))
     keys, frames = [], []
     for key, group in y.groupby(level=levels, sort=False):
-        keys.append(key)
+        keys.append(key[0] if isinstance(key, tuple) and len(key) == 1 else key)
         frames.append(_as_float_frame(group.droplevel(levels)))
     return keys, frames
 
@@ -172,6 +184,15 @@ def _aligned(old, new, freq, key):
         raise ValueError(
             f"update got data{who} starting at {start}, but the stored series ends at "
             f"{old.index[-1]}: {after_old - 1} time point(s) from {first} to {last} are "
+            "missing. Pass the missing values too (or impute them), or fit again."
+        )
+    before_old = steps_between(end, old.index[0], freq)
+    if before_old > 1:
+        first, last = shifted(end, [1, before_old - 1], freq)
+        who = "" if key is None else f" for member {key!r}"
+        raise ValueError(
+            f"update got data{who} ending at {end}, but the stored series starts at "
+            f"{old.index[0]}: {before_old - 1} time point(s) from {first} to {last} are "
             "missing. Pass the missing values too (or impute them), or fit again."
         )
     before = old[old.index < start]

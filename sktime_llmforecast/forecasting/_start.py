@@ -14,6 +14,7 @@ from sktime_llmforecast.nn import (
     load_adapter_network,
 )
 from sktime_llmforecast.tokenizers import PatchTokenizer
+from sktime_llmforecast.tokenizers.switcher import adapted_variants
 
 
 @dataclass(frozen=True)
@@ -51,26 +52,32 @@ def starting_network(plan: FitPlan, series):
     return StartingNetwork(net, plan, None, scores)
 
 
-def sized_to_data(plan: FitPlan, series):
+def sized_to_data(plan: FitPlan, series, default_horizon=False):
     """The plan of a network built from scratch, sized to what ``series`` supports.
 
     * The context is at most the longest series (never shorter than the fixed
-      patch, or the longest candidate patch that fits the asked context), so a
-      ``context_length`` far beyond the data costs no more than the data.
+      patch, or the longest candidate patch of a search that fits the asked
+      context), so a ``context_length`` far beyond the data costs no more than
+      the data.
     * The head predicts at most the steps one training window of the longest
       series can teach (``len - MIN_OBSERVED``); longer horizons are forecast
-      recursively.
+      recursively. With ``default_horizon`` (no ``fh``, no ``prediction_length``)
+      it is a quarter of the capped context, as for that context asked directly.
 
-    Plans that start from an adapter keep the adapter's architecture.
+    Plans that start from an adapter keep the adapter's architecture; zero-shot
+    plans, which train nothing and read the history at predict time, are kept.
     """
-    if plan.adapter is not None:
+    if plan.adapter is not None or plan.kind == "zero-shot":
         return plan
     net = plan.network
     longest = max(len(s) for s in series)
     context = net.context_length
     if context > longest:
         context = max(longest, _shortest_context(plan))
-    horizon = max(1, min(net.horizon, longest - MIN_OBSERVED))
+    horizon = net.horizon
+    if default_horizon and context != net.context_length:
+        horizon = max(1, context // 4)
+    horizon = max(1, min(horizon, longest - MIN_OBSERVED))
     if (context, horizon) == (net.context_length, net.horizon):
         return plan
     n_demo = plan.history_length // net.context_length - 1
@@ -79,11 +86,15 @@ def sized_to_data(plan: FitPlan, series):
 
 
 def _shortest_context(plan):
-    """The least context the plan's tokenizer (or any tokenizer it searches) takes."""
+    """The least context the plan's tokenizer (or any tokenizer its search may try,
+    adapted variants included) takes."""
     if isinstance(plan.tokenizer, PatchTokenizer):
         return plan.tokenizer.patch_len
     if plan.search is not None:
-        lens = [c.patch_len for c in plan.search.candidate_list()
-                if isinstance(c, PatchTokenizer) and c.patch_len <= plan.network.context_length]
+        tried = plan.search.candidate_list()
+        if plan.search.strategy == "adapt":
+            tried = [v for c in tried for v in adapted_variants(c)]
+        lens = [t.patch_len for t in tried
+                if isinstance(t, PatchTokenizer) and t.patch_len <= plan.network.context_length]
         return max(lens, default=1)
     return 1

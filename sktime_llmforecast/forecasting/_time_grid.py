@@ -14,22 +14,15 @@ import pandas as pd
 
 
 def grid_freq(index):
-    """The step of a time index: a pandas offset, or None for an integer index.
-
-    Raises a ``ValueError`` when a ``DatetimeIndex`` of 3 or more values has no
-    inferable frequency (two values: their difference).
-    """
+    """The step of a time index: a pandas offset, or None (an integer index, or a
+    ``DatetimeIndex`` without a set or inferable frequency, e.g. of 2 values)."""
     if isinstance(index, pd.PeriodIndex):
         return index.freq
     if isinstance(index, pd.DatetimeIndex):
         if index.freq is not None:
             return index.freq
-        if len(index) >= 3:
-            freq = pd.infer_freq(index)
-            return None if freq is None else pd.tseries.frequencies.to_offset(freq)
-        if len(index) == 2:
-            return pd.tseries.frequencies.to_offset(index[1] - index[0])
-        return None
+        freq = pd.infer_freq(index) if len(index) >= 3 else None
+        return None if freq is None else pd.tseries.frequencies.to_offset(freq)
     return None
 
 
@@ -37,42 +30,56 @@ def first_gap(index, freq):
     """``(first missing time, last missing time, count)`` of the first run of missing
     steps in a sorted, duplicate-free ``index`` on its grid, or None without gaps.
 
-    For a ``DatetimeIndex``, ``freq`` is the candidate step (e.g. inferred from its
-    first values); values off that grid give None (the caller reports them as
-    irregular).
+    Integer and period indexes are read from their differences (memory follows the
+    rows, not the range of values). For a ``DatetimeIndex``, ``freq`` is the
+    candidate step (e.g. inferred from a regular stretch); values off that grid
+    give None (the caller reports them as irregular).
     """
     if len(index) < 2:
         return None
-    if isinstance(index, pd.PeriodIndex):
-        full = pd.period_range(index[0], index[-1], freq=index.freq)
-    elif isinstance(index, pd.DatetimeIndex):
-        if freq is None:
+    if isinstance(index, pd.PeriodIndex) or pd.api.types.is_integer_dtype(index.dtype):
+        step = index.freq.n if isinstance(index, pd.PeriodIndex) else 1
+        ordinals = index.asi8 if isinstance(index, pd.PeriodIndex) else np.asarray(index)
+        diffs = np.diff(ordinals.astype(np.int64))
+        bad = np.flatnonzero(diffs != step)
+        if len(bad) == 0:
             return None
+        k = bad[0]
+        count = int(diffs[k] // step) - 1
+        if diffs[k] % step or count < 1:
+            return None
+        before = index[k]
+        return before + 1, index[k + 1] - 1, count  # a Period moves by its own freq
+    if isinstance(index, pd.DatetimeIndex) and freq is not None:
         full = pd.date_range(index[0], index[-1], freq=freq)
         if not index.isin(full).all():
             return None
-    elif pd.api.types.is_integer_dtype(index.dtype):
-        full = pd.RangeIndex(int(index[0]), int(index[-1]) + 1)
-    else:
-        return None
-    missing = full.difference(index)
-    if len(missing) == 0:
-        return None
-    start = full.get_loc(missing[0])
-    run = 1
-    while start + run < len(full) and full[start + run] not in index:
-        run += 1
-    return missing[0], full[start + run - 1], run
+        present = full.isin(index)
+        start = int(np.argmin(present))
+        if present[start]:
+            return None
+        run = int(np.argmax(present[start:]))
+        return full[start], full[start + run - 1], run
+    return None
+
+
+def on_unit_steps(index):
+    """Whether an integer or period index moves by exactly one step (1, or its
+    period) from each value to the next."""
+    step = index.freq.n if isinstance(index, pd.PeriodIndex) else 1
+    ordinals = index.asi8 if isinstance(index, pd.PeriodIndex) else np.asarray(index)
+    return bool((np.diff(ordinals.astype(np.int64)) == step).all())
 
 
 def candidate_freq(index):
-    """A step for a gapped ``DatetimeIndex``: the frequency of its longest regular
-    stretch among the first values (None: none found)."""
-    for n in (len(index), 20, 10, 5, 3):
-        if n <= len(index) and n >= 3:
-            freq = pd.infer_freq(index[:n])
-            if freq is not None:
-                return pd.tseries.frequencies.to_offset(freq)
+    """A step for a gapped ``DatetimeIndex``: the frequency of a regular stretch at
+    its start or its end (None: none found)."""
+    for n in (20, 10, 5, 3):
+        for part in (index[:n], index[-n:]):
+            if len(part) >= 3:
+                freq = pd.infer_freq(part)
+                if freq is not None:
+                    return pd.tseries.frequencies.to_offset(freq)
     return None
 
 
@@ -84,7 +91,13 @@ def steps_between(start, end, freq):
     if isinstance(start, pd.Period):
         if not isinstance(end, pd.Period) or end.freq != start.freq:
             raise ValueError(f"{end!r} is not a period of frequency {start.freqstr}.")
-        return (end.ordinal - start.ordinal) // start.freq.n
+        diff = end.ordinal - start.ordinal
+        if diff % start.freq.n:
+            raise ValueError(
+                f"{end} is not on the series' time grid (steps of {start.freqstr} from "
+                f"{start})."
+            )
+        return diff // start.freq.n
     if isinstance(start, pd.Timestamp):
         if freq is None:
             raise ValueError("the series' DatetimeIndex has no frequency to count steps by.")

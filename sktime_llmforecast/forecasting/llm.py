@@ -14,7 +14,7 @@ from sktime.utils.validation.forecasting import check_fh
 
 from sktime_llmforecast.forecasting._input_checks import check_y
 from sktime_llmforecast.forecasting._layout import assemble, split_series
-from sktime_llmforecast.forecasting._memory import SeriesMemory
+from sktime_llmforecast.forecasting._memory import SeriesMemory, data_freq
 from sktime_llmforecast.forecasting._start import sized_to_data, starting_network
 from sktime_llmforecast.forecasting.plan import resolve_device, resolve_plan
 from sktime_llmforecast.nn import (
@@ -401,6 +401,18 @@ class LLMForecaster(BaseForecaster):
             horizon = int(steps.max()) if len(steps) and steps.max() > 0 else None
         return resolve_plan(self.get_params(deep=False), horizon)
 
+    def _set_cutoff_from_y(self, y):
+        """sktime's cutoff, given the frequency of the data's own grid where sktime's
+        has none (the time level of a panel carries no ``freq``, e.g. ``Aggregator``
+        output), so that absolute ``fh`` converts as for a single series."""
+        super()._set_cutoff_from_y(y)
+        cutoff = self.cutoff
+        if isinstance(cutoff, pd.DatetimeIndex) and cutoff.freq is None \
+                and isinstance(y, pd.DataFrame):
+            freq = data_freq(y)
+            if freq is not None:
+                self._cutoff = pd.DatetimeIndex(cutoff, freq=freq)
+
     def _pretrain(self, y, X=None, fh=None):
         """Train the global model on a panel; kept across later ``fit`` calls."""
         series, _ = split_series(y)
@@ -441,7 +453,8 @@ class LLMForecaster(BaseForecaster):
             plan = replace(plan, kind=net.kind, tokenizer=net.tokenizer, search=None,
                            network=net.config)
         else:
-            start = starting_network(sized_to_data(plan, series), series)
+            default = fh is None and self.prediction_length is None
+            start = starting_network(sized_to_data(plan, series, default), series)
             net, plan, pretrained = start.network, start.plan, start.adapter_card is not None
             self.adapter_card_ = start.adapter_card
             if start.tokenizer_scores is not None:
@@ -478,12 +491,13 @@ class LLMForecaster(BaseForecaster):
         (computed once per call; every ``predict_*`` reduces them), with the columns
         of each row's ``fh`` steps and each member's forecast times."""
         steps, times = self._memory.steps_and_times(fh, self.cutoff)
-        if any((s <= 0).any() for s in steps):
-            raise ValueError(
-                "LLMForecaster only forecasts the future: fh must be strictly after "
-                f"the cutoff, but got relative steps {steps[0].tolist()}. In-sample "
-                "(fitted) values are not supported."
-            )
+        for member_steps in steps:
+            if (member_steps <= 0).any():
+                raise ValueError(
+                    "LLMForecaster only forecasts the future: fh must be strictly after "
+                    f"the cutoff, but got relative steps {member_steps.tolist()}. "
+                    "In-sample (fitted) values are not supported."
+                )
         plan = self.plan_
         total = max(int(s.max()) for s in steps)
         # the machine, not the plan: a forecaster fitted on a GPU predicts on the CPU

@@ -143,7 +143,9 @@ def read_card(path):
     if problem is None:
         try:  # the tokenizer record must rebuild (an unknown class raises as is)
             tokenizer_from_record(card["network"]["tokenizer"])
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
+            if str(exc).startswith("Unknown tokenizer class"):
+                raise ValueError(f"{card_path}: {exc}") from None
             problem = f"its tokenizer record does not rebuild ({exc})"
     if problem:
         raise _damaged(card_path, problem)
