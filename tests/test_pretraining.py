@@ -365,6 +365,22 @@ def test_cli_writes_an_adapter(tmp_path):
     assert "--checkpoint-dir" in help_text and "--max-minutes" in help_text
 
 
+def test_cli_pretrains_on_every_family(tmp_path):
+    from sktime_llmforecast.pretraining import FAMILY_NAMES
+
+    base = ["--backbone", json.dumps(TINY), "--n-layers", "1", "--context-length", "24",
+            "--prediction-length", "6", "--patch-len", "8", "--stride", "4",
+            "--batch-size", "4", "--n-validation", "8", "--no-progress", "--steps", "2"]
+    assert cli_main(base + ["--out", str(tmp_path / "all"), "--families", "all"]) == 0
+    weights = read_card(tmp_path / "all")["pretraining"]["generator"]["params"]["family_weights"]
+    assert weights == {name: 1 for name in FAMILY_NAMES}
+    assert cli_main(base + ["--out", str(tmp_path / "gp"),
+                            "--families", '{"kernel_synth": 1}']) == 0
+    default = cli_main(base + ["--out", str(tmp_path / "v1")])
+    assert default == 0
+    assert read_card(tmp_path / "v1")["pretraining"]["generator"]["params"]["family_weights"] is None
+
+
 # ------------------------------------------------------------------ shipped
 def test_shipped_adapters_are_small_checked_and_documented():
     stems = shipped_adapters()

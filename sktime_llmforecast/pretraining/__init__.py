@@ -9,6 +9,7 @@ from sktime_llmforecast.pretraining.api import PRETRAIN_LOSSES, pretrain_adapter
 from sktime_llmforecast.pretraining.corpus import synthetic_windows
 from sktime_llmforecast.pretraining.synthetic import (
     COMPONENTS,
+    FAMILY_NAMES,
     GENERATOR_VERSION,
     SyntheticSeriesGenerator,
 )
@@ -16,6 +17,7 @@ from sktime_llmforecast.pretraining.trainer import PretrainConfig, pretrain_netw
 
 __all__ = [
     "COMPONENTS",
+    "FAMILY_NAMES",
     "GENERATOR_VERSION",
     "PRETRAIN_LOSSES",
     "PretrainConfig",

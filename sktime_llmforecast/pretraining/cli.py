@@ -19,6 +19,7 @@ import argparse
 import json
 
 from sktime_llmforecast.pretraining.api import PRETRAIN_LOSSES, pretrain_adapter
+from sktime_llmforecast.pretraining.synthetic import FAMILY_NAMES, SyntheticSeriesGenerator
 from sktime_llmforecast.pretraining.trainer import PretrainConfig
 
 DEFAULTS = PretrainConfig()
@@ -56,6 +57,11 @@ def build_parser():
                    help="continue from the checkpoint in --checkpoint-dir")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    p.add_argument("--families", default=None,
+                   help="the corpus' family weights: 'all' (every family of "
+                        "FAMILY_NAMES, equally) or JSON such as "
+                        "'{\"components\": 2, \"kernel_synth\": 1}'; default: "
+                        "components only (generator version 1)")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -92,11 +98,21 @@ def main(argv=None):
         device=args.device,
         progress=not args.no_progress,
     )
-    card = pretrain_adapter(forecaster, args.out, config, checkpoint_dir=args.checkpoint_dir,
-                            resume=args.resume, losses=PRETRAIN_LOSSES)
+    card = pretrain_adapter(forecaster, args.out, config, generator=_generator(args.families),
+                            checkpoint_dir=args.checkpoint_dir, resume=args.resume,
+                            losses=PRETRAIN_LOSSES)
     val = card["validation"]
     print(json.dumps({"out": args.out, "steps_run": card["pretraining"]["steps_run"],
                       "seconds": card["pretraining"]["seconds"],
                       "val_loss": val["loss"], "val_mae_standardised": val["mae_standardised"],
                       "bytes": card["weights"]["bytes"]}))
     return 0
+
+
+def _generator(families):
+    """The corpus generator of the ``--families`` option."""
+    if families is None:
+        return SyntheticSeriesGenerator()
+    weights = ({name: 1 for name in FAMILY_NAMES} if families == "all"
+               else json.loads(families))
+    return SyntheticSeriesGenerator(family_weights=weights)

@@ -13,6 +13,8 @@ import numpy as np
 from scipy.signal import lfilter
 from skbase.base import BaseObject
 
+from sktime_llmforecast.pretraining.families import FAMILIES, mixup
+
 GENERATOR_VERSION = "1"
 
 #: every component the generator can draw (``info`` of :meth:`sample` names them)
@@ -33,6 +35,9 @@ COMPONENTS = (
     "counts",
 )
 _COMMON_PERIODS = (4, 5, 6, 7, 12, 24, 52)
+#: the families ``family_weights`` can mix: the components above, TSMixup-style
+#: mixtures, and those of ``pretraining.families``
+FAMILY_NAMES = ("components", "mixup", *FAMILIES)
 
 
 class SyntheticSeriesGenerator(BaseObject):
@@ -71,6 +76,16 @@ class SyntheticSeriesGenerator(BaseObject):
         the noise is i.i.d., AR(1)/AR(2) or ARMA(1, 1) (equally likely).
     log10_scale_range : tuple of float, default=(-3.0, 6.0)
         Uniform range of ``log10(scale)``.
+    family_weights : dict or None, default=None
+        Relative weights of the series families (names in ``FAMILY_NAMES``):
+        ``"components"`` (the parts above), ``"mixup"`` (convex mixtures of 2 or 3
+        series of the other families), ``"kernel_synth"``, ``"quasi_periodic"``,
+        ``"regime_switch"``, ``"heteroscedastic"`` (``pretraining.families``);
+        e.g. ``{name: 1 for name in FAMILY_NAMES}`` mixes all equally. None draws
+        the components only (the corpus of ``GENERATOR_VERSION`` "1", which the
+        shipped adapter was pretrained on). Every family's series is scaled and
+        offset like a component series; ``info`` names its family
+        (``"family:..."``) and parts.
 
     Examples
     --------
@@ -96,6 +111,7 @@ class SyntheticSeriesGenerator(BaseObject):
         p_counts=0.07,
         noise_range=(0.02, 0.5),
         log10_scale_range=(-3.0, 6.0),
+        family_weights=None,
     ):
         self.p_trend = p_trend
         self.p_season = p_season
@@ -108,6 +124,7 @@ class SyntheticSeriesGenerator(BaseObject):
         self.p_counts = p_counts
         self.noise_range = noise_range
         self.log10_scale_range = log10_scale_range
+        self.family_weights = family_weights
         super().__init__()
 
     def _check(self):
@@ -130,6 +147,28 @@ class SyntheticSeriesGenerator(BaseObject):
                 raise ValueError(f"{name} must be (low, high) with low <= high.")
         if self.noise_range[0] <= 0:
             raise ValueError("noise_range must be positive.")
+        self._family_probabilities()
+
+    def _family_probabilities(self):
+        """``(names, probabilities)`` of ``family_weights`` (None: components only)."""
+        weights = self.family_weights
+        if weights is None:
+            return ("components",), np.ones(1)
+        if not isinstance(weights, dict) or not weights:
+            raise TypeError(
+                "family_weights must be None or a non-empty dict of family name to "
+                f"weight, e.g. {{'components': 1, 'kernel_synth': 1}}; got {weights!r}."
+            )
+        unknown = sorted(set(weights) - set(FAMILY_NAMES))
+        if unknown:
+            raise ValueError(f"Unknown families {unknown}; choose from {FAMILY_NAMES}.")
+        names = tuple(weights)
+        w = np.array([float(weights[k]) for k in names])
+        if (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
+            raise ValueError(f"family_weights must be non-negative with a positive sum, got {weights!r}.")
+        if set(k for k, v in zip(names, w) if v > 0) == {"mixup"}:
+            raise ValueError("mixup mixes the other families: give one of them a weight too.")
+        return names, w / w.sum()
 
     def sample(self, n, length, seed=None):
         """Draw ``n`` series of ``length`` values.
@@ -161,6 +200,33 @@ class SyntheticSeriesGenerator(BaseObject):
 
     # ------------------------------------------------------------------ parts
     def _one(self, rng, n):
+        if self.family_weights is None:  # version "1": no family draw at all
+            return self._components(rng, n)
+        names, p = self._family_probabilities()
+        name = names[rng.choice(len(names), p=p)]
+        if name == "mixup":
+            x, parts = mixup(rng, n, self._unmixed)
+        elif name == "components":
+            x, parts = self._components(rng, n)
+            return x, parts | {"family:components"}
+        else:
+            x, parts = FAMILIES[name](rng, n)
+        return self._scaled(rng, x), parts
+
+    def _unmixed(self, rng, n):
+        """A series of a family other than mixup, by the families' weights."""
+        names, p = self._family_probabilities()
+        keep = [i for i, k in enumerate(names) if k != "mixup"]
+        q = p[keep] / p[keep].sum()
+        name = names[keep[rng.choice(len(keep), p=q)]]
+        return self._components(rng, n) if name == "components" else FAMILIES[name](rng, n)
+
+    def _scaled(self, rng, x):
+        scale = 10 ** rng.uniform(*self.log10_scale_range)
+        offset = rng.choice([0.0, rng.normal(0, 3), rng.uniform(5, 50)])
+        return scale * (offset + x)
+
+    def _components(self, rng, n):
         t = np.arange(n, dtype=float)
         parts = set()
         kind = rng.random()
@@ -193,9 +259,7 @@ class SyntheticSeriesGenerator(BaseObject):
             k = max(1, int(rng.uniform(0.01, 0.03) * n))
             at = rng.choice(n, size=k, replace=False)
             x[at] += rng.choice([-1, 1], size=k) * rng.uniform(3, 8, size=k)
-        scale = 10 ** rng.uniform(*self.log10_scale_range)
-        offset = rng.choice([0.0, rng.normal(0, 3), rng.uniform(5, 50)])
-        return scale * (offset + x), parts
+        return self._scaled(rng, x), parts
 
     def _trend(self, rng, t, parts):
         n = len(t)
