@@ -32,6 +32,11 @@ TINY_LLAMA = {
     "eos_token_id": 0,
 }
 
+#: one block of the tiny GPT-2, and PretrainConfig settings for a few quick steps
+TINY_GPT2_1 = dict(TINY_GPT2, n_layer=1)
+QUICK_PRETRAIN = dict(n_validation=16, eval_every=2, checkpoint_every=2, warmup_steps=1,
+                      batch_size=8, progress=False)
+
 
 @pytest.fixture
 def tiny_gpt2():

@@ -18,11 +18,9 @@ from sktime_llmforecast.backbones import (
 from sktime_llmforecast.forecasting.plan import seed_of
 from sktime_llmforecast.nn import NetworkConfig, SamplingConfig, TrainConfig
 from sktime_llmforecast.pretraining import PretrainConfig, pretrain_adapter, read_card
-from tests.conftest import TINY_GPT2, TINY_LLAMA
-
-TINY = dict(TINY_GPT2, n_layer=1)
-QUICK = dict(n_validation=16, eval_every=2, checkpoint_every=2, warmup_steps=1,
-             batch_size=8, progress=False)
+from tests.conftest import QUICK_PRETRAIN as QUICK
+from tests.conftest import TINY_GPT2_1 as TINY
+from tests.conftest import TINY_LLAMA
 TINY_MAMBA = {"model_type": "mamba", "hidden_size": 32, "num_hidden_layers": 2,
               "vocab_size": 16, "state_size": 4}
 FIX = "python -m sktime_llmforecast.pretraining"

@@ -24,11 +24,8 @@ from sktime_llmforecast.pretraining import (
 )
 from sktime_llmforecast.pretraining.cli import main as cli_main
 from sktime_llmforecast.tokenizers import TokenizerSwitcher
-from tests.conftest import TINY_GPT2
-
-TINY = dict(TINY_GPT2, n_layer=1)
-QUICK = dict(n_validation=16, eval_every=2, checkpoint_every=2, warmup_steps=1,
-             batch_size=8, progress=False)
+from tests.conftest import QUICK_PRETRAIN as QUICK
+from tests.conftest import TINY_GPT2_1 as TINY
 
 
 def _arch(**kw):

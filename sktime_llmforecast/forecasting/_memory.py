@@ -8,7 +8,7 @@ observation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -44,9 +44,12 @@ class SeriesMemory:
     def from_y(cls, y, keep):
         """Remember the last ``keep`` values of every member of ``y``."""
         keys, frames = _members(y)
-        freq = _panel_freq(frames)
         return cls(keys, list(y.columns), list(y.index.names),
-                   tuple(f.iloc[-keep:] for f in frames), freq)
+                   tuple(f.iloc[-keep:].copy() for f in frames), data_freq(y))
+
+    def last(self, keep):
+        """The memory of only the last ``keep`` values of every member."""
+        return replace(self, frames=tuple(f.iloc[-keep:].copy() for f in self.frames))
 
     def series(self):
         """The kept values as 1-D float arrays, member by member, column by column."""
@@ -165,36 +168,29 @@ def _as_float_frame(frame):
     return pd.DataFrame(frame.to_numpy(dtype=float), index=index, columns=frame.columns)
 
 
-def _panel_freq(frames):
-    for frame in frames:
-        freq = grid_freq(frame.index)
-        if freq is not None:
-            return freq
-    return None
-
-
 def _aligned(old, new, freq, key):
     """``old`` with ``new``'s values replacing those at the same times, extended by
     ``new``'s later values; a gap between them is a ``ValueError`` naming it."""
     start, end = new.index[0], new.index[-1]
-    after_old = steps_between(old.index[-1], start, freq)
-    if after_old > 1:
-        first, last = shifted(old.index[-1], [1, after_old - 1], freq)
-        who = "" if key is None else f" for member {key!r}"
-        raise ValueError(
-            f"update got data{who} starting at {start}, but the stored series ends at "
-            f"{old.index[-1]}: {after_old - 1} time point(s) from {first} to {last} are "
-            "missing. Pass the missing values too (or impute them), or fit again."
-        )
-    before_old = steps_between(end, old.index[0], freq)
-    if before_old > 1:
-        first, last = shifted(end, [1, before_old - 1], freq)
-        who = "" if key is None else f" for member {key!r}"
-        raise ValueError(
-            f"update got data{who} ending at {end}, but the stored series starts at "
-            f"{old.index[0]}: {before_old - 1} time point(s) from {first} to {last} are "
-            "missing. Pass the missing values too (or impute them), or fit again."
-        )
+    who = "" if key is None else f" for member {key!r}"
+    _refuse_gap(old.index[-1], start, freq,
+                f"update got data{who} starting at {start}, but the stored series ends "
+                f"at {old.index[-1]}")
+    _refuse_gap(end, old.index[0], freq,
+                f"update got data{who} ending at {end}, but the stored series starts "
+                f"at {old.index[0]}")
     before = old[old.index < start]
     later = old[old.index > end]
     return pd.concat([before, new, later])
+
+
+def _refuse_gap(earlier, later, freq, what):
+    """A ``ValueError`` (``what``, then the missing range) when time points are
+    missing between ``earlier`` and ``later``."""
+    steps = steps_between(earlier, later, freq)
+    if steps > 1:
+        first, last = shifted(earlier, [1, steps - 1], freq)
+        raise ValueError(
+            f"{what}: {steps - 1} time point(s) from {first} to {last} are missing. "
+            "Pass the missing values too (or impute them), or fit again."
+        )

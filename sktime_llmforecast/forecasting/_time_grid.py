@@ -38,9 +38,7 @@ def first_gap(index, freq):
     if len(index) < 2:
         return None
     if isinstance(index, pd.PeriodIndex) or pd.api.types.is_integer_dtype(index.dtype):
-        step = index.freq.n if isinstance(index, pd.PeriodIndex) else 1
-        ordinals = index.asi8 if isinstance(index, pd.PeriodIndex) else np.asarray(index)
-        diffs = np.diff(ordinals.astype(np.int64))
+        diffs, step = _differences(index)
         bad = np.flatnonzero(diffs != step)
         if len(bad) == 0:
             return None
@@ -66,9 +64,16 @@ def first_gap(index, freq):
 def on_unit_steps(index):
     """Whether an integer or period index moves by exactly one step (1, or its
     period) from each value to the next."""
+    diffs, step = _differences(index)
+    return bool((diffs == step).all())
+
+
+def _differences(index):
+    """``(differences between neighbours, one step)`` of an integer or period index,
+    in integers (period ordinals)."""
     step = index.freq.n if isinstance(index, pd.PeriodIndex) else 1
     ordinals = index.asi8 if isinstance(index, pd.PeriodIndex) else np.asarray(index)
-    return bool((np.diff(ordinals.astype(np.int64)) == step).all())
+    return np.diff(ordinals.astype(np.int64)), step
 
 
 def candidate_freq(index):

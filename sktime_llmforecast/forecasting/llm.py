@@ -389,16 +389,14 @@ class LLMForecaster(BaseForecaster):
                     "plan(fh) with an absolute fh needs the cutoff of a fitted forecaster; "
                     "pass relative steps, e.g. fh=[1, 2, 3]."
                 )
-            rel = np.asarray(fh if fh.is_relative else fh.to_relative(self.cutoff), dtype=int)
-            horizon = int(rel.max()) if len(rel) and rel.max() > 0 else None
+            horizon = _largest_step(fh if fh.is_relative else fh.to_relative(self.cutoff))
         return resolve_plan(self.get_params(deep=False), horizon)
 
     def _fit_plan(self, fh, memory):
         """The plan of ``fit``: its horizon the most steps any member forecasts."""
         horizon = None
         if fh is not None:
-            steps = np.concatenate(memory.steps_and_times(fh, self.cutoff)[0])
-            horizon = int(steps.max()) if len(steps) and steps.max() > 0 else None
+            horizon = _largest_step(np.concatenate(memory.steps_and_times(fh, self.cutoff)[0]))
         return resolve_plan(self.get_params(deep=False), horizon)
 
     def _set_cutoff_from_y(self, y):
@@ -445,7 +443,7 @@ class LLMForecaster(BaseForecaster):
     def _fit(self, y, X=None, fh=None):
         """Fit (or, after ``pretrain``, fine-tune a copy of) the network on ``y``."""
         series, _ = split_series(y)
-        memory = SeriesMemory.from_y(y, 1)
+        memory = SeriesMemory.from_y(y, len(y))
         plan = self._fit_plan(fh, memory)
         if hasattr(self, "pretrained_network_"):
             net = copy.deepcopy(self.pretrained_network_)
@@ -478,7 +476,7 @@ class LLMForecaster(BaseForecaster):
         self.horizon_ = net.config.horizon
         self.n_trainable_params_ = sum(p.numel() for p in net.trainable_parameters())
         self.n_total_params_ = sum(p.numel() for p in net.parameters())
-        self._memory = SeriesMemory.from_y(y, plan.history_length)
+        self._memory = memory.last(plan.history_length)
         return self
 
     def _update(self, y, X=None, update_params=True):
@@ -646,3 +644,9 @@ def _pick(values, cols):
     """``values[i, ..., cols[i]]`` for every row ``i`` (each row's own steps)."""
     shape = (cols.shape[0],) + (1,) * (values.ndim - 2) + (cols.shape[1],)
     return np.take_along_axis(values, cols.reshape(shape), axis=-1)
+
+
+def _largest_step(steps):
+    """The largest of the relative ``steps`` when positive, else None."""
+    steps = np.asarray(steps, dtype=int)
+    return int(steps.max()) if len(steps) and steps.max() > 0 else None
