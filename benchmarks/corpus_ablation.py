@@ -9,7 +9,7 @@ is then scored zero-shot (``max_epochs=0``):
 
 * on held-out synthetic series from every family (one panel of 20 series per
   family, 64 values of history, 16 to forecast): MASE against the naive forecast;
-* on the six real series of ``benchmarks/accuracy.py`` (three rolling origins each):
+* on the six real series of ``benchmarks/accuracy.six_series`` (three rolling origins each):
   geometric mean of MASE relative to seasonal naive.
 
 What a family buys is the change in these numbers when it is left out. The table
@@ -96,6 +96,10 @@ def synthetic_mase(stem, panels):
     return out
 
 
+#: rolling origins per real series (the earlier six-series backtest's)
+ABLATION_FOLDS = 3
+
+
 def real_relative_mase(stem):
     """Geometric mean over the accuracy benchmark's series of MASE / seasonal naive's."""
     from sktime.forecasting.model_evaluation import evaluate
@@ -103,12 +107,12 @@ def real_relative_mase(stem):
     from sktime.performance_metrics.forecasting import MeanAbsoluteScaledError
     from sktime.split import ExpandingWindowSplitter
 
-    from benchmarks.accuracy import N_FOLDS, datasets
+    from benchmarks.accuracy import six_series
 
     ratios = []
-    for _, (y, sp, h) in datasets().items():
+    for _, (y, sp, h) in six_series().items():
         cv = ExpandingWindowSplitter(fh=list(range(1, h + 1)), step_length=h,
-                                     initial_window=len(y) - N_FOLDS * h)
+                                     initial_window=len(y) - ABLATION_FOLDS * h)
         metric = MeanAbsoluteScaledError(sp=sp)
         llm = evaluate(_forecaster(pretrained=str(stem), max_epochs=0), cv, y,
                        scoring=metric)["test_MeanAbsoluteScaledError"].mean()

@@ -192,19 +192,30 @@ def test_numpy_settings_and_dotted_names_work(tmp_path):
 
 
 def test_generator_output_is_pinned_to_its_version():
-    """Changing what the generator draws must bump GENERATOR_VERSION (cards record it)."""
+    """Changing what the generator draws must bump GENERATOR_VERSION (cards record it);
+    ``family_weights=None`` still draws the version-1 corpus exactly."""
     from sktime_llmforecast.pretraining import GENERATOR_VERSION
 
-    values, _ = SyntheticSeriesGenerator().sample(6, 32, seed=0)
-    shape = values[:, [0, 15, 31]] / np.abs(values).mean(axis=1, keepdims=True)
-    assert GENERATOR_VERSION == "1"
+    def shape(gen):
+        values, _ = gen.sample(6, 32, seed=0)
+        return values[:, [0, 15, 31]] / np.abs(values).mean(axis=1, keepdims=True)
+
+    assert GENERATOR_VERSION == "2"
+    pinned_v2 = [[-0.7565505467, 0.7379346784, -1.5047032909],
+                 [0.9684109703, 1.0175775125, 1.0395180542],
+                 [-0.8691094991, -0.6306730268, 3.044391755],
+                 [0.0777511399, -1.6170767584, 2.28662947],
+                 [0.9638653813, 0.9607104418, 0.9659413186],
+                 [1.0544208357, 0.9933398416, 0.9709165337]]
+    np.testing.assert_allclose(shape(SyntheticSeriesGenerator()), pinned_v2, rtol=1e-7)
     pinned_v1 = [[4.8202615385, -0.595687792, -0.3623229037],
                  [-1.3148095812, -0.6961772863, 0.8339872985],
                  [2.1333333333, 0.4740740741, 0.237037037],
                  [-1.3020267861, -0.4192092255, 2.7315551021],
                  [0.9149096507, 0.948315578, 1.0474532664],
                  [1.0888780072, 1.0378147999, 0.9805478208]]
-    np.testing.assert_allclose(shape, pinned_v1, rtol=1e-7)
+    np.testing.assert_allclose(shape(SyntheticSeriesGenerator(family_weights=None)),
+                               pinned_v1, rtol=1e-7)
 
 
 def test_time_budget_stops_early(tmp_path):
@@ -370,12 +381,15 @@ def test_cli_pretrains_on_every_family(tmp_path):
             "--batch-size", "4", "--n-validation", "8", "--no-progress", "--steps", "2"]
     assert cli_main(base + ["--out", str(tmp_path / "all"), "--families", "all"]) == 0
     weights = read_card(tmp_path / "all")["pretraining"]["generator"]["params"]["family_weights"]
-    assert weights == {name: 1 for name in FAMILY_NAMES}
+    assert weights == "all" and len(FAMILY_NAMES) == 6
     assert cli_main(base + ["--out", str(tmp_path / "gp"),
                             "--families", '{"kernel_synth": 1}']) == 0
-    default = cli_main(base + ["--out", str(tmp_path / "v1")])
-    assert default == 0
+    assert cli_main(base + ["--out", str(tmp_path / "v1"), "--families", "v1"]) == 0
     assert read_card(tmp_path / "v1")["pretraining"]["generator"]["params"]["family_weights"] is None
+    assert cli_main(base + ["--out", str(tmp_path / "default")]) == 0
+    card = read_card(tmp_path / "default")["pretraining"]
+    assert card["generator"]["params"]["family_weights"] == "all"
+    assert card["generator"]["version"] == "2"
 
 
 # ------------------------------------------------------------------ shipped

@@ -19,6 +19,7 @@ from sktime_llmforecast.forecasting._start import sized_to_data, starting_networ
 from sktime_llmforecast.forecasting.plan import resolve_device, resolve_plan
 from sktime_llmforecast.nn import (
     TrainResult,
+    calibrate_spread,
     empty_history,
     forecast_paths,
     has_window,
@@ -118,8 +119,9 @@ class LLMForecaster(BaseForecaster):
         patch mode the quantile head is trained with pinball loss whenever the
         chosen losses leave it untrained (and the mean with MSE likewise). See
         docs/losses.md.
-    context_length : int, default=64
-        Values of history the model sees. Shorter histories are left-padded and the
+    context_length : int or None, default=None
+        Values of history the model sees; None: the pretrained adapter's (512 for
+        the shipped one), else 64. Shorter histories are left-padded and the
         padding is masked (scaling and attention ignore it); at least 2 observed
         values are needed per training window. A network built from scratch reads at
         most the longest series (never less than one patch), so cost follows the
@@ -175,18 +177,26 @@ class LLMForecaster(BaseForecaster):
     top_p : float, default=0.9
         Nucleus sampling: draw from the smallest set of allowed tokens whose
         probability reaches ``top_p``.
-    quantile_levels : tuple of float, default=(0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
+    quantile_levels : tuple of float or None, default=None
         Levels of the patch-mode quantile head (trained by the quantile or sample
-        losses of ``loss``, else by pinball loss). Other levels are interpolated between these
-        in normal-score space and extrapolated with a normal tail beyond them
-        (docs/probabilistic.md, "Interval tails"); a single level gives no
-        intervals or variance (ValueError).
+        losses of ``loss``, else by pinball loss); None: the pretrained adapter's
+        (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99 for the shipped one),
+        else (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975). Other levels are
+        interpolated between these in normal-score space and extrapolated with a
+        normal tail beyond them (docs/probabilistic.md, "Interval tails"); a single
+        level gives no intervals or variance (ValueError).
     point_forecast : {"median", "mean", "greedy"}, default="median"
         ``predict``: the sample median or mean (sampling modes; patch mode: the
         0.5-quantile or the mean head), or greedy decoding (token mode; zero-shot:
         one path at temperature 0; patch mode: the mean head). Every mode gives
         all three (``sktime_llmforecast.nn.POINT_FORECASTS``).
     head_dropout : float, default=0.0
+    head_width : int or None, default=None
+        Patch mode: every token's hidden state is first mapped to ``head_width``
+        features, then the flatten head projects all of them to the horizon, so a
+        long horizon costs ``n_tokens * head_width`` weights per output rather
+        than ``n_tokens * hidden_size``. None: the pretrained adapter's (128 for
+        the shipped one), else no bottleneck (PatchTST's flatten head).
     dtype : {"float32", "bfloat16", "float16"}, default="float32"
         Storage dtype of the backbone weights.
     device : {"auto", "cpu", "cuda"}, default="auto"
@@ -233,6 +243,12 @@ class LLMForecaster(BaseForecaster):
         The global model from ``pretrain`` (only after ``pretrain``).
     adapter_card_ : dict or None
         The card of the pretrained adapter ``fit`` started from (None: none).
+    interval_spread_ : float
+        Patch mode: the factor on the quantile head's distance from its median,
+        fitted on the held-out validation windows (minimum pinball loss; 1.0 when
+        there are too few windows, or nothing trains). Sampling modes: 1.0.
+    n_calibration_windows_ : int
+        The validation windows it was fitted on.
 
     Examples
     --------
@@ -290,7 +306,7 @@ class LLMForecaster(BaseForecaster):
         prompt=None,
         n_demonstrations=0,
         loss="auto",
-        context_length=64,
+        context_length=None,
         prediction_length=None,
         max_epochs=20,
         pretrained="default",
@@ -304,9 +320,10 @@ class LLMForecaster(BaseForecaster):
         num_samples=20,
         temperature=1.0,
         top_p=0.9,
-        quantile_levels=(0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975),
+        quantile_levels=None,
         point_forecast="median",
         head_dropout=0.0,
+        head_width=None,
         dtype="float32",
         device="auto",
         random_state=None,
@@ -340,6 +357,7 @@ class LLMForecaster(BaseForecaster):
         self.quantile_levels = quantile_levels
         self.point_forecast = point_forecast
         self.head_dropout = head_dropout
+        self.head_width = head_width
         self.dtype = dtype
         self.device = device
         self.random_state = random_state
@@ -394,10 +412,13 @@ class LLMForecaster(BaseForecaster):
 
     def _fit_plan(self, fh, memory):
         """The plan of ``fit``: its horizon the most steps any member forecasts."""
-        horizon = None
-        if fh is not None:
-            horizon = _largest_step(np.concatenate(memory.steps_and_times(fh, self.cutoff)[0]))
-        return resolve_plan(self.get_params(deep=False), horizon)
+        return resolve_plan(self.get_params(deep=False), self._asked_horizon(fh, memory))
+
+    def _asked_horizon(self, fh, memory):
+        """The most steps ``fh`` asks of any member (None: no ``fh``)."""
+        if fh is None:
+            return None
+        return _largest_step(np.concatenate(memory.steps_and_times(fh, self.cutoff)[0]))
 
     def _set_cutoff_from_y(self, y):
         """sktime's cutoff, given the frequency of the data's own grid where sktime's
@@ -458,13 +479,17 @@ class LLMForecaster(BaseForecaster):
             if start.tokenizer_scores is not None:
                 self.tokenizer_scores_ = start.tokenizer_scores
                 self.selected_tokenizer_ = plan.tokenizer.clone()
-        epochs = plan.train.max_epochs
-        if pretrained:  # fine-tune; a series too short for a window is not
-            epochs = plan.finetune_epochs if has_window(series, net.config.horizon) else 0
+        epochs, horizon = plan.train.max_epochs, None
+        if pretrained:  # fine-tune for the steps fh asks; a series too short is not
+            asked = self._asked_horizon(fh, memory)
+            horizon = min(asked, net.config.horizon) if asked else None
+            epochs = plan.finetune_epochs if has_window(
+                series, horizon or net.config.horizon) else 0
         if plan.loss_switcher is None:  # zero-shot: nothing trains
             result = TrainResult(history=empty_history())
         else:
-            train = replace(plan.train, max_epochs=epochs, keep_initial=pretrained)
+            train = replace(plan.train, max_epochs=epochs, keep_initial=pretrained,
+                            horizon=horizon)
             result = train_on_series(net, series, train, plan.loss_switcher)
         self.history_ = result.history
         self.loss_category_, self.losses_ = result.loss_category, result.losses
@@ -476,6 +501,11 @@ class LLMForecaster(BaseForecaster):
         self.horizon_ = net.config.horizon
         self.n_trainable_params_ = sum(p.numel() for p in net.trainable_parameters())
         self.n_total_params_ = sum(p.numel() for p in net.parameters())
+        self.interval_spread_, self.n_calibration_windows_ = 1.0, 0
+        if plan.loss_switcher is not None:  # trained and pretrained heads: calibrate
+            self.interval_spread_, self.n_calibration_windows_ = calibrate_spread(
+                net, series, horizon or net.config.horizon,
+                plan.train.validation_fraction, resolve_device(self.device))
         self._memory = memory.last(plan.history_length)
         return self
 
@@ -502,7 +532,8 @@ class LLMForecaster(BaseForecaster):
         # of the machine it was loaded on when device="auto"
         device = resolve_device(self.device)
         paths = forecast_paths(self.network_, self._memory.series(), plan.history_length,
-                               total, device, plan.sampling, greedy)
+                               total, device, plan.sampling, greedy,
+                               spread=getattr(self, "interval_spread_", 1.0))
         if paths.counts is not None:
             self.sample_counts_ = paths.counts
         cols = np.repeat(np.stack(steps) - 1, len(self._memory.columns), axis=0)

@@ -35,6 +35,12 @@ from sktime_llmforecast.tokenizers import DigitTokenizer, PatchTokenizer, Tokeni
 
 DEVICES = ("auto", "cpu", "cuda")
 MODES = ("trained", "zero-shot")
+#: ``context_length=None`` without an adapter (from scratch, zero-shot)
+DEFAULT_CONTEXT_LENGTH = 64
+#: ``quantile_levels=None`` without an adapter
+DEFAULT_QUANTILE_LEVELS = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
+# parameters whose None means "the adapter's" (else the default above)
+_FROM_ADAPTER = ("context_length", "quantile_levels", "head_width")
 
 
 @dataclass(frozen=True)
@@ -150,7 +156,13 @@ def default_horizon(params):
     of the context."""
     if params["prediction_length"] is not None:
         return int(params["prediction_length"])
-    return max(1, int(params["context_length"]) // 4)
+    return max(1, _context_length(params) // 4)
+
+
+def _context_length(params):
+    """``context_length``, or the default without an adapter when None."""
+    value = params["context_length"]
+    return DEFAULT_CONTEXT_LENGTH if value is None else int(value)
 
 
 def resolve_plan(params, horizon=None):
@@ -196,10 +208,12 @@ def resolve_plan(params, horizon=None):
         lora_rank=int(p["lora_rank"]),
         lora_alpha=float(p["lora_alpha"]),
         interface=p["interface"],
-        context_length=int(p["context_length"]),
+        context_length=_context_length(p),
         horizon=int(horizon) if horizon else default_horizon(p),
         head_dropout=float(p["head_dropout"]),
-        quantile_levels=_levels(p["quantile_levels"]),
+        head_width=None if p["head_width"] is None else int(p["head_width"]),
+        quantile_levels=(DEFAULT_QUANTILE_LEVELS if p["quantile_levels"] is None
+                         else _levels(p["quantile_levels"])),
         n_queries=int(p["n_queries"]),
         prompt=p["prompt"] or None,
         n_demonstrations=int(p["n_demonstrations"]),
@@ -240,14 +254,16 @@ def resolve_plan(params, horizon=None):
             seed=seed,
         ),
         point_forecast=p["point_forecast"],
-        history_length=int(p["context_length"]) * (1 + n_demo),
+        history_length=network.context_length * (1 + n_demo),
     )
 
 
 def _check_numbers(p):
-    for name in ("context_length", "batch_size", "patience", "lora_rank", "n_queries",
-                 "num_samples"):
+    for name in ("batch_size", "patience", "lora_rank", "n_queries", "num_samples"):
         check_int(name, p[name])
+    for name in ("context_length", "head_width"):
+        if p[name] is not None:
+            check_int(name, p[name])
     for name in ("max_epochs", "n_demonstrations"):
         check_int(name, p[name], minimum=0)
     if p["finetune_epochs"] is not None:
@@ -388,6 +404,12 @@ def _match_adapter(adapter, network, tokenizer, params):
     card = adapter.card
     horizon = params["prediction_length"] or card["network"]["horizon"]
     network = replace(network, horizon=int(horizon))
+    # None: the adapter's (cards written before head_width existed have none)
+    taken = {name: card["network"].get(name) for name in _FROM_ADAPTER
+             if params[name] is None}
+    if "quantile_levels" in taken:
+        taken["quantile_levels"] = tuple(float(q) for q in taken["quantile_levels"])
+    network = replace(network, **taken)
     wanted = network_record(network, tokenizer)
     if tokenizer is None:
         wanted["tokenizer"] = card["network"]["tokenizer"]

@@ -33,6 +33,7 @@ from sktime_llmforecast.nn.adapter import (
     tokenizer_from_record,
 )
 from sktime_llmforecast.nn.base import BackboneNetwork, Batch, NetworkForecast
+from sktime_llmforecast.nn.calibration import calibrate_spread
 from sktime_llmforecast.nn.checkpoint import (
     checkpoint_identity,
     load_checkpoint,
@@ -85,6 +86,7 @@ __all__ = [
     "NETWORKS",
     "POINT_FORECASTS",
     "BackboneNetwork",
+    "calibrate_spread",
     "Batch",
     "NetworkConfig",
     "NetworkForecast",

@@ -27,7 +27,8 @@ _TOKENIZERS = ("PatchTokenizer", "DigitTokenizer", "ChunkedDigitTokenizer", "Bin
 
 # card["network"] keys that fix the weights' shapes or meaning: they must match
 ARCHITECTURE_KEYS = ("backbone", "n_layers", "interface", "n_queries", "tokenizer",
-                     "context_length", "horizon", "quantile_levels", "prompt")
+                     "context_length", "horizon", "quantile_levels", "head_width",
+                     "prompt")
 # what loading reads from a card, and its type
 _CARD_FIELDS = {"network.backbone.kind": str,
                 "network.backbone.source": str, "network.n_layers": (int, type(None)),
@@ -67,6 +68,7 @@ def network_record(config, tokenizer):
         "context_length": config.context_length,
         "horizon": config.horizon,
         "quantile_levels": list(config.quantile_levels),
+        "head_width": config.head_width,
         "prompt": config.prompt,
     }
 

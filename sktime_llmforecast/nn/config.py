@@ -97,6 +97,9 @@ class NetworkConfig:
     horizon : int
         Steps the head predicts in one pass.
     head_dropout : float in [0, 1)
+    head_width : int or None
+        Patch networks: features per token before the flatten head (None: the
+        backbone's hidden size, no bottleneck).
     quantile_levels : tuple of float
         Strictly increasing levels in (0, 1) of the patch network's quantile head.
     n_queries : int
@@ -116,6 +119,7 @@ class NetworkConfig:
     context_length: int = 64
     horizon: int = 12
     head_dropout: float = 0.0
+    head_width: int | None = None
     quantile_levels: tuple = (0.025, 0.1, 0.25, 0.5, 0.75, 0.9, 0.975)
     n_queries: int = 16
     prompt: str | None = None
@@ -135,6 +139,8 @@ class NetworkConfig:
         for name in ("lora_rank", "context_length", "horizon", "n_queries"):
             check_int(name, getattr(self, name))
         check_int("n_demonstrations", self.n_demonstrations, minimum=0)
+        if self.head_width is not None:
+            check_int("head_width", self.head_width)
         for name in ("lora_alpha", "head_dropout"):
             check_float(name, getattr(self, name))
         if not self.lora_alpha > 0:
@@ -159,6 +165,9 @@ class TrainConfig:
 
     ``keep_initial``: the starting weights (a pretrained network) compete with
     every epoch, so fine-tuning never ends worse on validation than it began.
+    ``horizon``: the first steps of the head the training windows' targets cover
+    (None: the whole head). Fine-tuning a long-horizon adapter for a short ``fh``
+    then needs far shorter series and leaves room for a validation split.
     """
 
     max_epochs: int = 20
@@ -171,9 +180,12 @@ class TrainConfig:
     device: str = "cpu"
     verbose: bool = False
     keep_initial: bool = False
+    horizon: int | None = None
 
     def __post_init__(self):
         check_int("max_epochs", self.max_epochs, minimum=0)
+        if self.horizon is not None:
+            check_int("horizon", self.horizon)
         for name in ("batch_size", "patience"):
             check_int(name, getattr(self, name))
         for name in ("learning_rate", "weight_decay", "validation_fraction"):

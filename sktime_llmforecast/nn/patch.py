@@ -49,7 +49,8 @@ class PatchForecastNetwork(BackboneNetwork):
             config.interface, tokenizer.patch_len, d_model, n_queries=config.n_queries
         )
         self.head = FlattenHead(
-            n_tokens, d_model, config.horizon * self.n_outputs, config.head_dropout
+            n_tokens, d_model, config.horizon * self.n_outputs, config.head_dropout,
+            width=config.head_width,
         )
         self.register_buffer(
             "levels",
@@ -79,11 +80,12 @@ class PatchForecastNetwork(BackboneNetwork):
 
         Losses read standardised values (the window's own location and scale
         removed) unless they ask for original units; sample losses get
-        differentiable draws from the quantile head.
+        differentiable draws from the quantile head. A target shorter than the
+        horizon trains the head's first steps only.
         """
         context, mask, target = batch
         z, state = self(context, mask)
-        z = z.float()
+        z = z[..., : target.shape[-1]].float()  # targets may cover the first steps only
         loc, sc = state.scale.loc.float(), state.scale.scale.float()  # (B, 1)
         z_true = (target.float() - loc) / sc
         naive = {}

@@ -4,7 +4,10 @@ Tensors come from the networks; numpy goes back to the forecaster. Horizons long
 than the network's head are forecast recursively: the mean (deterministic paths) or
 each sample path (sampled paths) is appended to its context and the next block
 follows. Beyond the first block, patch-mode quantiles are those of a model fed its
-own mean, so they understate the uncertainty of the later steps.
+own mean; the spread of the block before is added to them in quadrature
+(``calibration.accumulate_spread``), so the spread never shrinks from one block to
+the next. Patch-mode quantiles are first widened by the spread factor ``fit``
+calibrated on held-out windows (``calibration.calibrate_spread``).
 
 Quantiles at any level in (0, 1) (see ``docs/probabilistic.md``, "Interval tails"):
 
@@ -30,6 +33,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.special import ndtri
 
+from sktime_llmforecast.nn.calibration import accumulate_spread, widen
 from sktime_llmforecast.nn.config import SamplingConfig
 from sktime_llmforecast.nn.training import run_batched
 from sktime_llmforecast.nn.windows import last_contexts
@@ -121,7 +125,7 @@ def _extend(history, block):
 
 
 def forecast_paths(net, series, history_length, total, device,
-                   sampling: SamplingConfig = SamplingConfig(), greedy=False):
+                   sampling: SamplingConfig = SamplingConfig(), greedy=False, spread=1.0):
     """Forecast ``total`` steps after every series, recursively in head-sized blocks.
 
     Parameters
@@ -137,6 +141,8 @@ def forecast_paths(net, series, history_length, total, device,
     sampling : SamplingConfig
     greedy : bool
         Deterministic paths (mean head or greedy decoding) instead of samples.
+    spread : float, default=1.0
+        Factor on the quantile head's distance from its median (patch mode).
 
     Returns
     -------
@@ -149,6 +155,7 @@ def forecast_paths(net, series, history_length, total, device,
     """
     net.to(device)
     net.eval()
+    levels = np.asarray(net.config.quantile_levels, dtype=float)
     history = [np.asarray(s, dtype=float) for s in series]
     n_series = len(series)
     blocks, done, block_no = [], 0, 0
@@ -170,6 +177,11 @@ def forecast_paths(net, series, history_length, total, device,
         else:
             history = _extend(history, block.mean)
             done += block.mean.shape[1]
+        if block.quantiles is not None:
+            block.quantiles = widen(levels, block.quantiles, spread)
+            if block_no and len(levels) > 1:  # one level: no spread to carry
+                block.quantiles = accumulate_spread(levels, block.quantiles,
+                                                    blocks[-1].quantiles)
         blocks.append(block)
         block_no += 1
     paths = _join(blocks, total)
@@ -180,7 +192,7 @@ def forecast_paths(net, series, history_length, total, device,
             "learning_rate or check the input scale."
         )
     if paths.quantiles is not None:
-        paths.levels = np.asarray(net.config.quantile_levels, dtype=float)
+        paths.levels = levels
     return paths
 
 

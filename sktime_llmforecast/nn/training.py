@@ -253,6 +253,13 @@ class TrainResult:
     loss_weights_history: list = field(default_factory=list)
 
 
+def training_horizon(net, config: TrainConfig):
+    """Steps the training targets cover: ``config.horizon``, at most the head's."""
+    if config.horizon is None:
+        return net.config.horizon
+    return min(int(config.horizon), net.config.horizon)
+
+
 def train_on_series(net, series, config: TrainConfig, loss_switcher):
     """Train ``net`` in place on windows of ``series`` with the switcher's losses.
 
@@ -280,8 +287,8 @@ def train_on_series(net, series, config: TrainConfig, loss_switcher):
     if config.max_epochs == 0:  # nothing to train (e.g. zero-shot from a pretrained model)
         train = val = None
     else:
-        train, val = make_windows(series, net.config.context_length, net.config.horizon,
-                                  config.validation_fraction)
+        train, val = make_windows(series, net.config.context_length,
+                                  training_horizon(net, config), config.validation_fraction)
     initial_weights = objective.weights()
     with seeded(config.seed, config.device):
         history = train_network(net, train, val, config, objective,

@@ -111,8 +111,11 @@ def pretrain_adapter(forecaster, out, config=None, generator=None, checkpoint_di
         "losses": list(objective.names),
         "device": config.device,
         "seconds": round(float(history["seconds"]), 1),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
+        "machine": f"{platform.machine()}, {history['throughput']['threads']} torch threads",
         "torch": torch.__version__,
+        "backbone_dtype": str(next(net.backbone.parameters(), torch.empty(0)).dtype)
+        .replace("torch.", ""),
+        "throughput": history["throughput"],
     }
     validation = {
         "windows": config.n_validation,

@@ -10,6 +10,12 @@ The no-LLM ablation with the same interface, head and budget::
 
     python -m sktime_llmforecast.pretraining --n-layers 0 --out my_no_llm_adapter
 
+The attention control of ``benchmarks/accuracy.py`` (one random, trainable block of
+SmolLM2's shape)::
+
+    python -m sktime_llmforecast.pretraining --n-layers 1 --finetune full \
+        --backbone CONTROL_BACKBONE_JSON --out attention-control
+
 Resumable: ``--checkpoint-dir ckpt`` writes checkpoints, ``--resume`` continues.
 """
 
@@ -19,10 +25,12 @@ import argparse
 import json
 
 from sktime_llmforecast.pretraining.api import PRETRAIN_LOSSES, pretrain_adapter
-from sktime_llmforecast.pretraining.synthetic import FAMILY_NAMES, SyntheticSeriesGenerator
+from sktime_llmforecast.pretraining.synthetic import SyntheticSeriesGenerator
 from sktime_llmforecast.pretraining.trainer import PretrainConfig
 
 DEFAULTS = PretrainConfig()
+#: the quantile head of the shipped adapter
+QUANTILE_LEVELS = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 
 
 def build_parser():
@@ -37,10 +45,18 @@ def build_parser():
                    help="'smollm2-135m', a local model folder, or a JSON config dict")
     p.add_argument("--n-layers", type=int, default=6,
                    help="transformer blocks kept (0: the no-LLM ablation)")
-    p.add_argument("--context-length", type=int, default=64)
-    p.add_argument("--prediction-length", type=int, default=16)
-    p.add_argument("--patch-len", type=int, default=16)
-    p.add_argument("--stride", type=int, default=8)
+    p.add_argument("--context-length", type=int, default=512)
+    p.add_argument("--prediction-length", type=int, default=64)
+    p.add_argument("--patch-len", type=int, default=32)
+    p.add_argument("--stride", type=int, default=32)
+    p.add_argument("--head-width", type=int, default=128,
+                   help="features per token before the flatten head (0: no bottleneck)")
+    p.add_argument("--quantile-levels", default=",".join(map(str, QUANTILE_LEVELS)),
+                   help="comma-separated levels of the quantile head")
+    p.add_argument("--finetune", default="frozen",
+                   choices=["frozen", "layernorm", "full", "lora"],
+                   help="which backbone weights train (full: e.g. the attention "
+                        "control's one random block)")
     p.add_argument("--interface", default="linear", choices=["linear", "mlp", "resampler"])
     p.add_argument("--steps", type=int, default=DEFAULTS.steps)
     p.add_argument("--max-minutes", type=float, default=None,
@@ -56,12 +72,14 @@ def build_parser():
     p.add_argument("--resume", action="store_true",
                    help="continue from the checkpoint in --checkpoint-dir")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads (default: every core the process may use)")
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
-    p.add_argument("--families", default=None,
+    p.add_argument("--families", default="all",
                    help="the corpus' family weights: 'all' (every family of "
-                        "FAMILY_NAMES, equally) or JSON such as "
-                        "'{\"components\": 2, \"kernel_synth\": 1}'; default: "
-                        "components only (generator version 1)")
+                        "FAMILY_NAMES, equally: generator version 2, the default), "
+                        "'v1' (the components only: version 1) or JSON such as "
+                        "'{\"components\": 2, \"kernel_synth\": 1}'")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -78,10 +96,13 @@ def main(argv=None):
     forecaster = LLMForecaster(
         backbone=backbone,
         n_layers=args.n_layers,
+        finetune=args.finetune,
         tokenizer=PatchTokenizer(patch_len=args.patch_len, stride=args.stride),
         interface=args.interface,
         context_length=args.context_length,
         prediction_length=args.prediction_length,
+        quantile_levels=tuple(float(q) for q in args.quantile_levels.split(",")),
+        head_width=args.head_width or None,
         dtype=args.dtype,
         pretrained=None,
     )
@@ -96,6 +117,7 @@ def main(argv=None):
         eval_every=args.eval_every,
         checkpoint_every=args.checkpoint_every,
         device=args.device,
+        threads=args.threads,
         progress=not args.no_progress,
     )
     card = pretrain_adapter(forecaster, args.out, config, generator=_generator(args.families),
@@ -111,8 +133,6 @@ def main(argv=None):
 
 def _generator(families):
     """The corpus generator of the ``--families`` option."""
-    if families is None:
-        return SyntheticSeriesGenerator()
-    weights = ({name: 1 for name in FAMILY_NAMES} if families == "all"
-               else json.loads(families))
-    return SyntheticSeriesGenerator(family_weights=weights)
+    if families in ("all", "v1"):
+        return SyntheticSeriesGenerator(family_weights=None if families == "v1" else "all")
+    return SyntheticSeriesGenerator(family_weights=json.loads(families))

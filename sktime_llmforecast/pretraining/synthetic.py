@@ -15,7 +15,8 @@ from skbase.base import BaseObject
 
 from sktime_llmforecast.pretraining.families import FAMILIES, mixup
 
-GENERATOR_VERSION = "1"
+#: "1": the components only; "2": every family mixed equally (``family_weights="all"``)
+GENERATOR_VERSION = "2"
 
 #: every component the generator can draw (``info`` of :meth:`sample` names them)
 COMPONENTS = (
@@ -76,16 +77,17 @@ class SyntheticSeriesGenerator(BaseObject):
         the noise is i.i.d., AR(1)/AR(2) or ARMA(1, 1) (equally likely).
     log10_scale_range : tuple of float, default=(-3.0, 6.0)
         Uniform range of ``log10(scale)``.
-    family_weights : dict or None, default=None
+    family_weights : "all", dict or None, default="all"
         Relative weights of the series families (names in ``FAMILY_NAMES``):
         ``"components"`` (the parts above), ``"mixup"`` (convex mixtures of 2 or 3
         series of the other families), ``"kernel_synth"``, ``"quasi_periodic"``,
-        ``"regime_switch"``, ``"heteroscedastic"`` (``pretraining.families``);
-        e.g. ``{name: 1 for name in FAMILY_NAMES}`` mixes all equally. None draws
-        the components only (the corpus of ``GENERATOR_VERSION`` "1", which the
-        shipped adapter was pretrained on). Every family's series is scaled and
-        offset like a component series; ``info`` names its family
-        (``"family:..."``) and parts.
+        ``"regime_switch"``, ``"heteroscedastic"`` (``pretraining.families``).
+        ``"all"`` mixes every family equally (the corpus of ``GENERATOR_VERSION``
+        "2", which the shipped adapter was pretrained on); a dict such as
+        ``{"components": 2, "kernel_synth": 1}`` weighs them; None draws the
+        components only, with no family draw (the version "1" corpus). Every
+        family's series is scaled and offset like a component series; ``info``
+        names its family (``"family:..."``) and parts.
 
     Examples
     --------
@@ -111,7 +113,7 @@ class SyntheticSeriesGenerator(BaseObject):
         p_counts=0.07,
         noise_range=(0.02, 0.5),
         log10_scale_range=(-3.0, 6.0),
-        family_weights=None,
+        family_weights="all",
     ):
         self.p_trend = p_trend
         self.p_season = p_season
@@ -150,14 +152,17 @@ class SyntheticSeriesGenerator(BaseObject):
         self._family_probabilities()
 
     def _family_probabilities(self):
-        """``(names, probabilities)`` of ``family_weights`` (None: components only)."""
+        """``(names, probabilities)`` of ``family_weights`` (None: components only;
+        ``"all"``: every family equally)."""
         weights = self.family_weights
         if weights is None:
             return ("components",), np.ones(1)
+        if isinstance(weights, str) and weights == "all":
+            weights = dict.fromkeys(FAMILY_NAMES, 1)
         if not isinstance(weights, dict) or not weights:
             raise TypeError(
-                "family_weights must be None or a non-empty dict of family name to "
-                f"weight, e.g. {{'components': 1, 'kernel_synth': 1}}; got {weights!r}."
+                "family_weights must be 'all', None or a non-empty dict of family name "
+                f"to weight, e.g. {{'components': 1, 'kernel_synth': 1}}; got {weights!r}."
             )
         unknown = sorted(set(weights) - set(FAMILY_NAMES))
         if unknown:

@@ -24,6 +24,13 @@ from sktime_llmforecast.nn import (
     save_checkpoint,
 )
 from sktime_llmforecast.pretraining.corpus import step_batch, validation_windows
+from sktime_llmforecast.pretraining.throughput import (
+    available_cores,
+    backbone_tokens,
+    matmul_peak_gflops,
+    step_flops,
+    torch_threads,
+)
 
 # settings that must agree between a checkpoint and the run that resumes it (steps
 # too: the learning-rate schedule is laid out over them)
@@ -37,7 +44,7 @@ class PretrainConfig:
 
     Parameters
     ----------
-    steps : int, default=4000
+    steps : int, default=10000
         Optimiser steps (the learning-rate schedule is laid out over them).
     max_minutes : float or None, default=None
         Stop earlier once this much wall time has passed (the card records the
@@ -53,13 +60,16 @@ class PretrainConfig:
         initialisation.
     n_validation : int, default=256
         Fixed synthetic validation windows (their own seed stream).
-    eval_every : int, default=100
+    eval_every : int, default=500
         Steps between validation passes (and the last step).
     checkpoint_every : int, default=100
         Steps between checkpoints (and the last step), when a folder is given.
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"`` (bf16 autocast) or ``"auto"`` (``pretrain_adapter``
         resolves it to CUDA when available).
+    threads : int or None, default=None
+        Intra-op torch threads of the run (None: every core the process may use).
+        Results are reproducible bit for bit for the same thread count.
     progress : bool, default=True
         Show a tqdm progress bar.
 
@@ -71,7 +81,7 @@ class PretrainConfig:
     (32, 50)
     """
 
-    steps: int = 4000
+    steps: int = 10000
     max_minutes: float | None = None
     batch_size: int = 32
     learning_rate: float = 1e-3
@@ -79,9 +89,10 @@ class PretrainConfig:
     warmup_steps: int = 50
     seed: int = 0
     n_validation: int = 256
-    eval_every: int = 100
+    eval_every: int = 500
     checkpoint_every: int = 100
     device: str = "cpu"
+    threads: int | None = None
     progress: bool = True
 
     def __post_init__(self):
@@ -94,6 +105,8 @@ class PretrainConfig:
             check_int(name, getattr(self, name))
         check_int("warmup_steps", self.warmup_steps, minimum=0)
         check_int("seed", self.seed, minimum=0)
+        if self.threads is not None:
+            check_int("threads", self.threads)
         check_float("learning_rate", self.learning_rate)
         check_float("weight_decay", self.weight_decay)
         if not self.learning_rate > 0:
@@ -139,7 +152,8 @@ def pretrain_network(net, objective, generator, config: PretrainConfig,
         (a ``ValueError`` names what differs), and the result equals an
         uninterrupted run. A run stopped by ``max_minutes`` resumes the same way.
 
-    The global torch RNG is left as it was (each step seeds a forked RNG).
+    The global torch RNG and thread count are left as they were (each step seeds
+    a forked RNG).
 
     Returns
     -------
@@ -148,13 +162,44 @@ def pretrain_network(net, objective, generator, config: PretrainConfig,
         ``val_loss`` and the validation losses by name (``val_<name>``; ``val_probe_mae``
         is the MAE of the point forecast in standardised units), ``seconds``
         (wall time of this and earlier resumed runs), ``steps_run``, ``stopped``
-        (``"steps"`` or ``"time"``).
+        (``"steps"`` or ``"time"``), ``throughput`` (see :func:`run_throughput`).
     """
     config.check()
     if config.device == "auto":
         config = replace(config, device="cuda" if torch.cuda.is_available() else "cpu")
-    with torch.random.fork_rng(devices=rng_devices(config.device)):
-        return _pretrain(net, objective, generator, config, checkpoint_dir, resume)
+    threads = available_cores() if config.threads is None else config.threads
+    with torch.random.fork_rng(devices=rng_devices(config.device)), torch_threads(threads):
+        history = _pretrain(net, objective, generator, config, checkpoint_dir, resume)
+        history["throughput"] = run_throughput(net, objective, generator, config, history)
+    return history
+
+
+def run_throughput(net, objective, generator, config, history):
+    """Tokens/s and achieved GFLOP/s of a run, beside the machine's matmul peak.
+
+    ``flops_per_step`` is counted on one batch (forward and backward, matrix
+    products and attention); the rates divide by the run's whole wall time
+    (``history["seconds"]``: data generation and validation included), so they are
+    what the run got, not the best a step can do.
+    """
+    ctx_len, horizon = net.config.context_length, net.config.horizon
+    batch = step_batch(generator, 0, config.batch_size, ctx_len, horizon, config.seed)
+    flops = step_flops(net, objective, batch.batch(np.arange(len(batch))), config.device)
+    net.eval()
+    steps, seconds = history["steps_run"], max(history["seconds"], 1e-9)
+    tokens = steps * config.batch_size * backbone_tokens(net)
+    dtype = next(net.backbone.parameters(), torch.empty(0)).dtype
+    out = {
+        "threads": torch.get_num_threads(),
+        "tokens_per_window": backbone_tokens(net),
+        "tokens_per_second": round(tokens / seconds, 1),
+        "flops_per_step": flops,
+        "gflops_per_second": round(flops * steps / seconds / 1e9, 2),
+    }
+    if torch.device(config.device).type == "cpu":
+        out["matmul_peak_gflops_per_second"] = round(matmul_peak_gflops(dtype), 1)
+        out["matmul_dtype"] = str(dtype).replace("torch.", "")
+    return out
 
 
 def _pretrain(net, objective, generator, config, checkpoint_dir, resume):
