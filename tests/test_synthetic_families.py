@@ -35,9 +35,15 @@ def test_every_family_is_drawn_seeded_and_finite():
     assert 0.1 < share < 0.25  # equal weights over six families
 
 
-def test_default_corpus_draws_components_only():
-    _, info = SyntheticSeriesGenerator().sample(200, 64, seed=0)
+def test_version_1_corpus_draws_components_only():
+    _, info = SyntheticSeriesGenerator(family_weights=None).sample(200, 64, seed=0)
     assert not any(p.startswith("family:") for parts in info for p in parts)
+
+
+def test_default_corpus_mixes_every_family():
+    _, info = SyntheticSeriesGenerator().sample(600, 64, seed=0)
+    drawn = {p for parts in info for p in parts if p.startswith("family:")}
+    assert drawn == {f"family:{name}" for name in FAMILY_NAMES}
 
 
 @pytest.mark.parametrize("family", list(FAMILIES.values()))
@@ -99,7 +105,7 @@ def test_heteroscedastic_noise_changes_its_spread():
     ({"nope": 1}, ValueError, "Unknown families \\['nope'\\]"),
     ({"mixup": 1}, ValueError, "mixup mixes the other families"),
     ({"components": -1, "kernel_synth": 1}, ValueError, "non-negative"),
-    ([("components", 1)], TypeError, "family_weights must be None or a non-empty dict"),
+    ([("components", 1)], TypeError, "family_weights must be 'all', None or a non-empty dict"),
 ])
 def test_bad_family_weights_name_the_fix(weights, error, match):
     with pytest.raises(error, match=match):
