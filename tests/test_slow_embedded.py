@@ -40,7 +40,7 @@ def test_airpassengers_end_to_end_with_smollm2():
     # first 6 of SmolLM2's 30 blocks (default n_layers=6) plus its 28.3 M text
     # embedding table, all frozen; only the interface and head train
     assert 45_000_000 < f.n_total_params_ < 55_000_000
-    n_out = 24 * (2 + len(f.quantile_levels))  # mean, log-sd, quantiles per step
+    n_out = 24 * (2 + len(f.plan_.network.quantile_levels))  # mean, log-sd, quantiles per step
     assert f.n_trainable_params_ == 12 * 576 + 576 + 7 * 576 * n_out + n_out
     # same random_state, same forecast (the cached backbone is reused, not reloaded)
     g = f.clone().fit(y_train, fh=np.arange(1, 25))
@@ -138,7 +138,8 @@ def test_default_forecaster_starts_from_the_shipped_adapter(n_layers):
     fh = np.arange(1, 25)  # beyond the adapter's 16 steps: recursive
     zero = LLMForecaster(n_layers=n_layers, max_epochs=0, random_state=0).fit(y_train, fh=fh)
     card = zero.adapter_card_
-    assert card["network"]["n_layers"] == n_layers and zero.horizon_ == 16
+    assert card["network"]["n_layers"] == n_layers
+    assert zero.horizon_ == card["network"]["horizon"] == (64 if n_layers else 16)
     assert zero.history_["epochs_run"] == 0
     pred = zero.predict()
     assert np.isfinite(pred.values).all() and (pred.index == y_test.index).all()
