@@ -247,8 +247,6 @@ def crps_scale(y_train, sp):
 def run(resume=True, only=None, folds_csv=None, seeds=SEEDS):
     """Backtest every (series, method, seed); rows are appended to the folds CSV as
     they come, and with ``resume`` the triples already there are not run again."""
-    from sktime.forecasting.model_evaluation import evaluate
-
     from sktime_llmforecast.backbones import load_backbone, resolve_backbone_spec
 
     load_backbone(resolve_backbone_spec("smollm2-135m"))  # once; cached afterwards
@@ -264,13 +262,16 @@ def run(resume=True, only=None, folds_csv=None, seeds=SEEDS):
             for seed in (seeds if seeded else seeds[:1]):
                 if (sname, mname, seed) in done or (only and only not in mname):
                     continue
-                rows += _backtest(evaluate, sname, case, cv, mname, factory(seed), proba,
-                                  seed)
+                rows += _backtest(sname, case, cv, mname, factory(seed), proba, seed)
                 _save(rows, folds_csv)
     return pd.DataFrame(rows)
 
 
-def _backtest(evaluate, sname, case, cv, mname, forecaster, proba, seed):
+def _backtest(sname, case, cv, mname, forecaster, proba, seed):
+    """One (series, method, seed) backtest as per-origin rows (one error row when it
+    fails)."""
+    from sktime.forecasting.model_evaluation import evaluate
+
     t0 = time.perf_counter()
     try:
         with warnings.catch_warnings():

@@ -410,10 +410,6 @@ class LLMForecaster(BaseForecaster):
             horizon = _largest_step(fh if fh.is_relative else fh.to_relative(self.cutoff))
         return resolve_plan(self.get_params(deep=False), horizon)
 
-    def _fit_plan(self, fh, memory):
-        """The plan of ``fit``: its horizon the most steps any member forecasts."""
-        return resolve_plan(self.get_params(deep=False), self._asked_horizon(fh, memory))
-
     def _asked_horizon(self, fh, memory):
         """The most steps ``fh`` asks of any member (None: no ``fh``)."""
         if fh is None:
@@ -465,7 +461,8 @@ class LLMForecaster(BaseForecaster):
         """Fit (or, after ``pretrain``, fine-tune a copy of) the network on ``y``."""
         series, _ = split_series(y)
         memory = SeriesMemory.from_y(y, len(y))
-        plan = self._fit_plan(fh, memory)
+        asked = self._asked_horizon(fh, memory)  # the plan's horizon, unless an adapter's
+        plan = resolve_plan(self.get_params(deep=False), asked)
         if hasattr(self, "pretrained_network_"):
             net = copy.deepcopy(self.pretrained_network_)
             pretrained = True
@@ -481,7 +478,6 @@ class LLMForecaster(BaseForecaster):
                 self.selected_tokenizer_ = plan.tokenizer.clone()
         epochs, horizon = plan.train.max_epochs, None
         if pretrained:  # fine-tune for the steps fh asks; a series too short is not
-            asked = self._asked_horizon(fh, memory)
             horizon = min(asked, net.config.horizon) if asked else None
             epochs = plan.finetune_epochs if has_window(
                 series, horizon or net.config.horizon) else 0
@@ -533,7 +529,7 @@ class LLMForecaster(BaseForecaster):
         device = resolve_device(self.device)
         paths = forecast_paths(self.network_, self._memory.series(), plan.history_length,
                                total, device, plan.sampling, greedy,
-                               spread=getattr(self, "interval_spread_", 1.0))
+                               spread=self.interval_spread_)
         if paths.counts is not None:
             self.sample_counts_ = paths.counts
         cols = np.repeat(np.stack(steps) - 1, len(self._memory.columns), axis=0)

@@ -159,8 +159,10 @@ class BackboneNetwork(nn.Module):
         """Hidden size of the backbone."""
         return self.backbone.config.hidden_size
 
-    def _backbone_dtype(self):
-        return next(self.backbone.parameters()).dtype
+    @property
+    def backbone_dtype(self):
+        """Storage dtype of the backbone's weights (float32 when it holds none)."""
+        return next(self.backbone.parameters(), torch.empty(0)).dtype
 
     @property
     def n_prompt_tokens(self):
@@ -192,7 +194,7 @@ class BackboneNetwork(nn.Module):
 
     def _run_backbone(self, emb, attention_mask, **kwargs):
         out = self.backbone.base_model(
-            inputs_embeds=emb.to(self._backbone_dtype()),
+            inputs_embeds=emb.to(self.backbone_dtype),
             attention_mask=attention_mask.long(),
             **kwargs,
         )

@@ -7,8 +7,8 @@ the head's spread around its median must be stretched or shrunk:
 ``q'(a) = m + s * (q(a) - m)``, one factor ``s`` for every level and step, chosen
 on a log grid to minimise the mean pinball loss (the quantile CRPS), a proper
 score, so the calibrated intervals are only as wide as the data says. A single
-factor is what a few dozen overlapping windows of a short series can estimate;
-docs/probabilistic.md gives the coverage it buys.
+factor is what a few dozen overlapping windows of a short series can estimate
+(docs/probabilistic.md, "Calibration and recursive spread").
 
 Recursive blocks (steps beyond the head) are fed their own median, so their
 quantiles miss the uncertainty of the steps before them; :func:`accumulate_spread`

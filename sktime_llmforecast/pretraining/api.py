@@ -113,8 +113,7 @@ def pretrain_adapter(forecaster, out, config=None, generator=None, checkpoint_di
         "seconds": round(float(history["seconds"]), 1),
         "machine": f"{platform.machine()}, {history['throughput']['threads']} torch threads",
         "torch": torch.__version__,
-        "backbone_dtype": str(next(net.backbone.parameters(), torch.empty(0)).dtype)
-        .replace("torch.", ""),
+        "backbone_dtype": str(net.backbone_dtype).replace("torch.", ""),
         "throughput": history["throughput"],
     }
     validation = {

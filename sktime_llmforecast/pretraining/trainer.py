@@ -188,7 +188,7 @@ def run_throughput(net, objective, generator, config, history):
     net.eval()
     steps, seconds = history["steps_run"], max(history["seconds"], 1e-9)
     tokens = steps * config.batch_size * backbone_tokens(net)
-    dtype = next(net.backbone.parameters(), torch.empty(0)).dtype
+    dtype = net.backbone_dtype
     out = {
         "threads": torch.get_num_threads(),
         "tokens_per_window": backbone_tokens(net),
