@@ -62,6 +62,7 @@ def _y():
     ("learning_rate", True, "learning_rate must be a number (int or float), got bool True"),
     ("batch_size", True, "batch_size must be an int, got bool True; pass an int."),
     ("n_layers", False, "n_layers must be an int, got bool False"),
+    ("finetune_interface", 1, "finetune_interface must be True or False, got int 1."),
 ])
 def test_wrong_typed_numbers_are_type_errors_naming_the_fix(name, value, message):
     with pytest.raises(TypeError, match=re.escape(message)):

@@ -437,3 +437,54 @@ def test_an_adapter_with_backbone_tensors_needs_the_same_finetune(tmp_path):
     g = _arch(pretrained=out.parent / "frozen", finetune="lora", lora_rank=2)
     pretrain_adapter(_arch(), out.parent / "frozen", PretrainConfig(steps=2, **QUICK))
     assert np.isfinite(g.set_params(max_epochs=1).fit(load_airline(), fh=[1]).predict().values).all()
+
+
+# ------------------------------------------------------- head-only fine-tuning
+def _interface_state(net):
+    return {k: v.clone() for k, v in net.interface.state_dict().items()}
+
+
+def test_fine_tuning_trains_the_head_alone_by_default(adapter):
+    out, _ = adapter
+    y = load_airline()
+    stored = load_safetensors(out.with_suffix(".safetensors").read_bytes())
+    f = _arch(pretrained=out, max_epochs=5, finetune_epochs=5).fit(y, fh=[1, 2])
+    assert f.history_["best_epoch"] >= 0  # it trained and kept a fine-tuned epoch
+    state = f.network_.trainable_state()
+    heads = [n for n in state if n.startswith("head.")]
+    assert heads and any(not torch.equal(state[n], stored[n]) for n in heads)
+    for name in set(state) - set(heads):  # the interface is the adapter's, bit for bit
+        torch.testing.assert_close(state[name], stored[name], rtol=0, atol=0)
+    # the interface trains too when asked
+    g = _arch(pretrained=out, max_epochs=5, finetune_epochs=5,
+              finetune_interface=True).fit(y, fh=[1, 2])
+    others = [n for n in g.network_.trainable_state() if not n.startswith("head.")]
+    assert g.history_["best_epoch"] >= 0 and others
+    assert any(not torch.equal(g.network_.trainable_state()[n], stored[n]) for n in others)
+    # every parameter trains again after fit (the freeze is scoped to training)
+    assert all(p.requires_grad for p in f.network_.interface.parameters())
+
+
+def test_cached_head_inputs_give_the_same_losses_as_the_full_forward(adapter):
+    from sktime_llmforecast.losses import MAELoss, PinballLoss, QuantileCRPSLoss
+    from sktime_llmforecast.nn.training import (
+        evaluate_losses,
+        frozen_interface,
+        head_inputs,
+    )
+    from sktime_llmforecast.nn.windows import make_windows
+
+    out, _ = adapter
+    net = _arch(pretrained=out, max_epochs=0).fit(load_airline(), fh=[1, 2]).network_
+    train, _ = make_windows([load_airline().to_numpy(float)], 24, 6, 0.0)
+    losses = {"mae": MAELoss(), "pinball": PinballLoss(), "crps": QuantileCRPSLoss()}
+    assert head_inputs(net, train, 16, "cpu") is None  # the interface trains: no cache
+    with frozen_interface(net):
+        cache = head_inputs(net, train, 16, "cpu")
+        assert cache.shape == (len(train), net.n_tokens, net.d_model)
+        full = evaluate_losses(net, train, 16, "cpu", losses)
+        cached = evaluate_losses(net, train, 16, "cpu", losses, cache)
+    assert all(p.requires_grad for p in net.interface.parameters())
+    assert full.keys() == cached.keys() == losses.keys()
+    for k in full:
+        assert cached[k] == pytest.approx(full[k], rel=1e-5)

@@ -154,6 +154,12 @@ class LLMForecaster(BaseForecaster):
         (``pretrained`` adapter or an earlier ``pretrain``); None: same as
         ``max_epochs``; 0: forecast with the pretrained model as it is
         (zero-shot). Series too short for one training window are not fine-tuned.
+    finetune_interface : bool, default=False
+        Whether fine-tuning a pretrained model also trains its input interface.
+        False trains the head alone: with a frozen backbone the backbone then runs
+        once per training window rather than once per window and epoch (and never
+        backward), so fine-tuning costs about one forward pass over the series.
+        Training from scratch always trains the interface.
     batch_size : int, default=32
     learning_rate : float, default=1e-3
     weight_decay : float, default=1e-4
@@ -311,6 +317,7 @@ class LLMForecaster(BaseForecaster):
         max_epochs=20,
         pretrained="default",
         finetune_epochs=None,
+        finetune_interface=False,
         batch_size=32,
         learning_rate=1e-3,
         weight_decay=1e-4,
@@ -345,6 +352,7 @@ class LLMForecaster(BaseForecaster):
         self.max_epochs = max_epochs
         self.pretrained = pretrained
         self.finetune_epochs = finetune_epochs
+        self.finetune_interface = finetune_interface
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -485,7 +493,8 @@ class LLMForecaster(BaseForecaster):
             result = TrainResult(history=empty_history())
         else:
             train = replace(plan.train, max_epochs=epochs, keep_initial=pretrained,
-                            horizon=horizon)
+                            horizon=horizon,
+                            train_interface=not pretrained or self.finetune_interface)
             result = train_on_series(net, series, train, plan.loss_switcher)
         self.history_ = result.history
         self.loss_category_, self.losses_ = result.loss_category, result.losses

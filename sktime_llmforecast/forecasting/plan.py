@@ -23,6 +23,7 @@ from sktime_llmforecast.nn import (
     SamplingConfig,
     TrainConfig,
     architecture_mismatch,
+    check_bool,
     check_int,
     check_network,
     network_kind,
@@ -268,6 +269,7 @@ def _check_numbers(p):
         check_int(name, p[name], minimum=0)
     if p["finetune_epochs"] is not None:
         check_int("finetune_epochs", p["finetune_epochs"], minimum=0)
+    check_bool("finetune_interface", p["finetune_interface"])
     if p["prediction_length"] is not None:
         check_int("prediction_length", p["prediction_length"])
     if p["point_forecast"] not in ("median", "mean", "greedy"):

@@ -44,6 +44,7 @@ from sktime_llmforecast.nn.config import (
     SamplingConfig,
     TrainConfig,
     check_float,
+    check_bool,
     check_int,
 )
 from sktime_llmforecast.nn.paths import (
@@ -101,6 +102,7 @@ __all__ = [
     "batch_loss_terms",
     "build_network",
     "check_float",
+    "check_bool",
     "check_int",
     "check_network",
     "checkpoint_identity",

@@ -118,6 +118,9 @@ class BackboneNetwork(nn.Module):
 
     kind = None
     outputs = frozenset()
+    #: whether :meth:`head_input` and ``loss_terms(..., head_input=)`` exist, so that
+    #: training the head alone can compute the head's input once per window
+    caches_head_input = False
 
     def loss_terms(self, batch: Batch, losses):  # pragma: no cover - abstract
         """Each loss of ``losses`` (``{name: ForecastLoss}``) on ``batch``.
@@ -201,6 +204,13 @@ class BackboneNetwork(nn.Module):
         return out
 
     # -------------------------------------------------------------- parameters
+    @property
+    def head_only_trainable(self):
+        """Whether every parameter that trains belongs to the head (the interface
+        and the backbone frozen), so the head's input depends on the data alone."""
+        names = [n for n, p in self.named_parameters() if p.requires_grad]
+        return bool(names) and all(n.startswith("head.") for n in names)
+
     def trainable_parameters(self):
         """Parameters the optimiser updates (interface, head, unfrozen backbone)."""
         return [p for p in self.parameters() if p.requires_grad]

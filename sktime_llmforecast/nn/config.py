@@ -43,6 +43,14 @@ def check_float(name, value):
         raise ValueError(f"{name} must be a finite number, got {value!r}.")
 
 
+def check_bool(name, value):
+    """Raise a ``TypeError`` unless ``value`` is True or False (numpy bools too)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"{name} must be True or False, got {type(value).__name__} {value!r}."
+        )
+
+
 def _as_int(value):
     number = _as_float(value)
     if not number.is_integer():
@@ -168,6 +176,9 @@ class TrainConfig:
     ``horizon``: the first steps of the head the training windows' targets cover
     (None: the whole head). Fine-tuning a long-horizon adapter for a short ``fh``
     then needs far shorter series and leaves room for a validation split.
+    ``train_interface``: False keeps the input interface at its starting weights
+    (fine-tuning a pretrained adapter's head only); with a frozen backbone the
+    backbone's output of every window is then fixed, so it is computed once.
     """
 
     max_epochs: int = 20
@@ -181,6 +192,7 @@ class TrainConfig:
     verbose: bool = False
     keep_initial: bool = False
     horizon: int | None = None
+    train_interface: bool = True
 
     def __post_init__(self):
         check_int("max_epochs", self.max_epochs, minimum=0)
@@ -198,6 +210,8 @@ class TrainConfig:
             raise ValueError(
                 f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}."
             )
+        for name in ("keep_initial", "train_interface", "verbose"):
+            check_bool(name, getattr(self, name))
         check_device(self.device)
 
 

@@ -32,6 +32,7 @@ class PatchForecastNetwork(BackboneNetwork):
 
     kind = "patch"
     outputs = frozenset({"point", "quantiles", "gaussian", "samples"})
+    caches_head_input = True
 
     def __init__(self, config: NetworkConfig, tokenizer):
         super().__init__(config, tokenizer)
@@ -61,6 +62,12 @@ class PatchForecastNetwork(BackboneNetwork):
     # -------------------------------------------------------------- forward
     def forward(self, context, mask):
         """Forecast standardised values; see the class docstring for shapes."""
+        hidden, state = self.head_input(context, mask)
+        return self._head(hidden), state
+
+    def head_input(self, context, mask):
+        """The backbone's hidden states of the series tokens ``(B, n_tokens, D)``,
+        the head's input, and the tokenizer state of ``context``."""
         patches, state = self.tokenizer.encode(context, mask)  # (B, P, patch_len)
         patches = patches.to(self.head.proj.weight.dtype)
         if self.resample:  # (B, n_queries, D) whatever P
@@ -71,20 +78,27 @@ class PatchForecastNetwork(BackboneNetwork):
             attention = state.patch_mask
         emb, attention = self._with_prompt(emb, attention)
         out = self._run_backbone(emb, attention)
-        hidden = out.last_hidden_state[:, -self.n_tokens :].to(emb.dtype)  # series tokens
-        z = self.head(hidden).reshape(len(hidden), self.n_outputs, -1)  # (B, 2+Q, H)
-        return z, state
+        return out.last_hidden_state[:, -self.n_tokens :].to(emb.dtype), state
 
-    def loss_terms(self, batch: Batch, losses):
+    def _head(self, hidden):
+        return self.head(hidden).reshape(len(hidden), self.n_outputs, -1)  # (B, 2+Q, H)
+
+    def loss_terms(self, batch: Batch, losses, head_input=None):
         """Each loss of ``losses`` (``{name: ForecastLoss}``) on one batch of windows.
 
         Losses read standardised values (the window's own location and scale
         removed) unless they ask for original units; sample losses get
         differentiable draws from the quantile head. A target shorter than the
-        horizon trains the head's first steps only.
+        horizon trains the head's first steps only. ``head_input``: the batch's
+        :meth:`head_input` hidden states computed earlier (the interface and the
+        backbone frozen), so only the head runs.
         """
         context, mask, target = batch
-        z, state = self(context, mask)
+        if head_input is None:
+            z, state = self(context, mask)
+        else:
+            _, state = self.tokenizer.encode(context, mask)  # the scaling only
+            z = self._head(head_input.to(self.head.proj.weight.dtype))
         z = z[..., : target.shape[-1]].float()  # targets may cover the first steps only
         loc, sc = state.scale.loc.float(), state.scale.scale.float()  # (B, 1)
         z_true = (target.float() - loc) / sc

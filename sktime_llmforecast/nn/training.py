@@ -59,13 +59,62 @@ def as_batch(arrays, device):
     )
 
 
-def batch_loss_terms(net, arrays, device, losses):
+def batch_loss_terms(net, arrays, device, losses, head_input=None):
     """``net.loss_terms`` on numpy windows ``(context, mask, target)``, as float32
-    scalars (bf16 autocast on CUDA)."""
+    scalars (bf16 autocast on CUDA); ``head_input``: the windows' cached
+    :func:`head_inputs` rows, when the head alone trains."""
     batch = as_batch(arrays, device)
     with autocast_context(device):
-        raw = net.loss_terms(batch, losses)
+        if head_input is None:
+            raw = net.loss_terms(batch, losses)
+        else:
+            raw = net.loss_terms(batch, losses, head_input=head_input)
     return {k: v.float() for k, v in raw.items()}
+
+
+#: the most memory the cached head inputs of one training run may take
+HEAD_INPUT_CACHE_BYTES = 2**30
+
+
+def head_inputs(net, windows, batch_size, device):
+    """The head's input (``net.head_input``) for every window of ``windows``,
+    computed once without gradients, or None where it cannot be cached: the
+    network has no such split, something before the head trains, or the cache would
+    exceed ``HEAD_INPUT_CACHE_BYTES``.
+
+    Training the head alone then runs the backbone once per window instead of once
+    per window and epoch, and gives the same losses as running it every time.
+    """
+    if windows is None or not net.caches_head_input or not net.head_only_trainable:
+        return None
+    per_window = net.n_tokens * net.d_model * 4  # float32
+    if len(windows) * per_window > HEAD_INPUT_CACHE_BYTES:
+        return None
+    was_training = net.training
+    net.eval()
+    parts = []
+    with torch.no_grad(), autocast_context(device):
+        for lo in range(0, len(windows), batch_size):
+            idx = np.arange(lo, min(lo + batch_size, len(windows)))
+            batch = as_batch(windows.batch(idx), device)
+            hidden, _ = net.head_input(batch.context, batch.mask)
+            parts.append(hidden.float())
+    net.train(was_training)
+    return torch.cat(parts)
+
+
+@contextlib.contextmanager
+def frozen_interface(net, freeze=True):
+    """Keep ``net.interface`` out of training inside the block (``freeze``), then
+    make its parameters trainable again as they were."""
+    params = [p for p in net.interface.parameters() if p.requires_grad] if freeze else []
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
 
 
 def probe_losses(net, objective):
@@ -99,14 +148,16 @@ def optimisation_step(objective, raw, optimizer, params, where):
     return objective.yardstick(raw)
 
 
-def evaluate_losses(net, windows, batch_size, device, losses):
-    """Mean of every loss in ``losses`` over all windows (no gradient, eval mode)."""
+def evaluate_losses(net, windows, batch_size, device, losses, cached=None):
+    """Mean of every loss in ``losses`` over all windows (no gradient, eval mode);
+    ``cached``: the windows' :func:`head_inputs`."""
     net.eval()
     totals, count = {}, 0
     with torch.no_grad():
         for lo in range(0, len(windows), batch_size):
             idx = np.arange(lo, min(lo + batch_size, len(windows)))
-            raw = batch_loss_terms(net, windows.batch(idx), device, losses)
+            raw = batch_loss_terms(net, windows.batch(idx), device, losses,
+                                   None if cached is None else cached[idx])
             for k, v in raw.items():
                 totals[k] = totals.get(k, 0.0) + v.item() * len(idx)
             count += len(idx)
@@ -160,6 +211,11 @@ def train_network(net, train, val, config: TrainConfig, objective, schedule=None
         ``keep_initial`` kept the starting weights),
         ``epochs_run`` and ``epoch_seconds`` (cumulative wall time).
     """
+    with frozen_interface(net, freeze=not config.train_interface):
+        return _train_network(net, train, val, config, objective, schedule, weight_lr)
+
+
+def _train_network(net, train, val, config, objective, schedule, weight_lr):
     history = empty_history()
     params = net.trainable_parameters()
     if config.max_epochs == 0 or not params:
@@ -174,10 +230,16 @@ def train_network(net, train, val, config: TrainConfig, objective, schedule=None
     )
     probes = probe_losses(net, objective)
     generator = np.random.default_rng(config.seed)
+    # the head alone trains: the backbone runs once per window, not once per epoch
+    train_cache = head_inputs(net, train, config.batch_size, config.device)
+    val_cache = None if train_cache is None else head_inputs(
+        net, val, config.batch_size, config.device)
     best, best_state, bad_epochs = math.inf, None, 0
     if config.keep_initial:  # pretrained start: training must improve on it
-        ref = val if val is not None else train  # the windows early stopping judges by
-        raw_ref = evaluate_losses(net, ref, config.batch_size, config.device, probes)
+        # the windows early stopping judges by
+        ref, ref_cache = (val, val_cache) if val is not None else (train, train_cache)
+        raw_ref = evaluate_losses(net, ref, config.batch_size, config.device, probes,
+                                  ref_cache)
         best, best_state = objective.yardstick(raw_ref), net.trainable_state()
     started = time.perf_counter()
     epochs = range(config.max_epochs)
@@ -191,12 +253,14 @@ def train_network(net, train, val, config: TrainConfig, objective, schedule=None
         total = 0.0
         for lo in range(0, len(order), config.batch_size):
             idx = order[lo : lo + config.batch_size]
-            raw = batch_loss_terms(net, train.batch(idx), config.device, objective.losses)
+            raw = batch_loss_terms(net, train.batch(idx), config.device, objective.losses,
+                                   None if train_cache is None else train_cache[idx])
             total += optimisation_step(objective, raw, optimizer, params,
                                        f"in epoch {epoch}") * len(idx)
         train_loss = total / len(order)
         if val is not None:
-            raw_val = evaluate_losses(net, val, config.batch_size, config.device, probes)
+            raw_val = evaluate_losses(net, val, config.batch_size, config.device, probes,
+                                      val_cache)
             val_loss = objective.yardstick(raw_val)
             if "probe_mae" in raw_val:
                 history["val_mae"].append(raw_val["probe_mae"])
