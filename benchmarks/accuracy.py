@@ -23,7 +23,9 @@ the no-LLM ablation (``n_layers=0``: the shipped no-LLM adapter, pretrained by t
 same command with the same budget); the attention control of Tan et al. 2024 (one
 randomly initialised transformer block of SmolLM2's shape, trainable, in place of
 the LLM; its adapter pretrained by the same command, ``CONTROL_ADAPTER``); seasonal
-naive, AutoETS, Theta, AutoARIMA (pmdarima). Fine-tuned LLM rows run with
+naive, AutoETS, Theta (multiplicative deseasonalisation; additive where a series has
+zeros or negative values, which the multiplicative one refuses), AutoARIMA
+(pmdarima). Fine-tuned LLM rows run with
 ``SEEDS``; the zero-shot rows are deterministic (nothing is drawn) and run once.
 
 Metrics: MASE (in-sample seasonal naive scale with the series' season), sMAPE,
@@ -170,12 +172,29 @@ def six_series(max_len=144):
     return {n: (cases[n].y.iloc[-max_len:], cases[n].sp, cases[n].h) for n in names}
 
 
-def methods(sp):
-    """name -> (factory(seed) -> forecaster, probabilistic, seeded)."""
+def theta(sp, positive):
+    """Theta with its multiplicative deseasonalisation where the series is positive,
+    and an additive one (sktime's ``Deseasonalizer``, inverted on the forecast and
+    the intervals) where it has zeros or negative values, which the multiplicative
+    one refuses."""
+    from sktime.forecasting.compose import TransformedTargetForecaster
+    from sktime.forecasting.theta import ThetaForecaster
+    from sktime.transformations.series.detrend import Deseasonalizer
+
+    if positive or sp == 1:
+        return ThetaForecaster(sp=sp)
+    return TransformedTargetForecaster([
+        ("deseasonalize", Deseasonalizer(sp=sp, model="additive")),
+        ("theta", ThetaForecaster(deseasonalize=False)),
+    ])
+
+
+def methods(sp, positive=True):
+    """name -> (factory(seed) -> forecaster, probabilistic, seeded); ``positive``:
+    whether the series is strictly positive (Theta's deseasonalisation)."""
     from sktime.forecasting.arima import AutoARIMA
     from sktime.forecasting.ets import AutoETS
     from sktime.forecasting.naive import NaiveForecaster
-    from sktime.forecasting.theta import ThetaForecaster
 
     from sktime_llmforecast import LLMForecaster
 
@@ -193,7 +212,7 @@ def methods(sp):
         "seasonal naive": (lambda s: NaiveForecaster(strategy="last", sp=sp), True, False),
         # AutoETS intervals fail inside sktime with statsmodels 0.15: points only
         "AutoETS": (lambda s: AutoETS(auto=True, sp=sp, n_jobs=1), False, False),
-        "Theta": (lambda s: ThetaForecaster(sp=sp), True, False),
+        "Theta": (lambda s: theta(sp, positive), True, False),
         "AutoARIMA": (lambda s: AutoARIMA(sp=sp, suppress_warnings=True,
                                           error_action="ignore"), True, False),
     }
@@ -258,7 +277,8 @@ def run(resume=True, only=None, folds_csv=None, seeds=SEEDS):
     done = {(r["series"], r["method"], int(r["seed"])) for r in rows}
     for sname, case in datasets().items():
         cv = splitter(case)
-        for mname, (factory, proba, seeded) in methods(case.sp).items():
+        positive = bool((np.asarray(case.y, dtype=float) > 0).all())
+        for mname, (factory, proba, seeded) in methods(case.sp, positive).items():
             for seed in (seeds if seeded else seeds[:1]):
                 if (sname, mname, seed) in done or (only and only not in mname):
                     continue
@@ -347,7 +367,7 @@ def plots(names=("AirPassengers", "sunspots", "El Nino SST")):
         ax.plot(tail.index.to_timestamp(), tail.values, color="black", label="history")
         ax.plot(y_test.index.to_timestamp(), y_test.values, color="black", ls="--",
                 label="truth")
-        candidates = methods(case.sp)
+        candidates = methods(case.sp, bool((np.asarray(y, dtype=float) > 0).all()))
         for mname, color in ((DEFAULT, "tab:blue"), ("AutoARIMA", "tab:orange")):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
