@@ -181,8 +181,10 @@ def theta(sp, positive):
     from sktime.forecasting.theta import ThetaForecaster
     from sktime.transformations.series.detrend import Deseasonalizer
 
-    if positive or sp == 1:
+    if positive:
         return ThetaForecaster(sp=sp)
+    if sp == 1:
+        return ThetaForecaster(deseasonalize=False)
     return TransformedTargetForecaster([
         ("deseasonalize", Deseasonalizer(sp=sp, model="additive")),
         ("theta", ThetaForecaster(deseasonalize=False)),
