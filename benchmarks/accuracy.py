@@ -39,7 +39,8 @@ hours on 2 CPU cores). Per-origin rows go to docs/accuracy_folds.csv after every
 the end it writes docs/benchmarks.md (section ``accuracy``) and
 docs/img/accuracy_*.png. ``--only TEXT --folds PATH`` runs just the methods whose
 name contains TEXT into another CSV (to split the work; no report); ``--report``
-only writes the report from the CSV.
+only writes the report from the CSV (or from several: ``--report --folds A B``),
+``--no-plots`` without the plots.
 """
 
 from __future__ import annotations
@@ -403,6 +404,8 @@ def markdown(folds, machine, pngs):
         def f(key, d=3):
             return "—" if np.isnan(r[key]) else f"{r[key]:.{d}f}"
 
+        if r["n_series"] < len(cases):  # a partial run: say so beside the number
+            sd += f" ({r['n_series']} of {len(cases)} series only)"
         head.append(f"| {m} | {r['seeds']} | **{r['geo_rel_MASE']:.3f}**{sd} | "
                     f"{r['wins']}/{r['n_series']} | {f('MASE')} | {f('sMAPE')} | "
                     f"{f('scaled_CRPS')} | {f('cov80', 2)} | {f('cov95', 2)} | "
@@ -449,17 +452,25 @@ def main(argv=None):
     parser.add_argument("--fresh", action="store_true", help="ignore the folds CSV")
     parser.add_argument("--only", default=None,
                         help="run only methods whose name contains this (no report)")
-    parser.add_argument("--folds", default=None, help="folds CSV (default docs/...)")
+    parser.add_argument("--folds", default=None, nargs="+",
+                        help="folds CSV (default docs/accuracy_folds.csv); with --report "
+                        "several, whose rows are joined (e.g. those of split --only runs)")
     parser.add_argument("--report", action="store_true",
                         help="write the report from the folds CSV without running")
+    parser.add_argument("--no-plots", action="store_true",
+                        help="leave out the last-origin plots (they refit two methods)")
     args = parser.parse_args(argv)
     if args.report:
-        folds = pd.read_csv(args.folds or FOLDS_CSV, keep_default_na=False, na_values=[""])
+        folds = pd.concat([pd.read_csv(path, keep_default_na=False, na_values=[""])
+                           for path in (args.folds or [FOLDS_CSV])], ignore_index=True)
     else:
-        folds = run(resume=not args.fresh, only=args.only, folds_csv=args.folds)
+        if args.folds and len(args.folds) > 1:
+            parser.error("a run writes one folds CSV; pass several only with --report")
+        folds = run(resume=not args.fresh, only=args.only,
+                    folds_csv=args.folds[0] if args.folds else None)
     if args.only:
         return
-    pngs = plots()
+    pngs = [] if args.no_plots else plots()
     body = markdown(folds, machine_line(), pngs)
     print(body)
     write_section("accuracy", body)
