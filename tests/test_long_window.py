@@ -15,6 +15,8 @@ from sktime_llmforecast.heads import FlattenHead
 from sktime_llmforecast.nn.calibration import (
     SPREAD_GRID,
     accumulate_spread,
+    calibrate_spread,
+    conformal_spread,
     fit_spread,
     widen,
 )
@@ -106,6 +108,42 @@ def test_fit_spread_recovers_the_missing_width():
     assert SPREAD_GRID.min() < 0.5 and SPREAD_GRID.max() > 2
 
 
+def test_conformal_spread_gives_each_interval_its_nominal_coverage():
+    """Quantiles of N(0, 0.5^2) for N(0, 1) data: every factor is about 2, and the
+    widened intervals cover about their nominal share of fresh data."""
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=(4000, 3))
+    quantiles = np.broadcast_to((0.5 * Z)[None, :, None], (4000, 5, 3)).copy()
+    s = conformal_spread(LEVELS, quantiles, target, n_windows=4000)
+    assert s[2] == 1.0
+    np.testing.assert_allclose(s[[0, 1, 3, 4]], 2.0, rtol=0.08)
+    np.testing.assert_allclose(s[:2], s[:1:-1][:2])  # a pair shares its factor
+    fresh = rng.normal(size=(4000, 3))
+    q = widen(LEVELS, quantiles, s)
+    for lo, hi, nominal in ((0, 4, 0.90), (1, 3, 0.50)):
+        cover = np.mean((fresh >= q[:, lo]) & (fresh <= q[:, hi]))
+        assert abs(cover - nominal) < 0.03, (nominal, cover)
+    # five windows: the (1 + 1/n) correction asks for 0.9 * 1.2 > 1, the largest need
+    few = conformal_spread(LEVELS, quantiles[:5], target[:5], n_windows=5)
+    need = np.abs(target[:5]) / (0.5 * 1.6448536)
+    assert few[0] == pytest.approx(min(need.max(), SPREAD_GRID.max()))
+    assert few[0] > np.quantile(need, 0.9)
+
+
+def test_calibrate_spread_refuses_an_unknown_method():
+    with pytest.raises(ValueError, match="'conformal' or 'pinball'"):
+        net = _arch(context_length=36, prediction_length=6, head_width=None,
+                    max_epochs=1).fit(load_airline(), fh=[1]).network_
+        calibrate_spread(net, [load_airline().to_numpy(float)], 6, 0.2, "cpu",
+                         method="coverage")
+
+
+def test_widen_with_one_factor_per_level_never_crosses():
+    q = np.array([[[-2.0], [-1.0], [1.0], [3.0], [4.0]]])
+    out = widen(LEVELS, q, np.array([1.0, 3.0, 1.0, 1.0, 1.0]))
+    np.testing.assert_allclose(out[0, :, 0], [-5, -2, 1, 3, 4])  # sorted
+
+
 def test_widen_keeps_the_median_and_scales_the_rest():
     q = np.array([[[-2.0], [-1.0], [1.0], [3.0], [4.0]]])
     np.testing.assert_allclose(widen(LEVELS, q, 2.0)[0, :, 0], [-5, -3, 1, 5, 7])
@@ -125,7 +163,9 @@ def test_forecaster_calibrates_and_spread_never_shrinks_past_the_head():
     f = _arch(context_length=36, prediction_length=6, head_width=None,
               max_epochs=2).fit(y, fh=range(1, 7))
     assert f.n_calibration_windows_ >= 4
-    assert f.interval_spread_ in SPREAD_GRID
+    spread = np.asarray(f.interval_spread_)
+    assert spread.shape == (len(LEVELS),) and spread[2] == 1.0
+    assert ((spread >= SPREAD_GRID.min()) & (spread <= SPREAD_GRID.max())).all()
     iv = f.predict_interval(fh=range(1, 19), coverage=0.9)
     width = (iv.iloc[:, 1] - iv.iloc[:, 0]).to_numpy()
     assert (width > 0).all()

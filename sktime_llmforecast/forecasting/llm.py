@@ -249,9 +249,9 @@ class LLMForecaster(BaseForecaster):
         The global model from ``pretrain`` (only after ``pretrain``).
     adapter_card_ : dict or None
         The card of the pretrained adapter ``fit`` started from (None: none).
-    interval_spread_ : float
-        Patch mode: the factor on the quantile head's distance from its median,
-        fitted on the held-out validation windows (minimum pinball loss; 1.0 when
+    interval_spread_ : np.ndarray of shape (n_levels,), or float
+        Patch mode: one factor per level of the quantile head on its distance from
+        its median, conformalised on the held-out validation windows (1.0 when
         there are too few windows, or nothing trains). Sampling modes: 1.0.
     n_calibration_windows_ : int
         The validation windows it was fitted on.

@@ -4,11 +4,17 @@ A network fine-tuned (or used zero-shot) on one series tends to be too sure of
 itself: its quantiles are those of the windows it fits best. ``fit`` therefore
 measures, on the held-out validation windows of the user's own series, how much
 the head's spread around its median must be stretched or shrunk:
-``q'(a) = m + s * (q(a) - m)``, one factor ``s`` for every level and step, chosen
-on a log grid to minimise the mean pinball loss (the quantile CRPS), a proper
-score, so the calibrated intervals are only as wide as the data says. A single
-factor is what a few dozen overlapping windows of a short series can estimate
-(docs/probabilistic.md, "Calibration and recursive spread").
+``q'(a) = m + s(a) * (q(a) - m)``, one factor per level, the same for every step.
+
+The default, :func:`conformal_spread`, is conformalised quantile regression in a
+multiplicative form: for the central interval of levels ``(a, 1 - a)``, ``s(a)`` is
+the empirical ``(1 - 2a)(1 + 1/n)`` quantile of the stretch each held-out value
+needs to fall inside it (``n`` validation windows). The alternative,
+:func:`fit_spread`, is one factor for every level, chosen on a log grid to minimise
+the mean pinball loss. On dev series outside the benchmark (8 quarterly series, 3
+origins, h = 8) the conformal factors gave both a lower CRPS and coverage closer to
+nominal, fine-tuned and zero-shot (docs/probabilistic.md, "Calibration and
+recursive spread").
 
 Recursive blocks (steps beyond the head) are fed their own median, so their
 quantiles miss the uncertainty of the steps before them; :func:`accumulate_spread`
@@ -40,11 +46,16 @@ def head_median(levels, quantiles):
 
 
 def widen(levels, quantiles, spread):
-    """Quantiles ``(n, Q, T)`` with their distance from the median times ``spread``."""
-    if spread == 1.0:
+    """Quantiles ``(n, Q, T)`` with their distance from the median times ``spread``:
+    one factor, or one per level ``(Q,)`` (then sorted along the levels, so that
+    they never cross)."""
+    spread = np.asarray(spread, dtype=float)
+    if np.all(spread == 1.0):
         return quantiles
     median = head_median(levels, quantiles)[:, None]
-    return median + spread * (quantiles - median)
+    if spread.ndim == 0:
+        return median + float(spread) * (quantiles - median)
+    return np.sort(median + spread[None, :, None] * (quantiles - median), axis=1)
 
 
 def accumulate_spread(levels, block, before):
@@ -74,34 +85,76 @@ def fit_spread(levels, quantiles, target, scale, grid=SPREAD_GRID):
     return float(grid[best[np.argmin(np.abs(np.log(grid[best])))]])
 
 
-def calibrate_spread(net, series, horizon, validation_fraction, device):
-    """Fit the spread factor of ``net``'s quantile head on the validation windows of
-    ``series`` (the last ``validation_fraction`` of each member's windows, as
-    training holds them out), over the first ``horizon`` steps.
+def conformal_spread(levels, quantiles, target, n_windows, grid=SPREAD_GRID):
+    """One factor per level ``(Q,)``, conformalised: for the central interval of
+    levels ``(a, 1 - a)`` the factor is the ``(1 - 2a)(1 + 1/n_windows)`` empirical
+    quantile of the stretch each held-out value needs to fall inside it (0 inside
+    the median's own width, ``|y - m| / |q - m|`` on the side ``y`` lies), clipped
+    to the range of ``grid``. The median keeps factor 1."""
+    levels = np.asarray(levels, dtype=float)
+    median = head_median(levels, quantiles)
+    out = np.ones(len(levels))
+    tiny = 1e-12
+    for i, a in enumerate(levels):
+        if np.isclose(a, 0.5):
+            continue
+        lo, hi = (i, len(levels) - 1 - i) if a < 0.5 else (len(levels) - 1 - i, i)
+        if not np.isclose(levels[lo] + levels[hi], 1.0):  # an unpaired level
+            lo = hi = i
+        below = target < median
+        dev = np.where(below, median - quantiles[:, lo], quantiles[:, hi] - median)
+        need = np.abs(target - median) / np.maximum(dev, tiny)
+        level = min(1.0, (1.0 - 2.0 * min(a, 1.0 - a)) * (1.0 + 1.0 / max(n_windows, 1)))
+        out[i] = np.quantile(need, level, method="higher")
+    return np.clip(out, grid.min(), grid.max())
+
+
+def validation_quantiles(net, series, horizon, validation_fraction, device):
+    """The head's quantiles ``(n, Q, T)`` on the validation windows of ``series``,
+    with their targets ``(n, T)`` and context scales ``(n,)``; None when there are
+    no validation windows."""
+    try:
+        _, val = make_windows(series, net.config.context_length, horizon,
+                              validation_fraction)
+    except ValueError:  # no window at all
+        return None
+    if val is None:
+        return None
+    ctx, mask, target = val.batch(np.arange(len(val)))
+    net.eval()
+    out = run_batched(lambda c, m: net.predict(c, m), ctx, mask, device)
+    _, state = masked_standardize(torch.as_tensor(ctx), torch.as_tensor(mask))
+    return out.quantiles[:, :, :horizon], target, state.scale.numpy().reshape(-1)
+
+
+def calibrate_spread(net, series, horizon, validation_fraction, device,
+                     method="conformal"):
+    """Fit the spread factors of ``net``'s quantile head on the validation windows
+    of ``series`` (the last ``validation_fraction`` of each member's windows, as
+    training holds them out), over the first ``horizon`` steps; ``method``:
+    ``"conformal"`` (:func:`conformal_spread`) or ``"pinball"`` (:func:`fit_spread`).
 
     Returns
     -------
-    spread : float
-        1.0 when the network has no quantile head, or there are fewer than
-        :data:`MIN_WINDOWS` validation windows.
+    spread : np.ndarray of shape (Q,), or float
+        One factor per level (conformal) or one for all (pinball); 1.0 when the
+        network has no quantile head, or there are fewer than :data:`MIN_WINDOWS`
+        validation windows.
     n_windows : int
         Windows the factor was fitted on.
     """
     if "quantiles" not in net.outputs or len(net.config.quantile_levels) < 2 \
             or not validation_fraction:
         return 1.0, 0
-    try:
-        _, val = make_windows(series, net.config.context_length, horizon,
-                              validation_fraction)
-    except ValueError:  # no window at all
+    found = validation_quantiles(net, series, horizon, validation_fraction, device)
+    if found is None:
         return 1.0, 0
-    if val is None or len(val) < MIN_WINDOWS:
-        return 1.0, 0 if val is None else len(val)
-    ctx, mask, target = val.batch(np.arange(len(val)))
-    net.eval()
-    out = run_batched(lambda c, m: net.predict(c, m), ctx, mask, device)
-    quantiles = out.quantiles[:, :, :horizon]
-    _, state = masked_standardize(torch.as_tensor(ctx), torch.as_tensor(mask))
-    scale = state.scale.numpy().reshape(-1)
+    quantiles, target, scale = found
+    if len(target) < MIN_WINDOWS:
+        return 1.0, len(target)
     levels = np.asarray(net.config.quantile_levels, dtype=float)
-    return fit_spread(levels, quantiles, target, scale), len(val)
+    if method not in ("conformal", "pinball"):
+        raise ValueError(f"method must be 'conformal' or 'pinball', got {method!r}")
+    if method == "conformal":
+        return conformal_spread(levels, quantiles, target, len(target)), len(target)
+    return fit_spread(levels, quantiles, target, scale), len(target)
