@@ -2,7 +2,8 @@
 
 Reads the cards of the adapters shipped in ``sktime_llmforecast/adapters``
 (SmolLM2's first 6 blocks, and the no-LLM ablation with ``n_layers=0``: the same
-interface, head, corpus, seed and steps): steps, wall time, machine and the
+interface, head, corpus, seed and steps) and of the attention control in
+``benchmarks/adapters``: steps, wall time, machine and the
 validation numbers on the synthetic validation windows, with a plot of the
 validation loss over steps. With ``--rerun`` it pretrains both again with the
 command's defaults (``python -m sktime_llmforecast.pretraining [--n-layers 0]``)
@@ -26,7 +27,9 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 NAMES = {"smollm2-135m-6-blocks": "SmolLM2, first 6 blocks (frozen)",
-         "smollm2-135m-no-llm": "no LLM (n_layers=0)"}
+         "smollm2-135m-no-llm": "no LLM (n_layers=0)",
+         "attention-control": "attention control (1 trainable block, benchmark only)"}
+CONTROL = Path(__file__).resolve().parent / "adapters" / "attention-control"
 N_LAYERS = {"smollm2-135m-6-blocks": 6, "smollm2-135m-no-llm": 0}
 KEYS = ("loss", "mae_standardised", "crps_quantile")
 
@@ -34,7 +37,10 @@ KEYS = ("loss", "mae_standardised", "crps_quantile")
 def shipped():
     from sktime_llmforecast.pretraining import read_card, shipped_adapters
 
-    return {s.name: read_card(s) for s in shipped_adapters() if s.name in NAMES}
+    cards = {s.name: read_card(s) for s in shipped_adapters() if s.name in NAMES}
+    if CONTROL.with_suffix(".json").exists():  # benchmarks/accuracy.py's control
+        cards[CONTROL.name] = read_card(CONTROL)
+    return cards
 
 
 def rerun(folder):
@@ -92,7 +98,9 @@ def markdown(cards, again, machine, png):
         "`--rerun` pretrains again)  \n"
         f"Machine of this report: {machine}\n\n"
         "Each adapter was made by `python -m sktime_llmforecast.pretraining "
-        "--out NAME [--n-layers 0]` with the defaults: "
+        "--out NAME [--n-layers 0]` with the defaults (the attention control: "
+        "`--n-layers 1 --finetune full --backbone` with `benchmarks/accuracy.py`'s "
+        "`CONTROL_BACKBONE`, one randomly initialised Llama block of SmolLM2's shape): "
         f"{first['steps']} steps of {first['batch_size']} synthetic windows (context "
         f"{net['context_length']}, horizon {net['horizon']}, patches of "
         f"{tok.get('patch_len')} with stride {tok.get('stride')}), AdamW at "
@@ -140,7 +148,7 @@ def main(argv=None):
     elif args.compare:
         from sktime_llmforecast.pretraining import read_card
 
-        again = {name: read_card(Path(args.compare) / name) for name in NAMES
+        again = {name: read_card(Path(args.compare) / name) for name in N_LAYERS
                  if (Path(args.compare) / f"{name}.json").exists()}
     body = markdown(cards, again, machine_line(), plot(cards))
     print(body)
