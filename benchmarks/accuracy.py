@@ -406,8 +406,8 @@ def markdown(folds, machine, pngs):
 
         if r["n_series"] < len(cases):  # a partial run: say so beside the number
             sd += f" ({r['n_series']} of {len(cases)} series only)"
-        head.append(f"| {m} | {r['seeds']} | **{r['geo_rel_MASE']:.3f}**{sd} | "
-                    f"{r['wins']}/{r['n_series']} | {f('MASE')} | {f('sMAPE')} | "
+        head.append(f"| {m} | {int(r['seeds'])} | **{r['geo_rel_MASE']:.3f}**{sd} | "
+                    f"{int(r['wins'])}/{int(r['n_series'])} | {f('MASE')} | {f('sMAPE')} | "
                     f"{f('scaled_CRPS')} | {f('cov80', 2)} | {f('cov95', 2)} | "
                     f"{f('seconds', 1)} |")
     lines = ["| method | " + " | ".join(mase.columns) + " |",
