@@ -130,6 +130,22 @@ def test_conformal_spread_gives_each_interval_its_nominal_coverage():
     assert few[0] > np.quantile(need, 0.9)
 
 
+def test_conformal_spread_of_unpaired_levels_is_one_sided():
+    """Levels (0.1, 0.5, 0.8) of N(0, 0.5^2) for N(0, 1) data: both factors about 2,
+    and each widened level leaves about its share of fresh values beyond it."""
+    levels = np.array([0.1, 0.5, 0.8])
+    z = np.array([-1.2815516, 0.0, 0.8416212])
+    rng = np.random.default_rng(1)
+    target = rng.normal(size=(4000, 3))
+    quantiles = np.broadcast_to((0.5 * z)[None, :, None], (4000, 3, 3)).copy()
+    s = conformal_spread(levels, quantiles, target, n_windows=4000)
+    np.testing.assert_allclose(s[[0, 2]], 2.0, rtol=0.1)
+    q = widen(levels, quantiles, s)
+    fresh = rng.normal(size=(4000, 3))
+    assert abs(np.mean(fresh < q[:, 0]) - 0.1) < 0.03
+    assert abs(np.mean(fresh <= q[:, 2]) - 0.8) < 0.03
+
+
 def test_calibrate_spread_refuses_an_unknown_method():
     with pytest.raises(ValueError, match="'conformal' or 'pinball'"):
         net = _arch(context_length=36, prediction_length=6, head_width=None,

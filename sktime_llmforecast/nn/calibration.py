@@ -90,7 +90,8 @@ def conformal_spread(levels, quantiles, target, n_windows, grid=SPREAD_GRID):
     levels ``(a, 1 - a)`` the factor is the ``(1 - 2a)(1 + 1/n_windows)`` empirical
     quantile of the stretch each held-out value needs to fall inside it (0 inside
     the median's own width, ``|y - m| / |q - m|`` on the side ``y`` lies), clipped
-    to the range of ``grid``. The median keeps factor 1."""
+    to the range of ``grid``. A level without its mirror ``1 - a`` is conformalised
+    one-sided (the share of values beyond it). The median keeps factor 1."""
     levels = np.asarray(levels, dtype=float)
     median = head_median(levels, quantiles)
     out = np.ones(len(levels))
@@ -98,14 +99,20 @@ def conformal_spread(levels, quantiles, target, n_windows, grid=SPREAD_GRID):
     for i, a in enumerate(levels):
         if np.isclose(a, 0.5):
             continue
-        lo, hi = (i, len(levels) - 1 - i) if a < 0.5 else (len(levels) - 1 - i, i)
-        if not np.isclose(levels[lo] + levels[hi], 1.0):  # an unpaired level
-            lo = hi = i
-        below = target < median
-        dev = np.where(below, median - quantiles[:, lo], quantiles[:, hi] - median)
-        need = np.abs(target - median) / np.maximum(dev, tiny)
-        level = min(1.0, (1.0 - 2.0 * min(a, 1.0 - a)) * (1.0 + 1.0 / max(n_windows, 1)))
-        out[i] = np.quantile(need, level, method="higher")
+        correction = 1.0 + 1.0 / max(n_windows, 1)
+        j = len(levels) - 1 - i
+        if np.isclose(levels[i] + levels[j], 1.0):  # central interval (a, 1 - a)
+            lo, hi = (i, j) if a < 0.5 else (j, i)
+            below = target < median
+            dev = np.where(below, median - quantiles[:, lo], quantiles[:, hi] - median)
+            need = np.abs(target - median) / np.maximum(dev, tiny)
+            level = (1.0 - 2.0 * min(a, 1.0 - a)) * correction
+        else:  # an unpaired level: one-sided, P(y beyond m + s (q - m)) = min(a, 1 - a)
+            dev = np.abs(quantiles[:, i] - median)
+            side = np.sign(a - 0.5)
+            need = side * (target - median) / np.maximum(dev, tiny)
+            level = max(a, 1.0 - a) * correction
+        out[i] = np.quantile(need, min(1.0, level), method="higher")
     return np.clip(out, grid.min(), grid.max())
 
 
