@@ -50,7 +50,8 @@ def _panel():
 
 
 def _tiny(**kw):
-    base = dict(pretrained=None, device="cpu", random_state=0)
+    # the network layer's pins: the series as it is (deseasonalize has its own case)
+    base = dict(pretrained=None, device="cpu", random_state=0, deseasonalize=False)
     base.update(kw)
     return LLMForecaster(**base)
 
@@ -58,6 +59,12 @@ def _tiny(**kw):
 def _case_patch():
     return _tiny(backbone=dict(TINY_GPT2, n_layer=1), tokenizer=PatchTokenizer(4, 2),
                  context_length=24, max_epochs=3), _airline(), [1, 2, 3, 4, 5, 6], 10
+
+
+def _case_patch_seasonal():
+    """The patch case with the default seasonal adjustment (airline: multiplicative)."""
+    f, y, fh, n = _case_patch()
+    return f.set_params(deseasonalize="auto"), y, fh, n
 
 
 def _case_patch_panel_lora():
@@ -100,6 +107,7 @@ def _case_switcher():
 
 CASES = {
     "patch": _case_patch,
+    "patch_seasonal": _case_patch_seasonal,
     "patch_panel_lora": _case_patch_panel_lora,
     "token_chunked": _case_token_chunked,
     "token_bins": _case_token_bins,

@@ -15,6 +15,7 @@ from sktime.utils.validation.forecasting import check_fh
 from sktime_llmforecast.forecasting._input_checks import check_y
 from sktime_llmforecast.forecasting._layout import assemble, split_series
 from sktime_llmforecast.forecasting._memory import SeriesMemory, data_freq
+from sktime_llmforecast.forecasting._seasonal import SeasonalAdjustment, period_of
 from sktime_llmforecast.forecasting._start import sized_to_data, starting_network
 from sktime_llmforecast.forecasting.plan import resolve_device, resolve_plan
 from sktime_llmforecast.nn import (
@@ -196,6 +197,21 @@ class LLMForecaster(BaseForecaster):
         0.5-quantile or the mean head), or greedy decoding (token mode; zero-shot:
         one path at temperature 0; patch mode: the mean head). Every mode gives
         all three (``sktime_llmforecast.nn.POINT_FORECASTS``).
+    deseasonalize : {"auto", "multiplicative", "additive"} or False, default="auto"
+        Classical seasonal adjustment around the network, as the M4 competition's
+        benchmarks (and sktime's ``ThetaForecaster``) do: each series (each panel
+        member and column) whose autocorrelation at lag ``sp`` passes the M4 90 %
+        test, with at least ``3 * sp`` values, is divided by (multiplicative) or
+        has subtracted (additive) its classical-decomposition seasonal indices
+        before the network reads it, and every forecast, quantile and sample is
+        multiplied by (or added) the indices of its forecast time. "auto":
+        multiplicative where all values are positive, else additive (True means
+        "auto"). False: the network reads the series as it is.
+    sp : int or None, default=None
+        The seasonal period of ``deseasonalize``. None: read from the index's
+        frequency: 12 for monthly data, 4 quarterly, 52 weekly, 7 daily, 5 for
+        business days, 24 hourly, a day's steps for minute data (48 half-hourly),
+        and 1 (no adjustment) for yearly data or an integer index.
     head_dropout : float, default=0.0
     head_width : int or None, default=None
         Patch mode: every token's hidden state is first mapped to ``head_width``
@@ -255,6 +271,11 @@ class LLMForecaster(BaseForecaster):
         there are too few windows, or nothing trains). Sampling modes: 1.0.
     n_calibration_windows_ : int
         The validation windows it was fitted on.
+    sp_ : int
+        The seasonal period used (``sp``, or read from the data; 1: none).
+    seasonal_models_ : tuple of str or None
+        Per series (member by member, column by column): "multiplicative" or
+        "additive" where it was seasonally adjusted, None where not.
 
     Examples
     --------
@@ -329,6 +350,8 @@ class LLMForecaster(BaseForecaster):
         top_p=0.9,
         quantile_levels=None,
         point_forecast="median",
+        deseasonalize="auto",
+        sp=None,
         head_dropout=0.0,
         head_width=None,
         dtype="float32",
@@ -364,6 +387,8 @@ class LLMForecaster(BaseForecaster):
         self.top_p = top_p
         self.quantile_levels = quantile_levels
         self.point_forecast = point_forecast
+        self.deseasonalize = deseasonalize
+        self.sp = sp
         self.head_dropout = head_dropout
         self.head_width = head_width
         self.dtype = dtype
@@ -438,8 +463,8 @@ class LLMForecaster(BaseForecaster):
 
     def _pretrain(self, y, X=None, fh=None):
         """Train the global model on a panel; kept across later ``fit`` calls."""
-        series, _ = split_series(y)
         plan = self.plan(fh)
+        series = self._adjusted(y, plan)[1]
         if plan.loss_switcher is None:
             raise ValueError("mode='zero-shot' has nothing to pretrain; use mode='trained'.")
         start = starting_network(plan, series)
@@ -456,8 +481,8 @@ class LLMForecaster(BaseForecaster):
 
     def _pretrain_update(self, y, X=None, fh=None):
         """Continue pretraining the global model on more panel data."""
-        series, _ = split_series(y)
         plan = self.plan(fh)
+        series = self._adjusted(y, plan)[1]
         result = train_on_series(self.pretrained_network_, series, plan.train,
                                  plan.loss_switcher)
         for key in ("train_loss", "val_loss", "val_mae", "loss_weights", "active_losses"):
@@ -467,10 +492,11 @@ class LLMForecaster(BaseForecaster):
 
     def _fit(self, y, X=None, fh=None):
         """Fit (or, after ``pretrain``, fine-tune a copy of) the network on ``y``."""
-        series, _ = split_series(y)
         memory = SeriesMemory.from_y(y, len(y))
         asked = self._asked_horizon(fh, memory)  # the plan's horizon, unless an adapter's
         plan = resolve_plan(self.get_params(deep=False), asked)
+        self._seasonality, series = self._adjusted(y, plan, memory)
+        self.sp_, self.seasonal_models_ = self._seasonality.sp, self._seasonality.models
         if hasattr(self, "pretrained_network_"):
             net = copy.deepcopy(self.pretrained_network_)
             pretrained = True
@@ -514,6 +540,17 @@ class LLMForecaster(BaseForecaster):
         self._memory = memory.last(plan.history_length)
         return self
 
+    @staticmethod
+    def _adjusted(y, plan, memory=None):
+        """``(SeasonalAdjustment fitted on y, y's series seasonally adjusted)``."""
+        split_series(y)  # refuses non-finite values
+        memory = SeriesMemory.from_y(y, len(y)) if memory is None else memory
+        sp = plan.sp if plan.sp is not None else period_of(memory.freq)
+        if not plan.deseasonalize:
+            sp = 1
+        seasonality = SeasonalAdjustment.fit(memory, sp, plan.deseasonalize or "auto")
+        return seasonality, seasonality.adjusted_series(memory)
+
     def _update(self, y, X=None, update_params=True):
         """Align ``y`` with the stored histories (checked in ``update``)."""
         self._memory = self._memory.updated(y, self.plan_.history_length)
@@ -536,9 +573,10 @@ class LLMForecaster(BaseForecaster):
         # the machine, not the plan: a forecaster fitted on a GPU predicts on the CPU
         # of the machine it was loaded on when device="auto"
         device = resolve_device(self.device)
-        paths = forecast_paths(self.network_, self._memory.series(), plan.history_length,
-                               total, device, plan.sampling, greedy,
+        paths = forecast_paths(self.network_, self._seasonality.adjusted_series(self._memory),
+                               plan.history_length, total, device, plan.sampling, greedy,
                                spread=self.interval_spread_)
+        paths = self._seasonality.restored(paths, self._memory.ends, total)
         if paths.counts is not None:
             self.sample_counts_ = paths.counts
         cols = np.repeat(np.stack(steps) - 1, len(self._memory.columns), axis=0)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from sktime_llmforecast.backbones import resolve_backbone_spec
+from sktime_llmforecast.forecasting._seasonal import MODELS as SEASONAL_MODELS
 from sktime_llmforecast.losses import LossSwitcher
 from sktime_llmforecast.nn import (
     NetworkConfig,
@@ -81,6 +82,11 @@ class FitPlan:
     point_forecast : str
     history_length : int
         Values of history a forecast reads (context plus demonstrations).
+    deseasonalize : str or None
+        "auto", "multiplicative" or "additive": the seasonal adjustment around the
+        network (each series only where the seasonality test passes); None: none.
+    sp : int or None
+        The seasonal period (None: read from the data's frequency in ``fit``).
     """
 
     kind: str | None
@@ -94,6 +100,8 @@ class FitPlan:
     sampling: SamplingConfig
     point_forecast: str
     history_length: int
+    deseasonalize: str | None = "auto"
+    sp: int | None = None
 
     @property
     def device(self):
@@ -256,6 +264,8 @@ def resolve_plan(params, horizon=None):
         ),
         point_forecast=p["point_forecast"],
         history_length=network.context_length * (1 + n_demo),
+        deseasonalize="auto" if p["deseasonalize"] is True else p["deseasonalize"] or None,
+        sp=None if p["sp"] is None else int(p["sp"]),
     )
 
 
@@ -272,6 +282,15 @@ def _check_numbers(p):
     check_bool("finetune_interface", p["finetune_interface"])
     if p["prediction_length"] is not None:
         check_int("prediction_length", p["prediction_length"])
+    if p["sp"] is not None:
+        check_int("sp", p["sp"])
+    d = p["deseasonalize"]
+    if not (d is None or isinstance(d, bool) or isinstance(d, str) and d in SEASONAL_MODELS):
+        raise ValueError(
+            "deseasonalize must be 'auto' (or True), 'multiplicative', 'additive' or "
+            "False, got "
+            f"{p['deseasonalize']!r}."
+        )
     if p["point_forecast"] not in ("median", "mean", "greedy"):
         raise ValueError(
             "point_forecast must be 'median', 'mean' or 'greedy', got "

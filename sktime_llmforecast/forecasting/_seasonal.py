@@ -1,0 +1,170 @@
+"""Classical seasonal adjustment around the network (the M4 benchmarks' recipe).
+
+Before the network reads a series, each (member, column) whose autocorrelation at
+the seasonal lag passes the M4 competition's 90 % test (sktime's
+``autocorrelation_seasonality_test``) is divided by (multiplicative) or has
+subtracted (additive) its classical-decomposition seasonal indices (statsmodels'
+``seasonal_decompose``, as sktime's ``ConditionalDeseasonalizer``); every forecast
+path is then multiplied by (or added) the indices of its forecast times. The
+indices are kept by phase on the member's own time grid, so ``update`` with new
+values and forecasts from any member's end line up without refitting.
+
+The season ``sp`` is the user's, or read from the index's frequency
+(:func:`period_of`): 12 for monthly data, 4 quarterly, 52 weekly, 7 daily, 24
+hourly, a day's steps for sub-hourly data, 1 (nothing to adjust) for yearly data
+and integer indexes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from sktime_llmforecast.forecasting._time_grid import steps_between
+
+#: deseasonalize choices
+MODELS = ("auto", "multiplicative", "additive")
+
+# periods in a year of the yearly, quarterly, monthly and weekly offsets (their
+# rule codes' first letters: YE/YS/A, QE/QS, ME/MS, W-SUN), and in a week of days
+_PER_YEAR = {"Y": 1, "A": 1, "Q": 4, "M": 12, "W": 52}
+_PER_WEEK = {"D": 7, "B": 5}
+_DAY_SECONDS = 24 * 60 * 60
+
+
+def period_of(freq):
+    """The seasonal period of a pandas offset: a year's steps for yearly to weekly
+    data, a week's for daily data, a day's for (sub-)hourly data down to minutes;
+    1 (no season) otherwise, and for None (an integer index).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> [period_of(pd.tseries.frequencies.to_offset(f)) for f in ("ME", "QE", "30min")]
+    [12, 4, 48]
+    """
+    if freq is None:
+        return 1
+    code, n = freq.rule_code.split("-")[0], max(int(freq.n), 1)
+    if code == "min" or code not in _PER_WEEK and code[0] not in _PER_YEAR:
+        try:
+            seconds = pd.Timedelta(freq).total_seconds()
+        except (TypeError, ValueError):
+            return 1
+        if 60 <= seconds < _DAY_SECONDS and _DAY_SECONDS % seconds == 0:
+            return int(_DAY_SECONDS // seconds)
+        return 1
+    per = _PER_WEEK[code] if code in _PER_WEEK else _PER_YEAR[code[0]]
+    return per // n if per % n == 0 else 1
+
+
+@dataclass(frozen=True)
+class SeasonalAdjustment:
+    """Seasonal indices of every (member, column) series, by phase.
+
+    Attributes
+    ----------
+    sp : int
+        The seasonal period (1: nothing is adjusted).
+    models : tuple of str or None
+        Per series (member by member, column by column, as
+        ``SeriesMemory.series``): "multiplicative", "additive", or None where the
+        seasonality test failed (or the series is too short for it).
+    indices : np.ndarray, shape (n_series, sp)
+        The index at phase ``k`` (1 or 0 where nothing is adjusted).
+    origins : tuple
+        Per member, the time point of phase 0 (its first time in ``fit``).
+    freq : pandas offset or None
+        The memory's grid step.
+    """
+
+    sp: int
+    models: tuple
+    indices: np.ndarray
+    origins: tuple
+    freq: object
+
+    @classmethod
+    def fit(cls, memory, sp, model="auto"):
+        """Test and decompose every series of ``memory`` (a ``SeriesMemory`` of the
+        whole of ``y``). ``model``: "auto" (multiplicative where every value is
+        positive, else additive), "multiplicative" or "additive"."""
+        from sktime.utils.seasonality import autocorrelation_seasonality_test
+        from statsmodels.tsa.seasonal import seasonal_decompose
+
+        models, indices = [], []
+        for values in memory.series():
+            kind = None
+            if sp > 1 and len(values) >= 3 * sp and np.ptp(values) > 0 and \
+                    autocorrelation_seasonality_test(pd.Series(values), sp):
+                kind = model
+                if model == "auto":
+                    kind = "multiplicative" if values.min() > 0 else "additive"
+                elif model == "multiplicative" and values.min() <= 0:
+                    raise ValueError(
+                        "deseasonalize='multiplicative' needs strictly positive values, "
+                        "but y has zeros or negative values; use deseasonalize='auto' "
+                        "or 'additive'."
+                    )
+            models.append(kind)
+            if kind is None:  # the identity of either model: nothing is changed
+                indices.append(np.ones(max(sp, 1)))
+            else:  # phase 0 is the series' first value
+                decomposed = seasonal_decompose(values, model=kind, period=sp)
+                indices.append(np.asarray(decomposed.seasonal[:sp], dtype=float))
+        origins = tuple(f.index[0] for f in memory.frames)
+        return cls(int(sp), tuple(models), np.stack(indices), origins, memory.freq)
+
+    @property
+    def active(self):
+        """Whether any series is adjusted."""
+        return any(m is not None for m in self.models)
+
+    def _phases(self, member, start, n):
+        """Phases of ``n`` consecutive grid points of ``member`` from ``start``."""
+        offset = steps_between(self.origins[member], start, self.freq)
+        return (offset + np.arange(n)) % self.sp
+
+    def adjusted_series(self, memory):
+        """``memory.series()`` (the kept histories) with the seasonal indices
+        removed."""
+        series = memory.series()
+        if not self.active:
+            return series
+        per = len(series) // len(memory.frames)
+        out = []
+        for row, values in enumerate(series):
+            member = row // per
+            index = self.indices[row, self._phases(member, memory.frames[member].index[0],
+                                                   len(values))]
+            kind = self.models[row]
+            out.append(values / index if kind == "multiplicative" else
+                       values - index if kind == "additive" else values)
+        return out
+
+    def restored(self, paths, ends, total):
+        """``paths`` (a ``Paths`` of ``total`` steps after each member's end in
+        ``ends``) with the seasonal indices put back."""
+        if not self.active:
+            return paths
+        per = len(self.models) // len(ends)
+        factor = np.empty((len(self.models), total))
+        for row in range(len(self.models)):
+            member = row // per
+            phases = self._phases(member, ends[member], total + 1)[1:]
+            factor[row] = self.indices[row, phases]
+        mult = np.array([m == "multiplicative" for m in self.models])[:, None]
+
+        add = np.array([m == "additive" for m in self.models])[:, None]
+
+        def put_back(a):  # (n_series, total) or (n_series, Q or S, total)
+            if a is None:
+                return None
+            f, m, d = (factor, mult, add) if a.ndim == 2 else \
+                (factor[:, None], mult[:, None], add[:, None])
+            return np.where(m, a * f, np.where(d, a + f, a))
+
+        return replace(paths, mean=put_back(paths.mean),
+                       quantiles=put_back(paths.quantiles), samples=put_back(paths.samples))
