@@ -139,3 +139,16 @@ def test_explicit_sp_on_an_integer_index():
 def test_bad_seasonal_settings_are_refused(kw, match):
     with pytest.raises((ValueError, TypeError), match=match):
         _tiny(**kw).fit(_monthly(48), fh=[1])
+
+
+def test_trend_without_season_is_left_alone():
+    """A trending series passes the ACF test at any lag; its seasonal strength is
+    near 0, so it is not adjusted."""
+    from sktime.utils.seasonality import autocorrelation_seasonality_test
+
+    rng = np.random.default_rng(1)
+    y = pd.DataFrame({"y": 100 + np.arange(80) + rng.normal(size=80)},
+                     index=pd.period_range("2000Q1", periods=80, freq="Q"))
+    assert autocorrelation_seasonality_test(y["y"], 4)
+    memory = SeriesMemory.from_y(y, len(y))
+    assert SeasonalAdjustment.fit(memory, 4).models == (None,)

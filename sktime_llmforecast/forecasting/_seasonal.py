@@ -4,7 +4,8 @@ Before the network reads a series, each (member, column) whose autocorrelation a
 the seasonal lag passes the M4 competition's 90 % test (sktime's
 ``autocorrelation_seasonality_test``) is divided by (multiplicative) or has
 subtracted (additive) its classical-decomposition seasonal indices (statsmodels'
-``seasonal_decompose``, as sktime's ``ConditionalDeseasonalizer``); every forecast
+``seasonal_decompose``, as sktime's ``ConditionalDeseasonalizer``) and the indices explain at least ``MIN_STRENGTH`` of
+the detrended variation (below); every forecast
 path is then multiplied by (or added) the indices of its forecast times. The
 indices are kept by phase on the member's own time grid, so ``update`` with new
 values and forecasts from any member's end line up without refitting.
@@ -26,6 +27,12 @@ from sktime_llmforecast.forecasting._time_grid import steps_between
 
 #: deseasonalize choices
 MODELS = ("auto", "multiplicative", "additive")
+#: the least seasonal strength, 1 - Var(remainder) / Var(seasonal + remainder) of the
+#: decomposition (in logs for the multiplicative one; Wang, Smith & Hyndman 2006),
+#: at which a series is adjusted. The ACF test alone also passes strongly trending
+#: series without a season (e.g. real GDP): their indices are noise around 1, and
+#: dividing by them only perturbs the series.
+MIN_STRENGTH = 0.1
 
 # periods in a year of the yearly, quarterly, monthly and weekly offsets (their
 # rule codes' first letters: YE/YS/A, QE/QS, ME/MS, W-SUN), and in a week of days
@@ -58,6 +65,17 @@ def period_of(freq):
         return 1
     per = _PER_WEEK[code] if code in _PER_WEEK else _PER_YEAR[code[0]]
     return per // n if per % n == 0 else 1
+
+
+def seasonal_strength(decomposed, model):
+    """``1 - Var(remainder) / Var(seasonal + remainder)`` of a statsmodels
+    decomposition (0: no season; in logs for a multiplicative one)."""
+    seasonal, resid = np.asarray(decomposed.seasonal), np.asarray(decomposed.resid)
+    if model == "multiplicative":
+        seasonal, resid = np.log(seasonal), np.log(resid)
+    ok = np.isfinite(resid)
+    total = np.var(seasonal[ok] + resid[ok])
+    return 0.0 if total == 0 else max(0.0, 1.0 - np.var(resid[ok]) / total)
 
 
 @dataclass(frozen=True)
@@ -108,12 +126,16 @@ class SeasonalAdjustment:
                         "but y has zeros or negative values; use deseasonalize='auto' "
                         "or 'additive'."
                     )
-            models.append(kind)
-            if kind is None:  # the identity of either model: nothing is changed
-                indices.append(np.ones(max(sp, 1)))
-            else:  # phase 0 is the series' first value
+            seasonal = None
+            if kind is not None:  # phase 0 is the series' first value
                 decomposed = seasonal_decompose(values, model=kind, period=sp)
-                indices.append(np.asarray(decomposed.seasonal[:sp], dtype=float))
+                if seasonal_strength(decomposed, kind) >= MIN_STRENGTH:
+                    seasonal = np.asarray(decomposed.seasonal[:sp], dtype=float)
+                else:
+                    kind = None
+            models.append(kind)
+            # ones where nothing is adjusted (the identity, never applied)
+            indices.append(np.ones(max(sp, 1)) if seasonal is None else seasonal)
         origins = tuple(f.index[0] for f in memory.frames)
         return cls(int(sp), tuple(models), np.stack(indices), origins, memory.freq)
 
