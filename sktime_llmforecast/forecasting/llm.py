@@ -414,8 +414,9 @@ class LLMForecaster(BaseForecaster):
         ``y`` is aligned on its time index with what the forecaster holds: values at
         times already seen replace the stored ones, later values extend each member.
         ``y`` must reach past the cutoff and leave no gap after a member's last value;
-        otherwise a ``ValueError`` says so before anything changes. The network is
-        not retrained (``fit`` again to retrain), whatever ``update_params``.
+        otherwise a ``ValueError`` says so before anything changes. Neither the
+        network nor the seasonal indices of ``deseasonalize`` are refitted (``fit``
+        again to refit), whatever ``update_params``.
         """
         check_y(y)
         if self.is_fitted:  # refuse bad data before sktime moves the cutoff
