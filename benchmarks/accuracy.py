@@ -285,12 +285,12 @@ def run(resume=True, only=None, folds_csv=None, seeds=SEEDS):
             for seed in (seeds if seeded else seeds[:1]):
                 if (sname, mname, seed) in done or (only and only not in mname):
                     continue
-                rows += _backtest(sname, case, cv, mname, factory(seed), proba, seed)
+                rows += backtest_one(sname, case, cv, mname, factory(seed), proba, seed)
                 _save(rows, folds_csv)
     return pd.DataFrame(rows)
 
 
-def _backtest(sname, case, cv, mname, forecaster, proba, seed):
+def backtest_one(sname, case, cv, mname, forecaster, proba, seed):
     """One (series, method, seed) backtest as per-origin rows (one error row when it
     fails)."""
     from sktime.forecasting.model_evaluation import evaluate
