@@ -29,6 +29,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+#: recorded before LLMForecaster's seasonal adjustment existed: the network reads the
+#: series as it is, so the section in docs/benchmarks.md reproduces
+RAW_SERIES = False
+
 H, N_ORIGINS = 8, 3
 VARIANTS = ("none", "pinball", "conformal")
 
@@ -77,7 +81,7 @@ def run():
             end = len(y) - (N_ORIGINS - 1 - origin) * H
             y_train, y_test = y.iloc[:end - H], y.iloc[end - H:end]
             for mode, kw in (("fine-tuned", {}), ("zero-shot", {"max_epochs": 0})):
-                f = LLMForecaster(random_state=0, **kw).fit(y_train, fh=np.arange(1, H + 1))
+                f = LLMForecaster(random_state=0, deseasonalize=RAW_SERIES, **kw).fit(y_train, fh=np.arange(1, H + 1))
                 args = (f.network_, [y_train.to_numpy(float)], H,
                         f.plan_.train.validation_fraction, "cpu")
                 spreads = {"none": 1.0,

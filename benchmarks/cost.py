@@ -41,6 +41,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+#: recorded before LLMForecaster's seasonal adjustment existed: the network reads the
+#: series as it is, so the section in docs/benchmarks.md reproduces
+RAW_SERIES = False
+
 HORIZON = 8
 EXTRA = 4  # windows per series beyond the first
 CONTEXTS = (64, 256, 1024, 4096)
@@ -124,7 +128,7 @@ def measure(bname, tname, context, n_members):
     backbone, tokenizer = backbones()[bname], tokenizers()[tname]
 
     def forecaster(ctx):
-        return LLMForecaster(backbone=backbone, n_layers=6, tokenizer=tokenizer.clone(),
+        return LLMForecaster(deseasonalize=RAW_SERIES, backbone=backbone, n_layers=6, tokenizer=tokenizer.clone(),
                              pretrained=None,
                              context_length=ctx, max_epochs=1, batch_size=32,
                              validation_fraction=0.0, point_forecast="greedy",
