@@ -1,13 +1,13 @@
 """Classical seasonal adjustment around the network (the M4 benchmarks' recipe).
 
-Before the network reads a series, each (member, column) whose autocorrelation at
-the seasonal lag passes the M4 competition's 90 % test (sktime's
-``autocorrelation_seasonality_test``) is divided by (multiplicative) or has
-subtracted (additive) its classical-decomposition seasonal indices (statsmodels'
-``seasonal_decompose``, as sktime's ``ConditionalDeseasonalizer``) and the indices explain at least ``MIN_STRENGTH`` of
-the detrended variation (below); every forecast
-path is then multiplied by (or added) the indices of its forecast times. The
-indices are kept by phase on the member's own time grid, so ``update`` with new
+Before the network reads a series, each (member, column) is divided by
+(multiplicative) or has subtracted (additive) its classical-decomposition seasonal
+indices (statsmodels' ``seasonal_decompose``, as in sktime's
+``ConditionalDeseasonalizer``) when its autocorrelation at the seasonal lag passes
+the M4 competition's 90 % test (sktime's ``autocorrelation_seasonality_test``) and
+the indices explain at least ``MIN_STRENGTH`` of the detrended variation. Every
+forecast path is then multiplied by (or added) the indices of its forecast times.
+The indices are kept by phase on the member's own time grid, so ``update`` with new
 values and forecasts from any member's end line up without refitting.
 
 The season ``sp`` is the user's, or read from the index's frequency
