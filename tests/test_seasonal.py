@@ -34,7 +34,8 @@ def _tiny(**kw):
 @pytest.mark.parametrize("freq, sp", [("ME", 12), ("MS", 12), ("QE", 4), ("YE", 1),
                                       ("W-SUN", 52), ("D", 7), ("B", 5), ("h", 24),
                                       ("30min", 48), ("15min", 96), ("2h", 12),
-                                      ("s", 1), ("7min", 1)])
+                                      ("s", 1), ("7min", 1), ("BME", 12), ("BQE", 4),
+                                      ("SME", 24), ("WOM-1MON", 12), ("2ME", 6)])
 def test_period_of_frequency(freq, sp):
     assert period_of(to_offset(freq)) == sp
 
@@ -43,8 +44,16 @@ def test_period_of_integer_index_is_one():
     assert period_of(None) == 1
 
 
+def test_period_of_period_index_and_generic_offsets():
+    assert period_of(pd.period_range("2000-01", periods=3, freq="M").freq) == 12
+    assert period_of(pd.period_range("2000Q1", periods=3, freq="Q").freq) == 4
+    assert period_of(pd.DateOffset(months=1)) == 1  # no rule code: no season guessed
+
+
 def test_adjusted_series_removes_the_pattern_and_restores_it_at_forecast_phases():
-    y = _monthly(60, start="2000-04")  # starts in April: phase 0 is April
+    # starts in April (phase 0 is April) and ends in April: the forecast starts at
+    # phase 1, so a restore that ignored the member's end would fail
+    y = _monthly(61, start="2000-04")
     memory = SeriesMemory.from_y(y, len(y))
     season = SeasonalAdjustment.fit(memory, 12)
     assert season.models == ("multiplicative",)
@@ -55,7 +64,7 @@ def test_adjusted_series_removes_the_pattern_and_restores_it_at_forecast_phases(
                   quantiles=np.full((1, 3, total), 100.0) * np.array([0.9, 1, 1.1])[:, None],
                   levels=np.array([0.1, 0.5, 0.9]))
     back = season.restored(paths, memory.ends, total)
-    future = _monthly(60 + total, start="2000-04").iloc[60:]["y"].to_numpy()
+    future = _monthly(61 + total, start="2000-04").iloc[61:]["y"].to_numpy()
     np.testing.assert_allclose(back.mean[0], future, rtol=1e-9)
     np.testing.assert_allclose(back.quantiles[0, 1], future, rtol=1e-9)
     assert (np.diff(back.quantiles[0], axis=0) > 0).all()  # still ordered
@@ -67,6 +76,9 @@ def test_additive_where_values_are_not_positive():
     assert SeasonalAdjustment.fit(memory, 12).models == ("additive",)
     with pytest.raises(ValueError, match="strictly positive"):
         SeasonalAdjustment.fit(memory, 12, "multiplicative")
+    short = SeriesMemory.from_y(y.iloc[:20], 20)  # too short to test: refused all the same
+    with pytest.raises(ValueError, match="strictly positive"):
+        SeasonalAdjustment.fit(short, 12, "multiplicative")
 
 
 def test_short_flat_or_unseasonal_series_are_left_as_they_are():
@@ -88,6 +100,42 @@ def test_panel_members_keep_their_own_phase():
     memory = SeriesMemory.from_y(y, len(y))
     for values in f._seasonality.adjusted_series(memory):
         assert np.ptp(values) / values.mean() < 1e-9
+
+
+def test_ragged_panel_on_a_datetime_index_forecasts_each_members_months():
+    """Members ending at different months of a DatetimeIndex panel: each forecast
+    carries the pattern of its own next months."""
+    def member(n, level):
+        index = pd.date_range("2000-01-01", periods=n, freq="MS")
+        return pd.DataFrame({"y": level * PATTERN[index.month - 1]}, index=index)
+
+    y = pd.concat({"a": member(60, 100.0), "b": member(53, 50.0)}, names=["id", "t"])
+    f = _tiny(max_epochs=0).fit(y, fh=range(1, 13))
+    assert f.sp_ == 12 and f.seasonal_models_ == ("multiplicative", "multiplicative")
+    pred = f.predict()["y"]
+    for key, n, level in (("a", 60, 100.0), ("b", 53, 50.0)):
+        got = pred.loc[key]
+        months = pd.date_range("2000-01-01", periods=n + 12, freq="MS")[n:]
+        assert (got.index == months).all()
+        ratio = got.to_numpy() / (level * PATTERN[months.month - 1])
+        assert np.ptp(ratio) / ratio.mean() < 0.05
+
+
+def test_pretrain_on_a_seasonal_panel_then_fit_forecasts_the_pattern():
+    panel = pd.concat({"a": _monthly(72), "b": _monthly(72, level=40.0)},
+                      names=["id", "t"])
+    f = _tiny(prediction_length=12, finetune_epochs=0)
+    f.pretrain(panel)
+    f.fit(_monthly(84).iloc[:72], fh=range(1, 13))
+    ratio = f.predict()["y"].to_numpy() / _monthly(84).iloc[72:]["y"].to_numpy()
+    assert np.ptp(ratio) / ratio.mean() < 0.1
+
+
+def test_true_and_none_are_accepted():
+    y = _monthly(48)
+    assert _tiny(deseasonalize=True).fit(y, fh=[1]).seasonal_models_ == ("multiplicative",)
+    assert _tiny(deseasonalize=None).fit(y, fh=[1]).seasonal_models_ == (None,)
+    assert _tiny(deseasonalize="additive").fit(y, fh=[1]).seasonal_models_ == ("additive",)
 
 
 def test_forecaster_forecasts_the_pattern_it_removed():
@@ -120,10 +168,14 @@ def test_update_keeps_the_phase():
 
 
 def test_sp_one_or_false_change_nothing():
+    """Both give the network the raw series: the same forecast as a series without
+    any frequency (integer index, where no season is read)."""
     y = _monthly(72)
     a = _tiny(deseasonalize=False).fit(y, fh=[1, 2, 3]).predict()
     b = _tiny(sp=1).fit(y, fh=[1, 2, 3]).predict()
+    c = _tiny().fit(y.reset_index(drop=True), fh=[1, 2, 3]).predict()
     pd.testing.assert_frame_equal(a, b)
+    np.testing.assert_array_equal(a.to_numpy(), c.to_numpy())
 
 
 def test_explicit_sp_on_an_integer_index():
@@ -135,7 +187,7 @@ def test_explicit_sp_on_an_integer_index():
 
 @pytest.mark.parametrize("kw, match", [(dict(deseasonalize="yes"), "deseasonalize"),
                                        (dict(deseasonalize=1), "deseasonalize"),
-                                       (dict(sp=0), "sp"), (dict(sp=2.5), "sp")])
+                                       (dict(sp=0), "sp must"), (dict(sp=2.5), "sp must")])
 def test_bad_seasonal_settings_are_refused(kw, match):
     with pytest.raises((ValueError, TypeError), match=match):
         _tiny(**kw).fit(_monthly(48), fh=[1])

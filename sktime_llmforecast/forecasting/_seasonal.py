@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.offsets import Tick
 
 from sktime_llmforecast.forecasting._time_grid import steps_between
 
@@ -34,10 +35,18 @@ MODELS = ("auto", "multiplicative", "additive")
 #: dividing by them only perturbs the series.
 MIN_STRENGTH = 0.1
 
-# periods in a year of the yearly, quarterly, monthly and weekly offsets (their
-# rule codes' first letters: YE/YS/A, QE/QS, ME/MS, W-SUN), and in a week of days
-_PER_YEAR = {"Y": 1, "A": 1, "Q": 4, "M": 12, "W": 52}
-_PER_WEEK = {"D": 7, "B": 5}
+# seasonal periods of pandas' calendar offsets by rule code (the anchor after "-"
+# dropped): a year's steps for yearly to weekly data, a week's for daily data
+_PERIODS = {
+    **dict.fromkeys(("Y", "YE", "YS", "A", "AS", "BY", "BYE", "BYS", "BA", "BAS"), 1),
+    **dict.fromkeys(("Q", "QE", "QS", "BQ", "BQE", "BQS"), 4),
+    **dict.fromkeys(("M", "ME", "MS", "BM", "BME", "BMS", "CBM", "CBME", "CBMS",
+                     "WOM", "LWOM"), 12),
+    **dict.fromkeys(("SM", "SME", "SMS"), 24),
+    "W": 52,
+    "D": 7,
+    **dict.fromkeys(("B", "C"), 5),
+}
 _DAY_SECONDS = 24 * 60 * 60
 
 
@@ -54,17 +63,20 @@ def period_of(freq):
     """
     if freq is None:
         return 1
-    code, n = freq.rule_code.split("-")[0], max(int(freq.n), 1)
-    if code == "min" or code not in _PER_WEEK and code[0] not in _PER_YEAR:
-        try:
-            seconds = pd.Timedelta(freq).total_seconds()
-        except (TypeError, ValueError):
-            return 1
-        if 60 <= seconds < _DAY_SECONDS and _DAY_SECONDS % seconds == 0:
-            return int(_DAY_SECONDS // seconds)
+    try:
+        code, n = freq.rule_code.split("-")[0], max(int(freq.n), 1)
+    except (AttributeError, NotImplementedError, TypeError, ValueError):
+        return 1  # a generic DateOffset (e.g. months=1) has no rule code
+    if code in _PERIODS:
+        per = _PERIODS[code]
+        return per // n if per % n == 0 else 1
+    try:
+        seconds = pd.Timedelta(freq).total_seconds()
+    except (TypeError, ValueError):
         return 1
-    per = _PER_WEEK[code] if code in _PER_WEEK else _PER_YEAR[code[0]]
-    return per // n if per % n == 0 else 1
+    if 60 <= seconds < _DAY_SECONDS and _DAY_SECONDS % seconds == 0:
+        return int(_DAY_SECONDS // seconds)
+    return 1
 
 
 def seasonal_strength(decomposed, model):
@@ -90,8 +102,8 @@ class SeasonalAdjustment:
         Per series (member by member, column by column, as
         ``SeriesMemory.series``): "multiplicative", "additive", or None where the
         seasonality test failed (or the series is too short for it).
-    indices : np.ndarray, shape (n_series, sp)
-        The index at phase ``k`` (1 or 0 where nothing is adjusted).
+    indices : tuple of np.ndarray of shape (sp,), or None
+        Per series, the index at phase ``k`` (None where nothing is adjusted).
     origins : tuple
         Per member, the time point of phase 0 (its first time in ``fit``).
     freq : pandas offset or None
@@ -100,7 +112,7 @@ class SeasonalAdjustment:
 
     sp: int
     models: tuple
-    indices: np.ndarray
+    indices: tuple
     origins: tuple
     freq: object
 
@@ -114,30 +126,28 @@ class SeasonalAdjustment:
 
         models, indices = [], []
         for values in memory.series():
-            kind = None
+            if model == "multiplicative" and values.min() <= 0:
+                raise ValueError(
+                    "deseasonalize='multiplicative' needs strictly positive values, "
+                    "but y has zeros or negative values; use deseasonalize='auto' "
+                    "or 'additive'."
+                )
+            kind, seasonal = None, None
             if sp > 1 and len(values) >= 3 * sp and np.ptp(values) > 0 and \
                     autocorrelation_seasonality_test(pd.Series(values), sp):
                 kind = model
                 if model == "auto":
                     kind = "multiplicative" if values.min() > 0 else "additive"
-                elif model == "multiplicative" and values.min() <= 0:
-                    raise ValueError(
-                        "deseasonalize='multiplicative' needs strictly positive values, "
-                        "but y has zeros or negative values; use deseasonalize='auto' "
-                        "or 'additive'."
-                    )
-            seasonal = None
-            if kind is not None:  # phase 0 is the series' first value
                 decomposed = seasonal_decompose(values, model=kind, period=sp)
                 if seasonal_strength(decomposed, kind) >= MIN_STRENGTH:
+                    # phase 0 is the series' first value
                     seasonal = np.asarray(decomposed.seasonal[:sp], dtype=float)
                 else:
                     kind = None
             models.append(kind)
-            # ones where nothing is adjusted (the identity, never applied)
-            indices.append(np.ones(max(sp, 1)) if seasonal is None else seasonal)
+            indices.append(seasonal)
         origins = tuple(f.index[0] for f in memory.frames)
-        return cls(int(sp), tuple(models), np.stack(indices), origins, memory.freq)
+        return cls(int(sp), tuple(models), tuple(indices), origins, memory.freq)
 
     @property
     def active(self):
@@ -146,7 +156,13 @@ class SeasonalAdjustment:
 
     def _phases(self, member, start, n):
         """Phases of ``n`` consecutive grid points of ``member`` from ``start``."""
-        offset = steps_between(self.origins[member], start, self.freq)
+        origin = self.origins[member]
+        if start == origin:
+            offset = 0
+        elif isinstance(start, pd.Timestamp) and isinstance(self.freq, Tick):
+            offset = (start - origin) // pd.Timedelta(self.freq)  # fixed-length steps
+        else:  # calendar steps (months, weeks): counted on the grid
+            offset = steps_between(origin, start, self.freq)
         return (offset + np.arange(n)) % self.sp
 
     def adjusted_series(self, memory):
@@ -158,12 +174,13 @@ class SeasonalAdjustment:
         per = len(series) // len(memory.frames)
         out = []
         for row, values in enumerate(series):
-            member = row // per
-            index = self.indices[row, self._phases(member, memory.frames[member].index[0],
-                                                   len(values))]
             kind = self.models[row]
-            out.append(values / index if kind == "multiplicative" else
-                       values - index if kind == "additive" else values)
+            if kind is not None:
+                member = row // per
+                index = self.indices[row][self._phases(
+                    member, memory.frames[member].index[0], len(values))]
+                values = values / index if kind == "multiplicative" else values - index
+            out.append(values)
         return out
 
     def restored(self, paths, ends, total):
@@ -172,21 +189,24 @@ class SeasonalAdjustment:
         if not self.active:
             return paths
         per = len(self.models) // len(ends)
-        factor = np.empty((len(self.models), total))
-        for row in range(len(self.models)):
+        n = len(self.models)
+        mult, add = np.ones((n, total)), np.zeros((n, total))
+        for row, kind in enumerate(self.models):
+            if kind is None:
+                continue
             member = row // per
-            phases = self._phases(member, ends[member], total + 1)[1:]
-            factor[row] = self.indices[row, phases]
-        mult = np.array([m == "multiplicative" for m in self.models])[:, None]
-
-        add = np.array([m == "additive" for m in self.models])[:, None]
+            index = self.indices[row][self._phases(member, ends[member], total + 1)[1:]]
+            if kind == "multiplicative":
+                mult[row] = index
+            else:
+                add[row] = index
 
         def put_back(a):  # (n_series, total) or (n_series, Q or S, total)
             if a is None:
                 return None
-            f, m, d = (factor, mult, add) if a.ndim == 2 else \
-                (factor[:, None], mult[:, None], add[:, None])
-            return np.where(m, a * f, np.where(d, a + f, a))
+            if a.ndim == 2:
+                return a * mult + add
+            return a * mult[:, None] + add[:, None]
 
         return replace(paths, mean=put_back(paths.mean),
                        quantiles=put_back(paths.quantiles), samples=put_back(paths.samples))

@@ -465,9 +465,9 @@ class LLMForecaster(BaseForecaster):
     def _pretrain(self, y, X=None, fh=None):
         """Train the global model on a panel; kept across later ``fit`` calls."""
         plan = self.plan(fh)
-        series = self._adjusted(y, plan)[1]
         if plan.loss_switcher is None:
             raise ValueError("mode='zero-shot' has nothing to pretrain; use mode='trained'.")
+        series = self._adjusted(y, plan)[1]
         start = starting_network(plan, series)
         result = train_on_series(start.network, series, start.plan.train,
                                  start.plan.loss_switcher)
@@ -546,9 +546,9 @@ class LLMForecaster(BaseForecaster):
         """``(SeasonalAdjustment fitted on y, y's series seasonally adjusted)``."""
         split_series(y)  # refuses non-finite values
         memory = SeriesMemory.from_y(y, len(y)) if memory is None else memory
-        sp = plan.sp if plan.sp is not None else period_of(memory.freq)
-        if not plan.deseasonalize:
-            sp = 1
+        sp = 1  # deseasonalize=False: nothing is adjusted
+        if plan.deseasonalize:
+            sp = plan.sp if plan.sp is not None else period_of(memory.freq)
         seasonality = SeasonalAdjustment.fit(memory, sp, plan.deseasonalize or "auto")
         return seasonality, seasonality.adjusted_series(memory)
 
