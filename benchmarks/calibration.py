@@ -81,7 +81,8 @@ def run():
             end = len(y) - (N_ORIGINS - 1 - origin) * H
             y_train, y_test = y.iloc[:end - H], y.iloc[end - H:end]
             for mode, kw in (("fine-tuned", {}), ("zero-shot", {"max_epochs": 0})):
-                f = LLMForecaster(random_state=0, deseasonalize=RAW_SERIES, **kw).fit(y_train, fh=np.arange(1, H + 1))
+                f = LLMForecaster(random_state=0, deseasonalize=RAW_SERIES, **kw)
+                f.fit(y_train, fh=np.arange(1, H + 1))
                 args = (f.network_, [y_train.to_numpy(float)], H,
                         f.plan_.train.validation_fraction, "cpu")
                 spreads = {"none": 1.0,

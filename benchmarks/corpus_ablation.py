@@ -62,7 +62,8 @@ def _forecaster(**kw):
     from sktime_llmforecast import LLMForecaster, PatchTokenizer
 
     kw.setdefault("random_state", 0)
-    return LLMForecaster(deseasonalize=RAW_SERIES, n_layers=0, tokenizer=PatchTokenizer(16, 8), context_length=CONTEXT,
+    return LLMForecaster(deseasonalize=RAW_SERIES, n_layers=0,
+                         tokenizer=PatchTokenizer(16, 8), context_length=CONTEXT,
                          prediction_length=HORIZON, device="cpu", **kw)
 
 

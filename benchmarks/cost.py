@@ -128,7 +128,8 @@ def measure(bname, tname, context, n_members):
     backbone, tokenizer = backbones()[bname], tokenizers()[tname]
 
     def forecaster(ctx):
-        return LLMForecaster(deseasonalize=RAW_SERIES, backbone=backbone, n_layers=6, tokenizer=tokenizer.clone(),
+        return LLMForecaster(deseasonalize=RAW_SERIES, backbone=backbone, n_layers=6,
+                             tokenizer=tokenizer.clone(),
                              pretrained=None,
                              context_length=ctx, max_epochs=1, batch_size=32,
                              validation_fraction=0.0, point_forecast="greedy",

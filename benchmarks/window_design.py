@@ -11,8 +11,9 @@ designs differ in nothing else. Each adapter is then scored
   MAE), and
 * on the 14-series backtest of ``benchmarks/accuracy.py`` (same series, origins
   and metrics), zero-shot (``max_epochs=0``) and fine-tuned with the defaults
-  (seed 0; the default seasonal adjustment included): geometric mean of MASE relative to seasonal naive (whose rows are read
-  from docs/accuracy_folds.csv), and MASE per series.
+  (seed 0; the default seasonal adjustment included): geometric mean of MASE
+  relative to seasonal naive (whose rows are read from docs/accuracy_folds.csv),
+  and MASE per series.
 
 Smaller patches mean more backbone tokens (512 / patch length), so each step costs
 more; the table gives the pretraining seconds beside the accuracy.
@@ -54,15 +55,20 @@ def design_name(patch_len, steps):
     return f"patches of {patch_len} ({CONTEXT // patch_len} tokens), {steps} steps"
 
 
+def adapter_stem(patch_len, steps):
+    """Where the design's adapter (``.safetensors``, ``.json``) is written."""
+    return ADAPTERS / f"patch{patch_len}-steps{steps}"
+
+
 def pretrain(patch_len, steps):
     """Pretrain (or resume) one design with the default command; returns its card."""
     from sktime_llmforecast.pretraining.cli import main as pretrain_main
 
-    stem = ADAPTERS / f"patch{patch_len}-steps{steps}"
+    stem = adapter_stem(patch_len, steps)
     card_path = stem.with_suffix(".json")
     if card_path.exists():
         return json.loads(card_path.read_text())
-    ckpt = ADAPTERS / f"patch{patch_len}-steps{steps}.ckpt"
+    ckpt = stem.with_suffix(".ckpt")
     argv = ["--out", str(stem), "--patch-len", str(patch_len), "--stride", str(patch_len),
             "--context-length", str(CONTEXT), "--steps", str(steps),
             "--checkpoint-dir", str(ckpt), "--no-progress"]
@@ -83,22 +89,22 @@ def card_row(patch_len, steps, card):
 
 
 def backtest(patch_len, steps, done):
-    """Zero-shot and fine-tuned (seed 0) backtest rows of one design."""
+    """Zero-shot, then fine-tuned (seed 0) backtest rows of one design, one
+    ``(method, rows)`` at a time (``done``: the (series, method) pairs to skip)."""
     from sktime_llmforecast import LLMForecaster
 
-    adapter = str(ADAPTERS / f"patch{patch_len}-steps{steps}")
+    adapter = str(adapter_stem(patch_len, steps))
     name = design_name(patch_len, steps)
-    variants = {f"{name}, zero-shot": dict(max_epochs=0),
-                f"{name}, fine-tuned": {}}
-    rows = []
-    for mname, kw in variants.items():
+    for mname, kw in ((f"{name}, zero-shot", dict(max_epochs=0)),
+                      (f"{name}, fine-tuned", {})):
+        rows = []
         for sname, case in accuracy.datasets().items():
             if (sname, mname) in done:
                 continue
             forecaster = LLMForecaster(pretrained=adapter, random_state=0, **kw)
             rows += accuracy.backtest_one(sname, case, accuracy.splitter(case), mname,
                                           forecaster, True, 0)
-    return rows
+        yield mname, rows
 
 
 def _read(path):
@@ -117,17 +123,11 @@ def run(designs, steps, fresh=False):
             cards = pd.concat([cards, pd.DataFrame([row])], ignore_index=True)
             cards.to_csv(CARDS_CSV, index=False)
         done = set() if folds.empty else set(zip(folds["series"], folds["method"]))
-        for mname_rows in _by_method(backtest(patch_len, steps, done)):
-            folds = pd.concat([folds, pd.DataFrame(mname_rows)], ignore_index=True)
-            folds.to_csv(FOLDS_CSV, index=False)
+        for _, rows in backtest(patch_len, steps, done):  # saved after each method
+            if rows:
+                folds = pd.concat([folds, pd.DataFrame(rows)], ignore_index=True)
+                folds.to_csv(FOLDS_CSV, index=False)
     return cards, folds
-
-
-def _by_method(rows):
-    out = {}
-    for r in rows:
-        out.setdefault(r["method"], []).append(r)
-    return list(out.values())
 
 
 def markdown(cards, folds, machine):

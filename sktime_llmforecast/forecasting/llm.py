@@ -13,7 +13,7 @@ from sktime.forecasting.base import BaseForecaster
 from sktime.utils.validation.forecasting import check_fh
 
 from sktime_llmforecast.forecasting._input_checks import check_y
-from sktime_llmforecast.forecasting._layout import assemble, split_series
+from sktime_llmforecast.forecasting._layout import assemble
 from sktime_llmforecast.forecasting._memory import SeriesMemory, data_freq
 from sktime_llmforecast.forecasting._seasonal import SeasonalAdjustment, period_of
 from sktime_llmforecast.forecasting._start import sized_to_data, starting_network
@@ -543,8 +543,8 @@ class LLMForecaster(BaseForecaster):
 
     @staticmethod
     def _adjusted(y, plan, memory=None):
-        """``(SeasonalAdjustment fitted on y, y's series seasonally adjusted)``."""
-        split_series(y)  # refuses non-finite values
+        """``(SeasonalAdjustment fitted on y, y's series seasonally adjusted)``;
+        ``y`` was checked by ``fit``/``pretrain`` (``check_y``)."""
         memory = SeriesMemory.from_y(y, len(y)) if memory is None else memory
         sp = 1  # deseasonalize=False: nothing is adjusted
         if plan.deseasonalize:
