@@ -40,7 +40,9 @@ the end it writes docs/benchmarks.md (section ``accuracy``) and
 docs/img/accuracy_*.png. ``--only TEXT --folds PATH`` runs just the methods whose
 name contains TEXT into another CSV (to split the work; no report); ``--report``
 only writes the report from the CSV (or from several: ``--report --folds A B``),
-``--no-plots`` without the plots.
+``--no-plots`` without the plots. ``--series TEXT`` restricts a run to the series
+whose name contains TEXT, and ``--redo`` runs the selected rows again, replacing
+them (after a change that affects only those series).
 """
 
 from __future__ import annotations
@@ -266,9 +268,11 @@ def crps_scale(y_train, sp):
     return float(np.mean(np.abs(v[sp:] - v[:-sp])))
 
 
-def run(resume=True, only=None, folds_csv=None, seeds=SEEDS):
+def run(resume=True, only=None, folds_csv=None, seeds=SEEDS, series=None, redo=False):
     """Backtest every (series, method, seed); rows are appended to the folds CSV as
-    they come, and with ``resume`` the triples already there are not run again."""
+    they come, and with ``resume`` the triples already there are not run again.
+    ``only``/``series``: just the methods/series whose name contains that text;
+    ``redo``: first drop the selected rows from the CSV, so they are run again."""
     from sktime_llmforecast.backbones import load_backbone, resolve_backbone_spec
 
     load_backbone(resolve_backbone_spec("smollm2-135m"))  # once; cached afterwards
@@ -277,13 +281,19 @@ def run(resume=True, only=None, folds_csv=None, seeds=SEEDS):
     if resume and folds_csv.exists():
         rows = pd.read_csv(folds_csv, keep_default_na=False,
                            na_values=[""]).to_dict("records")
+
+    def selected(sname, mname):
+        return (only is None or only in mname) and (series is None or series in sname)
+
+    if redo:
+        rows = [r for r in rows if not selected(r["series"], r["method"])]
     done = {(r["series"], r["method"], int(r["seed"])) for r in rows}
     for sname, case in datasets().items():
         cv = splitter(case)
         positive = bool((np.asarray(case.y, dtype=float) > 0).all())
         for mname, (factory, proba, seeded) in methods(case.sp, positive).items():
             for seed in (seeds if seeded else seeds[:1]):
-                if (sname, mname, seed) in done or (only and only not in mname):
+                if (sname, mname, seed) in done or not selected(sname, mname):
                     continue
                 rows += backtest_one(sname, case, cv, mname, factory(seed), proba, seed)
                 _save(rows, folds_csv)
@@ -452,6 +462,11 @@ def main(argv=None):
     parser.add_argument("--fresh", action="store_true", help="ignore the folds CSV")
     parser.add_argument("--only", default=None,
                         help="run only methods whose name contains this (no report)")
+    parser.add_argument("--series", default=None,
+                        help="run only series whose name contains this (no report)")
+    parser.add_argument("--redo", action="store_true",
+                        help="run the rows --only/--series select again (after a change "
+                        "that affects just those), replacing them in the folds CSV")
     parser.add_argument("--folds", default=None, nargs="+",
                         help="folds CSV (default docs/accuracy_folds.csv); with --report "
                         "several, whose rows are joined (e.g. those of split --only runs)")
@@ -467,8 +482,9 @@ def main(argv=None):
         if args.folds and len(args.folds) > 1:
             parser.error("a run writes one folds CSV; pass several only with --report")
         folds = run(resume=not args.fresh, only=args.only,
-                    folds_csv=args.folds[0] if args.folds else None)
-    if args.only:
+                    folds_csv=args.folds[0] if args.folds else None,
+                    series=args.series, redo=args.redo)
+    if args.only or args.series:
         return
     pngs = [] if args.no_plots else plots()
     body = markdown(folds, machine_line(), pngs)

@@ -154,6 +154,22 @@ def test_calibrate_spread_refuses_an_unknown_method():
                          method="coverage")
 
 
+def test_calibration_thins_a_large_panels_windows_evenly():
+    from sktime_llmforecast.nn.calibration import validation_quantiles
+
+    net = _arch(context_length=36, prediction_length=6, head_width=None,
+                max_epochs=0).fit(load_airline(), fh=[1]).network_
+    series = [load_airline().to_numpy(float) * (1 + k / 10) for k in range(3)]
+    _, all_targets, _ = validation_quantiles(net, series, 6, 0.2, "cpu")
+    q, target, scale = validation_quantiles(net, series, 6, 0.2, "cpu", max_windows=10)
+    assert len(all_targets) > 10 and len(target) == len(q) == len(scale) == 10
+    # evenly spaced, first and last kept: windows of every member, in order
+    np.testing.assert_array_equal(target[0], all_targets[0])
+    np.testing.assert_array_equal(target[-1], all_targets[-1])
+    rows = [np.flatnonzero((all_targets == t).all(axis=1))[0] for t in target]
+    assert rows == sorted(rows) and len(set(rows)) == 10
+
+
 def test_widen_with_one_factor_per_level_never_crosses():
     q = np.array([[[-2.0], [-1.0], [1.0], [3.0], [4.0]]])
     out = widen(LEVELS, q, np.array([1.0, 3.0, 1.0, 1.0, 1.0]))

@@ -204,3 +204,22 @@ def test_trend_without_season_is_left_alone():
     assert autocorrelation_seasonality_test(y["y"], 4)
     memory = SeriesMemory.from_y(y, len(y))
     assert SeasonalAdjustment.fit(memory, 4).models == (None,)
+
+
+def test_a_season_that_died_out_is_not_put_back():
+    """Seasonal counts that stopped (the last 3 years all zero): the whole history
+    passes the test, but the season no longer holds where the forecast starts, so
+    the series is not adjusted and no seasonal spikes are added to the forecast."""
+    y = _monthly(120) - 60.0  # crosses zero: the additive model
+    memory = SeriesMemory.from_y(y, len(y))
+    assert SeasonalAdjustment.fit(memory, 12).models == ("additive",)
+    dead = y.copy()
+    dead.iloc[-36:] = 0.0
+    memory = SeriesMemory.from_y(dead, len(dead))
+    assert SeasonalAdjustment.fit(memory, 12).models == (None,)
+    f = _tiny().fit(dead, fh=list(range(1, 13)))
+    assert f.seasonal_models_ == (None,)
+    kept = dead.copy()
+    kept.iloc[-24:] = y.iloc[-24:].to_numpy() * 1.0  # the season back for 2 years
+    assert SeasonalAdjustment.fit(SeriesMemory.from_y(kept, len(kept)), 12).models == \
+        ("additive",)

@@ -5,7 +5,9 @@ Before the network reads a series, each (member, column) is divided by
 indices (statsmodels' ``seasonal_decompose``, as in sktime's
 ``ConditionalDeseasonalizer``) when its autocorrelation at the seasonal lag passes
 the M4 competition's 90 % test (sktime's ``autocorrelation_seasonality_test``) and
-the indices explain at least ``MIN_STRENGTH`` of the detrended variation. Every
+the indices explain at least ``MIN_STRENGTH`` of the detrended variation, over the
+whole series and over its last ``RECENT_CYCLES`` cycles (a season that has died out
+is not carried into the forecast). Every
 forecast path is then multiplied by (or added) the indices of its forecast times.
 The indices are kept by phase on the member's own time grid, so ``update`` with new
 values and forecasts from any member's end line up without refitting.
@@ -34,6 +36,11 @@ MODELS = ("auto", "multiplicative", "additive")
 #: series without a season (e.g. real GDP): their indices are noise around 1, and
 #: dividing by them only perturbs the series.
 MIN_STRENGTH = 0.1
+#: the season must also hold at the end of the history, where the forecast starts:
+#: the strength over the last ``RECENT_CYCLES`` cycles on which the decomposition is
+#: defined must reach ``MIN_STRENGTH`` too. A season that has died out (e.g. counts
+#: that fell to zero for good) would otherwise be put back onto every forecast.
+RECENT_CYCLES = 3
 
 # seasonal periods of pandas' calendar offsets by rule code (the anchor after "-"
 # dropped): a year's steps for yearly to weekly data, a week's for daily data
@@ -79,13 +86,17 @@ def period_of(freq):
     return 1
 
 
-def seasonal_strength(decomposed, model):
+def seasonal_strength(decomposed, model, last=None):
     """``1 - Var(remainder) / Var(seasonal + remainder)`` of a statsmodels
-    decomposition (0: no season; in logs for a multiplicative one)."""
+    decomposition (0: no season, also where the detrended values do not vary; in
+    logs for a multiplicative one); ``last``: over the last ``last`` values on which
+    the remainder is defined only."""
     seasonal, resid = np.asarray(decomposed.seasonal), np.asarray(decomposed.resid)
     if model == "multiplicative":
         seasonal, resid = np.log(seasonal), np.log(resid)
     ok = np.isfinite(resid)
+    if last is not None:
+        ok &= np.cumsum(ok[::-1])[::-1] <= last
     total = np.var(seasonal[ok] + resid[ok])
     return 0.0 if total == 0 else max(0.0, 1.0 - np.var(resid[ok]) / total)
 
@@ -139,7 +150,9 @@ class SeasonalAdjustment:
                 if model == "auto":
                     kind = "multiplicative" if values.min() > 0 else "additive"
                 decomposed = seasonal_decompose(values, model=kind, period=sp)
-                if seasonal_strength(decomposed, kind) >= MIN_STRENGTH:
+                if min(seasonal_strength(decomposed, kind),
+                       seasonal_strength(decomposed, kind, RECENT_CYCLES * sp)) \
+                        >= MIN_STRENGTH:
                     # phase 0 is the series' first value
                     seasonal = np.asarray(decomposed.seasonal[:sp], dtype=float)
                 else:
