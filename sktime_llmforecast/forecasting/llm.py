@@ -201,7 +201,10 @@ class LLMForecaster(BaseForecaster):
         Classical seasonal adjustment around the network, as the M4 competition's
         benchmarks (and sktime's ``ThetaForecaster``) do: each series (each panel
         member and column) whose autocorrelation at lag ``sp`` passes the M4 90 %
-        test, with at least ``3 * sp`` values, is divided by (multiplicative) or
+        test, with at least ``3 * sp`` values, and whose seasonal indices explain
+        at least 0.1 of the detrended variation over the whole series and over its
+        last 3 cycles (a season that died out is not put back), is divided by
+        (multiplicative) or
         has subtracted (additive) its classical-decomposition seasonal indices
         before the network reads it, and every forecast, quantile and sample is
         multiplied by (or added) the indices of its forecast time. "auto":
