@@ -55,12 +55,14 @@ def assemble(values, keys, columns, times, index_names):
     n_cols = len(columns)
     if keys is None:
         return pd.DataFrame(values.T, index=times[0], columns=columns)
-    frames = []
-    for i, key in enumerate(keys):
-        block = values[i * n_cols : (i + 1) * n_cols].T
-        key = key if isinstance(key, tuple) else (key,)
-        mi = pd.MultiIndex.from_tuples([(*key, t) for t in times[i]])
-        frames.append(pd.DataFrame(block, index=mi, columns=columns))
-    out = pd.concat(frames)
-    out.index.names = index_names
-    return out
+    # one index for the whole panel (a MultiIndex per member and a concat cost
+    # seconds per call for 1,000 members)
+    keys = [key if isinstance(key, tuple) else (key,) for key in keys]
+    lengths = [len(t) for t in times]
+    levels = [[key[j] for key, n in zip(keys, lengths) for _ in range(n)]
+              for j in range(len(keys[0]))]
+    time_index = times[0].append(list(times[1:])) if len(times) > 1 else times[0]
+    index = pd.MultiIndex.from_arrays([*levels, time_index], names=index_names)
+    # rows (member, column) x steps -> rows (member, step) x columns
+    rows = values.reshape(len(keys), n_cols, -1).transpose(0, 2, 1).reshape(-1, n_cols)
+    return pd.DataFrame(rows, index=index, columns=columns)
