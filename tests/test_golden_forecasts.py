@@ -8,7 +8,10 @@ here. Regenerate deliberately, and say why in the commit, with::
     python tests/test_golden_forecasts.py --write --slow    # + the default forecaster
 
 On the machine that wrote them the values are bit-identical (``--check`` compares
-exactly); the test allows a relative 1e-6 so that another CPU's BLAS still passes.
+exactly). The test allows a relative ``CROSS_CPU_RTOL`` so that another CPU's kernels
+still pass: training carries their last-bit differences into the forecasts (an AMD
+EPYC with AVX2 differed by up to 8.4e-6 from the values written on the machine of
+2026-12-04), while any change of method moves forecasts by far more.
 """
 
 from __future__ import annotations
@@ -184,6 +187,8 @@ def compute(name):
 
 
 FAST = [*CASES, "pretrained_adapter", "pretrain_then_fit"]
+#: relative tolerance of the test (not of ``--check``): float noise across CPUs
+CROSS_CPU_RTOL = 1e-4
 
 
 def _compare(name, got, want, exact):
@@ -194,7 +199,7 @@ def _compare(name, got, want, exact):
         elif exact:
             assert got[key] == value, (name, key)
         else:
-            np.testing.assert_allclose(got[key], value, rtol=1e-6, atol=1e-9,
+            np.testing.assert_allclose(got[key], value, rtol=CROSS_CPU_RTOL, atol=1e-9,
                                        err_msg=f"{name}: {key}")
 
 
