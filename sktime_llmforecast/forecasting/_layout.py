@@ -58,11 +58,11 @@ def assemble(values, keys, columns, times, index_names):
     # one index for the whole panel (a MultiIndex per member and a concat cost
     # seconds per call for 1,000 members)
     keys = [key if isinstance(key, tuple) else (key,) for key in keys]
-    lengths = [len(t) for t in times]
-    levels = [[key[j] for key, n in zip(keys, lengths) for _ in range(n)]
+    n_steps = values.shape[1]  # every member forecasts the same steps
+    levels = [[key[j] for key in keys for _ in range(n_steps)]
               for j in range(len(keys[0]))]
     time_index = times[0].append(list(times[1:])) if len(times) > 1 else times[0]
     index = pd.MultiIndex.from_arrays([*levels, time_index], names=index_names)
     # rows (member, column) x steps -> rows (member, step) x columns
-    rows = values.reshape(len(keys), n_cols, -1).transpose(0, 2, 1).reshape(-1, n_cols)
-    return pd.DataFrame(rows, index=index, columns=columns)
+    rows = values.reshape(len(keys), n_cols, n_steps).transpose(0, 2, 1)
+    return pd.DataFrame(rows.reshape(-1, n_cols), index=index, columns=columns)

@@ -101,10 +101,10 @@ class PatchForecastNetwork(BackboneNetwork):
         forecasts without them: the series tokens never attend to the padding, and
         rotary attention depends on relative positions only; every padding token
         (the same all-zero patch, with nothing it may attend to) has one hidden
-        state, computed once. Skipped only without gradients (prediction, calibration, the
-        head-only cache) and without a prompt prefix (its distance to the series
-        would change); a short series in a 512-value context then costs its own
-        tokens rather than all 16.
+        state, computed once. Skipped only without gradients (prediction,
+        calibration, the head-only cache) and without a prompt prefix (its distance
+        to the series would change); a short series in a 512-value context then
+        costs its own tokens rather than all 16.
         """
         if torch.is_grad_enabled() or self.resample or self.n_prompt_tokens \
                 or not causal_rotary(self.backbone.config):
