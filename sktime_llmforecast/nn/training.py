@@ -129,23 +129,34 @@ def probe_losses(net, objective):
     return losses
 
 
-def optimisation_step(objective, raw, optimizer, params, where):
+def optimisation_step(objective, raw, optimizer, params, where, data_parallel=None):
     """One AdamW step on ``objective(raw)`` (gradients clipped at norm 1).
 
     Returns the objective's yardstick of ``raw``; a non-finite loss raises a
-    ``FloatingPointError`` that says ``where`` it happened.
+    ``FloatingPointError`` that says ``where`` it happened. ``data_parallel``
+    (``pretraining.distributed.DataParallel``, optional): each process holds its own
+    shard of the batch; the gradients are averaged over the processes before the
+    clipping, the returned yardstick is their mean, and a non-finite loss on any
+    process stops them all.
     """
     loss = objective(raw)
-    if not torch.isfinite(loss):
+    finite = bool(torch.isfinite(loss))
+    yardstick = objective.yardstick(raw) if finite else float("nan")
+    if data_parallel is not None:
+        yardstick, finite = data_parallel.mean_and_all_finite(yardstick, finite)
+    if not finite:
+        value = float(loss) if not torch.isfinite(loss) else "non-finite on another process"
         raise FloatingPointError(
-            f"Training loss became {float(loss)} {where}; lower the learning rate or "
+            f"Training loss became {value} {where}; lower the learning rate or "
             "check the input for extreme values."
         )
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    if data_parallel is not None:
+        data_parallel.average_gradients(params)
     torch.nn.utils.clip_grad_norm_(params, 1.0)
     optimizer.step()
-    return objective.yardstick(raw)
+    return yardstick
 
 
 def evaluate_losses(net, windows, batch_size, device, losses, cached=None):

@@ -7,6 +7,10 @@
 from sktime_llmforecast.nn.adapter import read_card, save_adapter, shipped_adapters
 from sktime_llmforecast.pretraining.api import PRETRAIN_LOSSES, pretrain_adapter
 from sktime_llmforecast.pretraining.corpus import synthetic_windows
+from sktime_llmforecast.pretraining.distributed import (
+    DataParallel,
+    data_parallel_from_environment,
+)
 from sktime_llmforecast.pretraining.synthetic import (
     COMPONENTS,
     FAMILY_NAMES,
@@ -17,11 +21,13 @@ from sktime_llmforecast.pretraining.trainer import PretrainConfig, pretrain_netw
 
 __all__ = [
     "COMPONENTS",
+    "DataParallel",
     "FAMILY_NAMES",
     "GENERATOR_VERSION",
     "PRETRAIN_LOSSES",
     "PretrainConfig",
     "SyntheticSeriesGenerator",
+    "data_parallel_from_environment",
     "pretrain_adapter",
     "pretrain_network",
     "read_card",

@@ -10,6 +10,7 @@ import torch
 from sktime_llmforecast.losses import LossSwitcher
 from sktime_llmforecast.nn import build_network, save_adapter
 from sktime_llmforecast.pretraining.corpus import validation_windows
+from sktime_llmforecast.pretraining.distributed import data_parallel_from_environment
 from sktime_llmforecast.pretraining.synthetic import (
     GENERATOR_VERSION,
     SyntheticSeriesGenerator,
@@ -22,7 +23,7 @@ PRETRAIN_LOSSES = ("mse", "crps_quantile")
 
 
 def pretrain_adapter(forecaster, out, config=None, generator=None, checkpoint_dir=None,
-                     resume=False, losses=PRETRAIN_LOSSES):
+                     resume=False, losses=PRETRAIN_LOSSES, data_parallel=None):
     """Pretrain ``forecaster``'s network on synthetic series and save the adapter.
 
     The backbone stays as ``forecaster.finetune`` says (frozen by default); the
@@ -49,11 +50,18 @@ def pretrain_adapter(forecaster, out, config=None, generator=None, checkpoint_di
         Continue from the checkpoint in ``checkpoint_dir``.
     losses : tuple of str, default=("mse", "crps_quantile")
         Training losses, coupled with fixed weights.
+    data_parallel : DataParallel, optional
+        This process's place in a data-parallel run; None reads it from the
+        environment that ``torchrun`` or ``accelerate launch`` sets (no
+        ``WORLD_SIZE``: one process). Each process trains on its shard of every
+        batch (``batch_size`` must split evenly) on ``cuda:LOCAL_RANK`` or the CPU,
+        and only the main process writes checkpoints and the adapter.
 
     Returns
     -------
-    card : dict
-        The adapter card (also written to ``out.json``).
+    card : dict or None
+        The adapter card (also written to ``out.json``); None on the other
+        processes of a data-parallel run.
 
     Examples
     --------
@@ -86,16 +94,23 @@ def pretrain_adapter(forecaster, out, config=None, generator=None, checkpoint_di
     if tok is None or (isinstance(tok, str) and tok == "auto"):
         f.set_params(tokenizer=PatchTokenizer())
     plan = f.plan()  # validated; horizon: prediction_length or context_length // 4
-    config = replace(config, device=plan.device)  # "auto" -> "cuda" or "cpu"
+    dp = data_parallel_from_environment(plan.device) if data_parallel is None \
+        else data_parallel
+    dp.shard(config.batch_size)  # a batch that does not split evenly: ValueError
+    device = dp.device(plan.device)  # "auto" -> "cuda" or "cpu"; cuda:LOCAL_RANK
+    config = replace(config, device=device)
     horizon = plan.network.horizon
-    net = build_network(plan.kind, plan.network, plan.tokenizer, plan.seed, plan.device)
+    net = build_network(plan.kind, plan.network, plan.tokenizer, plan.seed, device)
     val = validation_windows(generator, 64, net.config.context_length, horizon, config.seed)
     switcher = LossSwitcher(losses=list(losses), coupling="fixed").fit(
         list(val.context), token_output="tokens" in net.outputs
     )
     objective = switcher.make_objective(net.outputs, net.config.context_length)
     history = pretrain_network(net, objective, generator, config,
-                               checkpoint_dir=checkpoint_dir, resume=resume)
+                               checkpoint_dir=checkpoint_dir, resume=resume,
+                               data_parallel=dp)
+    if not dp.is_main:
+        return None
     last = {k[4:]: v[-1] for k, v in history.items() if k.startswith("val_") and v}
     pretraining = {
         "generator": {"class": type(generator).__name__, "version": GENERATOR_VERSION,
@@ -111,7 +126,8 @@ def pretrain_adapter(forecaster, out, config=None, generator=None, checkpoint_di
         "losses": list(objective.names),
         "device": config.device,
         "seconds": round(float(history["seconds"]), 1),
-        "machine": f"{platform.machine()}, {history['throughput']['threads']} torch threads",
+        "machine": f"{platform.machine()}, {history['throughput']['threads']} torch threads"
+                   + (f" per process, {dp.world_size} processes" if dp.active else ""),
         "torch": torch.__version__,
         "backbone_dtype": str(net.backbone_dtype).replace("torch.", ""),
         "throughput": history["throughput"],

@@ -17,12 +17,22 @@ SmolLM2's shape)::
         --backbone CONTROL_BACKBONE_JSON --out attention-control
 
 Resumable: ``--checkpoint-dir ckpt`` writes checkpoints, ``--resume`` continues.
+
+Data-parallel over several processes (gloo on CPUs, NCCL on GPUs; the global
+``--batch-size`` is split evenly over them)::
+
+    torchrun --nproc-per-node 4 -m sktime_llmforecast.pretraining --device cuda \
+        --out my_adapter
+    accelerate launch --multi_gpu --num_processes 4 -m sktime_llmforecast.pretraining \
+        --device cuda --out my_adapter
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+
+import torch.distributed as dist
 
 from sktime_llmforecast.pretraining.api import PRETRAIN_LOSSES, pretrain_adapter
 from sktime_llmforecast.pretraining.synthetic import SyntheticSeriesGenerator
@@ -73,7 +83,9 @@ def build_parser():
                    help="continue from the checkpoint in --checkpoint-dir")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--threads", type=int, default=None,
-                   help="torch threads (default: every core the process may use)")
+                   help="torch threads per process (default: every core the process "
+                        "may use, shared evenly by the processes of a data-parallel "
+                        "run on one machine)")
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     p.add_argument("--families", default="all",
                    help="the corpus' family weights: 'all' (every family of "
@@ -120,9 +132,16 @@ def main(argv=None):
         threads=args.threads,
         progress=not args.no_progress,
     )
-    card = pretrain_adapter(forecaster, args.out, config, generator=_generator(args.families),
-                            checkpoint_dir=args.checkpoint_dir, resume=args.resume,
-                            losses=PRETRAIN_LOSSES)
+    try:
+        card = pretrain_adapter(forecaster, args.out, config,
+                                generator=_generator(args.families),
+                                checkpoint_dir=args.checkpoint_dir, resume=args.resume,
+                                losses=PRETRAIN_LOSSES)
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+    if card is None:  # another process of a data-parallel run: the main one reports
+        return 0
     val = card["validation"]
     print(json.dumps({"out": args.out, "steps_run": card["pretraining"]["steps_run"],
                       "seconds": card["pretraining"]["seconds"],

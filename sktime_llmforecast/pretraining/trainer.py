@@ -24,6 +24,7 @@ from sktime_llmforecast.nn import (
     save_checkpoint,
 )
 from sktime_llmforecast.pretraining.corpus import step_batch, validation_windows
+from sktime_llmforecast.pretraining.distributed import DataParallel, shard_arrays
 from sktime_llmforecast.pretraining.throughput import (
     available_cores,
     backbone_tokens,
@@ -131,7 +132,7 @@ def learning_rate_factor(step, steps, warmup):
 
 
 def pretrain_network(net, objective, generator, config: PretrainConfig,
-                     checkpoint_dir=None, resume=False):
+                     checkpoint_dir=None, resume=False, data_parallel=None):
     """Train ``net``'s trainable tensors on synthetic windows, in place.
 
     Parameters
@@ -151,6 +152,12 @@ def pretrain_network(net, objective, generator, config: PretrainConfig,
         network's architecture and the generator must be those of the checkpoint
         (a ``ValueError`` names what differs), and the result equals an
         uninterrupted run. A run stopped by ``max_minutes`` resumes the same way.
+    data_parallel : DataParallel, optional
+        This process's place in a data-parallel run (``distributed.py``): it trains
+        on its shard of every step batch, gradients are averaged over the
+        processes, and only the main process validates, writes checkpoints and
+        shows progress. ``net`` must start from the same weights on every process.
+        None: a single process.
 
     The global torch RNG and thread count are left as they were (each step seeds
     a forked RNG).
@@ -163,24 +170,33 @@ def pretrain_network(net, objective, generator, config: PretrainConfig,
         is the MAE of the point forecast in standardised units), ``seconds``
         (wall time of this and earlier resumed runs), ``steps_run``, ``stopped``
         (``"steps"`` or ``"time"``), ``throughput`` (see :func:`run_throughput`).
+        On processes other than the main one of a data-parallel run the validation
+        entries stay empty and ``throughput`` is None.
     """
     config.check()
+    dp = DataParallel() if data_parallel is None else data_parallel
+    dp.shard(config.batch_size)  # a batch that does not split evenly: ValueError now
     if config.device == "auto":
         config = replace(config, device="cuda" if torch.cuda.is_available() else "cpu")
-    threads = available_cores() if config.threads is None else config.threads
+    threads = dp.cpu_threads(available_cores()) if config.threads is None else config.threads
     with torch.random.fork_rng(devices=rng_devices(config.device)), torch_threads(threads):
-        history = _pretrain(net, objective, generator, config, checkpoint_dir, resume)
-        history["throughput"] = run_throughput(net, objective, generator, config, history)
+        history = _pretrain(net, objective, generator, config, checkpoint_dir, resume, dp)
+        history["throughput"] = None
+        if dp.is_main:
+            history["throughput"] = run_throughput(net, objective, generator, config,
+                                                   history, processes=dp.world_size)
     return history
 
 
-def run_throughput(net, objective, generator, config, history):
+def run_throughput(net, objective, generator, config, history, processes=1):
     """Tokens/s and achieved GFLOP/s of a run, beside the machine's matmul peak.
 
     ``flops_per_step`` is counted on one batch (forward and backward, matrix
     products and attention); the rates divide by the run's whole wall time
     (``history["seconds"]``: data generation and validation included), so they are
-    what the run got, not the best a step can do.
+    what the run got, not the best a step can do. With several ``processes``
+    (data-parallel) the rates are those of the whole run, and the matmul peak is one
+    process's, on its own threads.
     """
     ctx_len, horizon = net.config.context_length, net.config.horizon
     batch = step_batch(generator, 0, config.batch_size, ctx_len, horizon, config.seed)
@@ -190,6 +206,7 @@ def run_throughput(net, objective, generator, config, history):
     tokens = steps * config.batch_size * backbone_tokens(net)
     dtype = net.backbone_dtype
     out = {
+        "processes": int(processes),
         "threads": torch.get_num_threads(),
         "tokens_per_window": backbone_tokens(net),
         "tokens_per_second": round(tokens / seconds, 1),
@@ -202,7 +219,7 @@ def run_throughput(net, objective, generator, config, history):
     return out
 
 
-def _pretrain(net, objective, generator, config, checkpoint_dir, resume):
+def _pretrain(net, objective, generator, config, checkpoint_dir, resume, dp):
     device = config.device
     ctx_len, horizon = net.config.context_length, net.config.horizon
     params = net.trainable_parameters()
@@ -224,13 +241,15 @@ def _pretrain(net, objective, generator, config, checkpoint_dir, resume):
             folder, net, optimizer, config.device, identity
         )
         history["stopped"] = "steps"
+    dp.broadcast_parameters(params)
     val = validation_windows(generator, config.n_validation, ctx_len, horizon, config.seed)
     probes = probe_losses(net, objective)
     seconds_before = history["seconds"]
     started = time.perf_counter()
     steps = range(start_step, config.steps)
     bar = None
-    if config.progress:
+    part = dp.shard(config.batch_size)
+    if config.progress and dp.is_main:
         bar = tqdm(total=config.steps, initial=start_step, desc="pretrain", unit="step")
     for step in steps:
         for group in optimizer.param_groups:
@@ -241,15 +260,19 @@ def _pretrain(net, objective, generator, config, checkpoint_dir, resume):
         net.backbone.eval()
         torch.manual_seed(config.seed * 1_000_003 + step)  # any sampling loss: per step
         batch = step_batch(generator, step, config.batch_size, ctx_len, horizon, config.seed)
-        raw = batch_loss_terms(net, batch.batch(np.arange(len(batch))), device, objective.losses)
+        arrays = batch.batch(np.arange(len(batch)))
+        if dp.active:
+            arrays = shard_arrays(arrays, part)
+        raw = batch_loss_terms(net, arrays, device, objective.losses)
         running += optimisation_step(objective, raw, optimizer, params,
-                                     f"at pretraining step {step}")
+                                     f"at pretraining step {step}",
+                                     data_parallel=dp if dp.active else None)
         n_running += 1
         last = step + 1 == config.steps
         elapsed = seconds_before + time.perf_counter() - started
         out_of_time = (config.max_minutes is not None
-                       and elapsed >= 60 * config.max_minutes)
-        if (step + 1) % config.eval_every == 0 or last or out_of_time:
+                       and dp.any(elapsed >= 60 * config.max_minutes))
+        if dp.is_main and ((step + 1) % config.eval_every == 0 or last or out_of_time):
             scores = evaluate_losses(net, val, 256, device, probes)
             history["step"].append(step + 1)
             history["train_loss"].append(running / n_running)
@@ -261,8 +284,8 @@ def _pretrain(net, objective, generator, config, checkpoint_dir, resume):
                 bar.set_postfix(val=f"{history['val_loss'][-1]:.4f}")
         history["steps_run"] = step + 1
         history["seconds"] = elapsed
-        if folder is not None and ((step + 1) % config.checkpoint_every == 0 or last
-                                   or out_of_time):
+        if folder is not None and dp.is_main and (
+                (step + 1) % config.checkpoint_every == 0 or last or out_of_time):
             save_checkpoint(folder, net, optimizer, identity, history, running, n_running)
         if bar is not None:
             bar.update(1)
