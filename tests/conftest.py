@@ -38,6 +38,16 @@ QUICK_PRETRAIN = dict(n_validation=16, eval_every=2, checkpoint_every=2, warmup_
                       batch_size=8, progress=False)
 
 
+def tiny_forecaster(**params):
+    """A quick patch-mode ``LLMForecaster`` on the tiny GPT-2 (``params`` override)."""
+    from sktime_llmforecast import LLMForecaster, PatchTokenizer
+
+    defaults = dict(backbone=TINY_GPT2, pretrained=None,
+                    tokenizer=PatchTokenizer(patch_len=8, stride=4), context_length=36,
+                    max_epochs=3, random_state=0, device="cpu")
+    return LLMForecaster(**{**defaults, **params})
+
+
 @pytest.fixture
 def tiny_gpt2():
     return dict(TINY_GPT2)

@@ -13,11 +13,12 @@ from sktime_llmforecast.forecasting._time_grid import (
 )
 
 
-def check_y(y, name="y"):
+def check_y(y, name="y", new_data=False):
     """Raise a ``ValueError``/``TypeError`` naming what is wrong with pandas ``y``.
 
     Other containers (numpy, dask, ...) are left to sktime's own checks. ``y`` is
-    only read, never changed.
+    only read, never changed. ``new_data``: ``y`` extends a fitted history
+    (``update``), so it may hold fewer than 2 observed values per series, or none.
     """
     if not isinstance(y, (pd.Series, pd.DataFrame)):
         return
@@ -33,8 +34,47 @@ def check_y(y, name="y"):
             "unique name first, e.g. y.columns = [f'y{i}' for i in range(y.shape[1])]."
         )
     for col in frame.columns:
-        _check_values(frame[col], name if isinstance(y, pd.Series) else f"{name}[{col!r}]")
+        _check_values(frame[col], name if isinstance(y, pd.Series) else f"{name}[{col!r}]",
+                      new_data)
+    if not new_data and isinstance(frame.index, pd.MultiIndex) \
+            and frame.isna().to_numpy().any():
+        _check_members_observed(frame, name)
     _check_index(frame.index, name)
+
+
+def _check_members_observed(frame, name):
+    """Every panel member (and column) needs 2 observed values."""
+    levels = list(range(frame.index.nlevels - 1))
+    counts = frame.notna().groupby(level=levels, sort=False).sum()
+    for key, row in counts.iterrows():
+        for col, n in row.items():
+            if n < 2:
+                raise ValueError(
+                    f"{name} (instance {key!r}, column {col!r}) has {int(n)} observed "
+                    "value(s), the rest missing (NaN); LLMForecaster needs at least 2 "
+                    "observed values per series: drop that instance or impute it."
+                )
+
+
+def check_complete(y, who, name="y"):
+    """Raise a ``ValueError`` when pandas ``y`` has missing values (NaN), for the
+    modes that cannot mask them; ``who`` names the mode and why."""
+    if not isinstance(y, (pd.Series, pd.DataFrame)):
+        return
+    frame = y.to_frame() if isinstance(y, pd.Series) else y
+    if _is_nested(frame):
+        return
+    missing = frame.isna().to_numpy().any(axis=1)
+    if missing.any():
+        first = frame.index[np.argmax(missing)]
+        raise ValueError(
+            f"{name} has {int(missing.sum())} rows with missing values (NaN), the first "
+            f"at {first!r}, but {who} cannot mask them. Use patch mode (mode='trained' "
+            "with a PatchTokenizer, the default, which masks missing values), or "
+            "impute first, e.g. "
+            "TransformedTargetForecaster([Imputer(method='linear'), LLMForecaster(...)]) "
+            "or y.interpolate()."
+        )
 
 
 def _is_nested(frame):
@@ -44,32 +84,58 @@ def _is_nested(frame):
     return isinstance(first, (pd.Series, np.ndarray))
 
 
-def _check_values(s, label):
+def check_X(X, name="X"):
+    """Raise a ``TypeError``/``ValueError`` naming what is wrong with pandas ``X``
+    (a non-numeric column, missing or infinite values); ``X`` is only read."""
+    if not isinstance(X, (pd.Series, pd.DataFrame)):
+        return
+    frame = X.to_frame() if isinstance(X, pd.Series) else X
+    for col in frame.columns:
+        s = frame[col]
+        label = f"{name}[{col!r}]"
+        if not pd.api.types.is_bool_dtype(s.dtype):
+            _require_numbers(s, label, "encode it first, e.g. pd.get_dummies(X, "
+                                       "columns=[...], dtype=float) or X.astype(float)")
+        bad = ~np.isfinite(s.to_numpy(dtype=float, na_value=np.nan))
+        if bad.any():
+            first = s.index[np.argmax(bad)]
+            raise ValueError(
+                f"{label} has {int(bad.sum())} missing or infinite values, the first at "
+                f"{first!r}; covariates must be complete where they are passed: impute "
+                "them first (e.g. X.interpolate()), or drop the column."
+            )
+
+
+def _require_numbers(s, label, fix):
     if pd.api.types.is_bool_dtype(s.dtype) or not pd.api.types.is_numeric_dtype(s.dtype):
         example = s.dropna().iloc[0] if s.notna().any() else None
         raise TypeError(
             f"{label} must hold numbers, but has dtype {s.dtype} (categorical or text "
-            f"values, e.g. {example!r}); "
-            "convert it first, e.g. pd.to_numeric(y) or y.astype(float)."
+            f"values, e.g. {example!r}); {fix}."
         )
+
+
+def _check_values(s, label, new_data=False):
+    _require_numbers(s, label, "convert it first, e.g. pd.to_numeric(y) or y.astype(float)")
     missing = s.isna().to_numpy()
-    if missing.all():
+    if new_data:
+        pass  # new values may all be missing: the forecast reads the whole history
+    elif missing.all():
         raise ValueError(f"{label} has only missing values (NaN); there is nothing to learn from.")
-    if missing.any():
-        first = s.index[np.argmax(missing)]
+    elif missing.any() and len(s) - int(missing.sum()) < 2:
         raise ValueError(
-            f"{label} has {int(missing.sum())} missing values (NaN), the first at {first!r}; "
-            "LLMForecaster needs complete series: impute them first, e.g. "
-            "TransformedTargetForecaster([Imputer(method='linear'), LLMForecaster()]) "
-            "or y.interpolate()."
+            f"{label} has {len(s) - int(missing.sum())} observed value and "
+            f"{int(missing.sum())} missing (NaN); LLMForecaster needs at least 2 "
+            "observed values per series."
         )
-    values = s.to_numpy(dtype=float)
-    infinite = ~np.isfinite(values)
+    values = s.to_numpy(dtype=float, na_value=np.nan)
+    infinite = np.isinf(values)
     if infinite.any():
         first = s.index[np.argmax(infinite)]
         raise ValueError(
             f"{label} has {int(infinite.sum())} infinite values, the first at {first!r}; "
-            "replace them (e.g. y.replace([np.inf, -np.inf], np.nan)) and impute."
+            "mark them missing with y.replace([np.inf, -np.inf], np.nan) (patch mode "
+            "masks missing values; the token and zero-shot modes need them imputed)."
         )
 
 
@@ -140,3 +206,27 @@ def _check_time_index(index, label):
         + (" An integer time index counts steps by 1." if isinstance(start, (int, np.integer))
            else "")
     )
+
+
+def missing_value_refusal(mode, tokenizer, pretrained):
+    """None where the forecaster masks missing values (NaN in ``y``): patch mode;
+    else the mode that cannot, and why, for the error message. A pretrained adapter
+    whose tokenizer turns out not to be a patch tokenizer is refused in ``fit``."""
+    from sktime_llmforecast.tokenizers import PatchTokenizer, TokenizerSwitcher
+
+    if mode == "zero-shot":
+        return "mode='zero-shot' (LLMTime writes every value as digit text)"
+    if tokenizer is None or isinstance(tokenizer, PatchTokenizer):
+        return None
+    if isinstance(tokenizer, str) and tokenizer == "auto":
+        if pretrained is not None:
+            return None  # the adapter's tokenizer (the shipped ones: patches)
+        tokenizer = TokenizerSwitcher()  # what "auto" means without an adapter
+    if isinstance(tokenizer, TokenizerSwitcher):
+        others = sorted({type(c).__name__ for c in tokenizer.candidate_list()
+                         if not isinstance(c, PatchTokenizer)})
+        if not others:
+            return None
+        return (f"a tokenizer search with token candidates ({', '.join(others)}; "
+                "tokenizer='auto' without an adapter searches them too)")
+    return f"token mode ({type(tokenizer).__name__}: every value becomes tokens)"

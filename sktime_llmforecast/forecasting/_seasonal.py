@@ -27,6 +27,7 @@ import pandas as pd
 from pandas.tseries.offsets import Tick
 
 from sktime_llmforecast.forecasting._time_grid import steps_between
+from sktime_llmforecast.tokenizers import interpolate_gaps
 
 #: deseasonalize choices
 MODELS = ("auto", "multiplicative", "additive")
@@ -130,13 +131,17 @@ class SeasonalAdjustment:
     @classmethod
     def fit(cls, memory, sp, model="auto"):
         """Test and decompose every series of ``memory`` (a ``SeriesMemory`` of the
-        whole of ``y``). ``model``: "auto" (multiplicative where every value is
-        positive, else additive), "multiplicative" or "additive"."""
+        whole of ``y``; missing values are interpolated for the test and the
+        decomposition, and stay missing in the adjusted series). ``model``: "auto"
+        (multiplicative where every value is positive, else additive),
+        "multiplicative" or "additive"."""
         from sktime.utils.seasonality import autocorrelation_seasonality_test
         from statsmodels.tsa.seasonal import seasonal_decompose
 
         models, indices = [], []
         for values in memory.series():
+            # missing values: the tests and the decomposition read them interpolated
+            values = interpolate_gaps(values)
             if model == "multiplicative" and values.min() <= 0:
                 raise ValueError(
                     "deseasonalize='multiplicative' needs strictly positive values, "

@@ -12,7 +12,17 @@ from sktime.datatypes import convert_to
 from sktime.forecasting.base import BaseForecaster
 from sktime.utils.validation.forecasting import check_fh
 
-from sktime_llmforecast.forecasting._input_checks import check_y
+from sktime_llmforecast.forecasting._covariates import (
+    CovariateRegression,
+    covariate_rows,
+    shifted,
+)
+from sktime_llmforecast.forecasting._input_checks import (
+    check_complete,
+    check_X,
+    check_y,
+    missing_value_refusal,
+)
 from sktime_llmforecast.forecasting._layout import assemble
 from sktime_llmforecast.forecasting._memory import SeriesMemory, data_freq
 from sktime_llmforecast.forecasting._seasonal import SeasonalAdjustment, period_of
@@ -299,12 +309,15 @@ class LLMForecaster(BaseForecaster):
         "authors": ["sktime-llmforecast developers"],
         "maintainers": ["sktime-llmforecast developers"],
         "python_dependencies": ["torch", "transformers", "accelerate", "gguf"],
-        "capability:exogenous": False,
+        # X: a ridge regression around the network (every mode; docs/covariates.md)
+        "capability:exogenous": True,
         "capability:multivariate": True,
         "capability:insample": False,
         "capability:pred_int": True,
         "capability:pred_int:insample": False,
-        "capability:missing_values": False,
+        # patch mode masks NaN in y; __init__ turns this off for the token and
+        # zero-shot modes (their errors name the mode)
+        "capability:missing_values": True,
         "capability:pretrain": True,
         # what pretrain learns: kept by sktime's state-aware reset/clone/set_params
         "pretrain:fitted_params": [
@@ -402,14 +415,25 @@ class LLMForecaster(BaseForecaster):
         # sktime only creates these when remember_data is on; users may turn it on
         self._y = None
         self._X = None
+        self.set_tags(**{"capability:missing_values": missing_value_refusal(
+            mode, tokenizer, pretrained) is None})
 
     # ================================================================ sktime API
     def fit(self, y, X=None, fh=None):
         """Fit to training data; see ``BaseForecaster.fit``. ``y`` is checked first
-        (missing or infinite values, non-numeric dtype, unsorted, duplicated or
-        irregular index), with messages that name the problem and the fix."""
-        check_y(y)
+        (all or nearly all values missing, infinite values, non-numeric dtype,
+        unsorted, duplicated or irregular index; missing values where the mode cannot
+        mask them), with messages that name the problem and the fix."""
+        self._check_y(y)
+        if X is not None:
+            check_X(X)
         return super().fit(y, X=X, fh=fh)
+
+    def _check_y(self, y, new_data=False):
+        check_y(y, new_data=new_data)
+        who = missing_value_refusal(self.mode, self.tokenizer, self.pretrained)
+        if who is not None:
+            check_complete(y, who)
 
     def update(self, y, X=None, update_params=True):
         """Update with new data; see ``BaseForecaster.update``.
@@ -421,15 +445,26 @@ class LLMForecaster(BaseForecaster):
         network nor the seasonal indices of ``deseasonalize`` are refitted (``fit``
         again to refit), whatever ``update_params``.
         """
-        check_y(y)
+        self._check_y(y, new_data=True)
+        if X is not None:
+            check_X(X)
         if self.is_fitted:  # refuse bad data before sktime moves the cutoff
-            self._memory.updated(convert_to(y, self.get_tag("y_inner_mtype")),
-                                 self.plan_.history_length)
+            y_inner = convert_to(y, self.get_tag("y_inner_mtype"))
+            self._memory.updated(y_inner, self.plan_.history_length)
+            if self._covariates is not None:
+                if X is None:
+                    raise ValueError(
+                        "The forecaster was fitted with X: update needs X at the times of "
+                        "the new y too (the network reads what X does not explain)."
+                    )
+                self._x_memory.updated(
+                    covariate_rows(convert_to(X, self.get_tag("X_inner_mtype")), y_inner),
+                    self.plan_.history_length)
         return super().update(y, X=X, update_params=update_params)
 
     def pretrain(self, y, X=None, fh=None):
         """Pretrain on a panel; see ``BaseForecaster.pretrain`` (``y`` checked)."""
-        check_y(y)
+        self._check_y(y)
         return super().pretrain(y, X=X, fh=fh)
 
     def plan(self, fh=None):
@@ -501,6 +536,11 @@ class LLMForecaster(BaseForecaster):
         plan = resolve_plan(self.get_params(deep=False), asked)
         self._seasonality, series = self._adjusted(y, plan, memory)
         self.sp_, self.seasonal_models_ = self._seasonality.sp, self._seasonality.models
+        self._covariates = x_memory = None
+        if X is not None:  # the network reads (and forecasts) what X does not explain
+            x_memory = SeriesMemory.from_y(covariate_rows(X, y), len(y))
+            self._covariates = CovariateRegression.fit(series, x_memory)
+            series = self._covariates.residuals(series, x_memory)
         if hasattr(self, "pretrained_network_"):
             net = copy.deepcopy(self.pretrained_network_)
             pretrained = True
@@ -514,6 +554,12 @@ class LLMForecaster(BaseForecaster):
             if start.tokenizer_scores is not None:
                 self.tokenizer_scores_ = start.tokenizer_scores
                 self.selected_tokenizer_ = plan.tokenizer.clone()
+        if net.kind != "patch" and any(np.isnan(v).any() for v in series):
+            raise ValueError(
+                f"y has missing values (NaN), but this forecaster's {net.kind} network "
+                "(its adapter's or pretrain's tokenizer) cannot mask them; only patch "
+                "networks do. Impute first, e.g. y.interpolate(), or use a patch adapter."
+            )
         epochs, horizon = plan.train.max_epochs, None
         if pretrained:  # fine-tune for the steps fh asks; a series too short is not
             horizon = min(asked, net.config.horizon) if asked else None
@@ -542,6 +588,7 @@ class LLMForecaster(BaseForecaster):
                 net, series, horizon or net.config.horizon,
                 plan.train.validation_fraction, resolve_device(self.device))
         self._memory = memory.last(plan.history_length)
+        self._x_memory = None if x_memory is None else x_memory.last(plan.history_length)
         return self
 
     @staticmethod
@@ -556,11 +603,14 @@ class LLMForecaster(BaseForecaster):
         return seasonality, seasonality.adjusted_series(memory)
 
     def _update(self, y, X=None, update_params=True):
-        """Align ``y`` with the stored histories (checked in ``update``)."""
+        """Align ``y`` (and ``X``) with the stored histories (checked in ``update``)."""
         self._memory = self._memory.updated(y, self.plan_.history_length)
+        if self._covariates is not None:
+            self._x_memory = self._x_memory.updated(covariate_rows(X, y),
+                                                    self.plan_.history_length)
         return self
 
-    def _paths(self, fh, greedy=False):
+    def _paths(self, fh, X=None, greedy=False):
         """Forecast paths for every stored series, each from its member's own end
         (computed once per call; every ``predict_*`` reduces them), with the columns
         of each row's ``fh`` steps and each member's forecast times."""
@@ -577,9 +627,19 @@ class LLMForecaster(BaseForecaster):
         # the machine, not the plan: a forecaster fitted on a GPU predicts on the CPU
         # of the machine it was loaded on when device="auto"
         device = resolve_device(self.device)
-        paths = forecast_paths(self.network_, self._seasonality.adjusted_series(self._memory),
-                               plan.history_length, total, device, plan.sampling, greedy,
-                               spread=self.interval_spread_)
+        series = self._seasonality.adjusted_series(self._memory)
+        if self._covariates is not None:
+            if X is None:
+                raise ValueError(
+                    "The forecaster was fitted with X: predict needs X at the forecast "
+                    "times (pass X covering fh)."
+                )
+            series = self._covariates.residuals(series, self._x_memory)
+        paths = forecast_paths(self.network_, series, plan.history_length, total, device,
+                               plan.sampling, greedy, spread=self.interval_spread_)
+        if self._covariates is not None:
+            paths = shifted(paths, self._covariates.future_effects(
+                X, self._memory.keys, times, total, steps))
         paths = self._seasonality.restored(paths, self._memory.ends, total)
         if paths.counts is not None:
             self.sample_counts_ = paths.counts
@@ -589,12 +649,12 @@ class LLMForecaster(BaseForecaster):
     def _predict(self, fh, X=None):
         """Point forecast ``fh`` (out-of-sample only) for every series seen in fit."""
         point = self.plan_.point_forecast
-        paths, cols, times = self._paths(fh, greedy=point == "greedy")
+        paths, cols, times = self._paths(fh, X, greedy=point == "greedy")
         return self._to_frame(_pick(paths.point(point), cols), times)
 
     def _predict_quantiles(self, fh, X, alpha):
         """Quantiles from the samples, or interpolated from the quantile head."""
-        paths, cols, times = self._paths(fh)
+        paths, cols, times = self._paths(fh, X)
         q = _pick(paths.quantiles_at(alpha), cols)
         frames = [self._to_frame(q[:, a], times) for a in range(len(alpha))]
         out = pd.concat(frames, axis=1, keys=list(alpha)).swaplevel(0, 1, axis=1)
@@ -603,12 +663,12 @@ class LLMForecaster(BaseForecaster):
 
     def _predict_var(self, fh, X=None, cov=False):
         """Sample variance, or (patch mode) the normal variance of the IQR."""
-        paths, cols, times = self._paths(fh)
+        paths, cols, times = self._paths(fh, X)
         return self._to_frame(_pick(paths.variance(), cols), times)
 
     def _predict_proba(self, fh, X, marginal=True):
         """Empirical distribution of the samples, or (patch mode) a Normal."""
-        paths, cols, times = self._paths(fh)
+        paths, cols, times = self._paths(fh, X)
         if paths.samples is None:
             mean = self._to_frame(_pick(paths.point(self.plan_.point_forecast), cols), times)
             sd = np.sqrt(self._to_frame(_pick(paths.variance(), cols), times)).clip(lower=1e-12)

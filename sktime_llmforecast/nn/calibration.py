@@ -77,7 +77,8 @@ def pinball(levels, quantiles, target, scale):
     ``scale`` (so series of every scale weigh alike)."""
     err = (target[:, None, :] - quantiles) / scale[:, None, None]
     a = np.asarray(levels, dtype=float)[None, :, None]
-    return float(np.mean(np.maximum(a * err, (a - 1) * err)))
+    loss = np.maximum(a * err, (a - 1) * err)
+    return float(np.nanmean(loss) if np.isnan(loss).any() else np.mean(loss))
 
 
 def fit_spread(levels, quantiles, target, scale, grid=SPREAD_GRID):
@@ -94,8 +95,8 @@ def conformal_spread(levels, quantiles, target, n_windows, grid=SPREAD_GRID):
     """One factor per level ``(Q,)``, conformalised: for the central interval of
     levels ``(a, 1 - a)`` the factor is the ``(1 - 2a)(1 + 1/n_windows)`` empirical
     quantile of the stretch each held-out value needs to fall inside it (0 inside
-    the median's own width, ``|y - m| / |q - m|`` on the side ``y`` lies), clipped
-    to the range of ``grid``. A level without its mirror ``1 - a`` is conformalised
+    the median's own width, ``|y - m| / |q - m|`` on the side ``y`` lies; missing
+    targets left out), clipped to the range of ``grid``. A level without its mirror ``1 - a`` is conformalised
     one-sided (the share of values beyond it). The median keeps factor 1."""
     levels = np.asarray(levels, dtype=float)
     median = head_median(levels, quantiles)
@@ -117,6 +118,7 @@ def conformal_spread(levels, quantiles, target, n_windows, grid=SPREAD_GRID):
             side = np.sign(a - 0.5)
             need = side * (target - median) / np.maximum(dev, tiny)
             level = max(a, 1.0 - a) * correction
+        need = need[np.isfinite(target)]  # missing targets (NaN) do not count
         out[i] = np.quantile(need, min(1.0, level), method="higher")
     return np.clip(out, grid.min(), grid.max())
 

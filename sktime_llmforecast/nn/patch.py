@@ -134,9 +134,15 @@ class PatchForecastNetwork(BackboneNetwork):
         differentiable draws from the quantile head. A target shorter than the
         horizon trains the head's first steps only. ``head_input``: the batch's
         :meth:`head_input` hidden states computed earlier (the interface and the
-        backbone frozen), so only the head runs.
+        backbone frozen), so only the head runs. Missing targets (NaN) are left
+        out of every loss.
         """
         context, mask, target = batch
+        target_mask = None
+        seen = torch.isfinite(target)
+        if not bool(seen.all()):
+            target_mask = seen[..., : target.shape[-1]]
+            target = torch.where(seen, target, torch.zeros_like(target))
         if head_input is None:
             z, state = self(context, mask)
         else:
@@ -171,7 +177,7 @@ class PatchForecastNetwork(BackboneNetwork):
                     z_ctx = (context.float() - loc) / sc
                     naive[season] = seasonal_naive_scale(z_ctx, mask, season)
                 scale = naive[season]
-            out[name] = loss(pred, tgt, scale=scale, levels=self.levels)
+            out[name] = loss(pred, tgt, mask=target_mask, scale=scale, levels=self.levels)
         return out
 
     def predict(self, context, mask, sampling: SamplingConfig = SamplingConfig(),

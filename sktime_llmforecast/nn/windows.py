@@ -4,6 +4,10 @@ Short-history rule: every context has exactly ``context_length`` slots; a window
 history is shorter is left-padded and the padding is masked (``mask`` False), so the
 tokenizer's scaling and the backbone's attention ignore it. A window needs at least
 ``MIN_OBSERVED`` observed context values.
+
+Missing values (NaN) inside a series are masked the same way in the context; a
+missing target is NaN in the window's target (the losses leave it out), and a window
+needs at least one observed target.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ class WindowSet:
     Attributes
     ----------
     values : np.ndarray, shape (N,)
-        All series, each preceded by ``context_length`` padding zeros.
+        All series, each preceded by ``context_length`` padding zeros (missing
+        values are 0 here too).
     observed : np.ndarray of bool, shape (N,)
-        False at padding.
+        False at padding and at missing values.
     starts : np.ndarray of int, shape (W,)
         Buffer position of each window's first context slot.
     context_length, horizon : int
@@ -40,17 +45,40 @@ class WindowSet:
         return len(self.starts)
 
     def batch(self, idx):
-        """Return ``(context, mask, target)`` numpy arrays for windows ``idx``."""
+        """Return ``(context, mask, target)`` numpy arrays for windows ``idx``
+        (the target is NaN where the value is missing)."""
         s = self.starts[idx][:, None]
         ctx_idx = s + np.arange(self.context_length)
         tgt_idx = s + self.context_length + np.arange(self.horizon)
-        return self.values[ctx_idx], self.observed[ctx_idx], self.values[tgt_idx]
+        target = self.values[tgt_idx]
+        seen = self.observed[tgt_idx]
+        if not seen.all():
+            target = np.where(seen, target, np.nan)
+        return self.values[ctx_idx], self.observed[ctx_idx], target
 
 
 def has_window(series_list, horizon):
     """Whether any series is long enough for one training window of :func:`make_windows`
-    (``MIN_OBSERVED`` context values plus ``horizon`` targets)."""
-    return any(len(s) >= MIN_OBSERVED + horizon for s in series_list)
+    (``MIN_OBSERVED`` observed context values, then ``horizon`` targets of which at
+    least one is observed)."""
+    return any(len(_window_ends(np.asarray(s, dtype=float), None, horizon))
+               for s in series_list)
+
+
+def _window_ends(s, context_length, horizon):
+    """First target positions ``t`` of the windows of ``s``: at least ``MIN_OBSERVED``
+    observed values among the (last ``context_length``) values before ``t``, and at
+    least one observed value among the ``horizon`` from ``t``."""
+    n = len(s)
+    ends = np.arange(MIN_OBSERVED, n - horizon + 1)
+    ok = np.isfinite(s)
+    if ok.all() or not len(ends):
+        return ends
+    seen = np.concatenate([[0], np.cumsum(ok)])  # seen[t]: observed values before t
+    first = ends - (context_length if context_length else n)
+    in_context = seen[ends] - seen[np.maximum(first, 0)]
+    in_target = seen[ends + horizon] - seen[ends]
+    return ends[(in_context >= MIN_OBSERVED) & (in_target >= 1)]
 
 
 def make_windows(series_list, context_length, horizon, validation_fraction=0.2):
@@ -64,7 +92,8 @@ def make_windows(series_list, context_length, horizon, validation_fraction=0.2):
     Parameters
     ----------
     series_list : list of np.ndarray
-        Finite 1-D float arrays.
+        1-D float arrays; NaN marks a missing value (masked in contexts, NaN in
+        targets).
     context_length, horizon : int
     validation_fraction : float in [0, 1)
 
@@ -82,10 +111,12 @@ def make_windows(series_list, context_length, horizon, validation_fraction=0.2):
     chunks, obs, train_starts, val_starts = [], [], [], []
     offset = 0
     for s in series_list:
+        s = np.asarray(s, dtype=float)
         n = len(s)
-        chunks.append(np.concatenate([np.zeros(context_length), s]))
-        obs.append(np.concatenate([np.zeros(context_length, bool), np.ones(n, bool)]))
-        ends = np.arange(MIN_OBSERVED, n - horizon + 1)  # t = first target position
+        seen = np.isfinite(s)
+        chunks.append(np.concatenate([np.zeros(context_length), np.where(seen, s, 0.0)]))
+        obs.append(np.concatenate([np.zeros(context_length, bool), seen]))
+        ends = _window_ends(s, context_length, horizon)  # t = first target position
         n_val = (
             max(1, int(round(validation_fraction * len(ends))))
             if validation_fraction > 0 and len(ends) >= 4
@@ -107,11 +138,13 @@ def make_windows(series_list, context_length, horizon, validation_fraction=0.2):
     tr = np.concatenate(train_starts) if train_starts else np.zeros(0, int)
     va = np.concatenate(val_starts) if val_starts else np.zeros(0, int)
     if len(tr) == 0:
-        longest = max((len(s) for s in series_list), default=0)
+        longest = max((int(np.isfinite(np.asarray(s, dtype=float)).sum())
+                       for s in series_list), default=0)
         raise ValueError(
-            f"The training series are too short: the longest has {longest} values, "
-            f"but a window needs at least {MIN_OBSERVED} observed values plus the "
-            f"horizon of {horizon}. Pass a longer series or a shorter fh."
+            f"The training series are too short: the longest has {longest} observed "
+            f"values, but a window needs at least {MIN_OBSERVED} observed values plus "
+            f"the horizon of {horizon} (at least one of them observed). Pass a longer "
+            "series or a shorter fh."
         )
     train = WindowSet(values, observed, tr, context_length, horizon)
     val = WindowSet(values, observed, va, context_length, horizon) if len(va) else None
@@ -119,17 +152,32 @@ def make_windows(series_list, context_length, horizon, validation_fraction=0.2):
 
 
 def last_contexts(series_list, context_length):
-    """Left-padded last ``context_length`` values of each series, with masks.
+    """Left-padded last ``context_length`` values of each series, with masks
+    (False at padding and at missing values, which are 0 in ``context``).
 
     Returns
     -------
     context : np.ndarray, shape (S, context_length)
     mask : np.ndarray of bool, shape (S, context_length)
+
+    Raises
+    ------
+    ValueError
+        If missing values leave a series fewer than ``MIN_OBSERVED`` observed
+        values among them.
     """
     ctx = np.zeros((len(series_list), context_length))
     mask = np.zeros((len(series_list), context_length), bool)
     for i, s in enumerate(series_list):
-        tail = s[-context_length:]
-        ctx[i, context_length - len(tail) :] = tail
-        mask[i, context_length - len(tail) :] = True
+        tail = np.asarray(s[-context_length:], dtype=float)
+        seen = np.isfinite(tail)
+        ctx[i, context_length - len(tail) :] = np.where(seen, tail, 0.0)
+        mask[i, context_length - len(tail) :] = seen
+        if seen.sum() < min(MIN_OBSERVED, len(tail)):  # missing values left too few
+            raise ValueError(
+                f"Series {i} has {int(seen.sum())} observed value(s) among its last "
+                f"{context_length}, the history the forecast reads; at least "
+                f"{MIN_OBSERVED} are needed. Impute its most recent missing values "
+                "(e.g. y.interpolate()) or forecast it from a longer history."
+            )
     return ctx, mask

@@ -10,6 +10,7 @@ tokenizer                  token                       vocabulary
 =========================  ==========================  =========================
 """
 
+from sktime_llmforecast.tokenizers._gaps import fill_masked_gaps, interpolate_gaps
 from sktime_llmforecast.tokenizers._scaling import ScaleState, masked_standardize
 from sktime_llmforecast.tokenizers._value_base import BaseValueTokenizer
 from sktime_llmforecast.tokenizers.bins import BinTokenizer
@@ -27,5 +28,7 @@ __all__ = [
     "PatchTokenizer",
     "ScaleState",
     "TokenizerSwitcher",
+    "fill_masked_gaps",
+    "interpolate_gaps",
     "masked_standardize",
 ]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sktime_llmforecast.tokenizers._base import BaseNumericTokenizer
+from sktime_llmforecast.tokenizers._gaps import fill_masked_gaps
 from sktime_llmforecast.tokenizers._scaling import (
     ScaleState,
     masked_standardize,
@@ -129,7 +130,9 @@ class PatchTokenizer(BaseNumericTokenizer):
         Returns
         -------
         patches : torch.Tensor, shape (B, P, patch_len)
-            Standardised patches, 0 at padded positions.
+            Standardised patches, 0 at padded positions; masked positions after
+            a row's first observed value (missing values) are interpolated between
+            their observed neighbours (``fill_masked_gaps``).
         state : PatchState
             Scaling and patch mask, for :meth:`decode` and the backbone's
             attention mask.
@@ -137,6 +140,7 @@ class PatchTokenizer(BaseNumericTokenizer):
         import torch
 
         z, scale = masked_standardize(x, mask)
+        z = fill_masked_gaps(z, mask)  # missing values inside the series: interpolated
         starts = patch_starts(x.shape[1], self.patch_len, self.stride)
         pad = max(0, -int(starts[0]))
         if pad:
