@@ -121,3 +121,23 @@ def test_predict_needs_x_at_every_forecast_time():
         f.predict()
     with pytest.raises(ValueError, match="X lacks the covariates at 1 forecast time"):
         f.predict(X=X.iloc[-12:-10])
+
+
+def test_fourier_terms_of_a_real_yearly_cycle_lower_the_error():
+    """Weekly Mauna Loa CO2 (statsmodels), last 300 weeks: with a 36-week context and
+    no seasonal adjustment the network cannot see a whole year; Fourier terms at the
+    true period of 52.18 weeks give it the cycle."""
+    import statsmodels.api as sm
+
+    y = sm.datasets.co2.load_pandas().data["co2"].interpolate().iloc[-300:]
+    y.index = y.index.to_period("W-SAT")
+    index_only = pd.DataFrame(index=y.index)
+    fh = list(range(1, 14))
+    errors = {}
+    for name, steps in [("without", []), ("with", [("fourier", FourierFeatures(
+            sp_list=[365.25 / 7], fourier_terms_list=[3]))])]:
+        pipe = ForecastingPipeline([*steps, ("forecaster", _tiny(deseasonalize=False))])
+        pipe.fit(y.iloc[:-13], X=index_only.iloc[:-13], fh=fh)
+        pred = pipe.predict(X=index_only.iloc[-13:])
+        errors[name] = float((pred - y.iloc[-13:]).abs().mean())
+    assert errors["with"] < 0.6 * errors["without"], errors  # measured: 0.35 against 0.88
