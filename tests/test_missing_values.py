@@ -166,3 +166,27 @@ def test_the_default_forecasts_a_fifth_missing_close_to_the_complete_series():
         pred = LLMForecaster(random_state=0).fit(_with_missing(y, last=last), fh=fh).predict()
         assert ((pred >= iv.iloc[:, 0]) & (pred <= iv.iloc[:, 1])).all()
         assert float(((pred - full).abs() / full).max()) < 0.06
+
+
+def test_every_test_parameter_set_handles_sktimes_series_with_missing_values():
+    """sktime 1.2's check_estimator feeds no forecaster a series with NaN, so this
+    runs its test series with the NaN its ``add_nan`` option documents (at the start,
+    the middle and the end; the option itself returns an all-NaN series in sktime 1.2)
+    through every ``get_test_params`` set: those that declare
+    ``capability:missing_values`` forecast finite values, the others refuse with a
+    message naming the mode."""
+    from sktime.utils._testing.series import _make_series
+
+    y = _make_series(n_timepoints=40, random_state=0)
+    y.iloc[[0, 20, -1]] = np.nan
+    declared = []
+    for params in LLMForecaster.get_test_params():
+        f = LLMForecaster(**params)
+        declared.append(f.get_tag("capability:missing_values"))
+        if declared[-1]:
+            pred = f.fit(y, fh=[1, 2]).predict()
+            assert np.isfinite(pred.to_numpy()).all()
+        else:
+            with pytest.raises(ValueError, match="cannot mask them"):
+                f.fit(y, fh=[1, 2])
+    assert declared == [True, True, False, False, False]

@@ -64,17 +64,22 @@ def check_complete(y, who, name="y"):
     frame = y.to_frame() if isinstance(y, pd.Series) else y
     if _is_nested(frame):
         return
-    missing = frame.isna().to_numpy().any(axis=1)
-    if missing.any():
-        first = frame.index[np.argmax(missing)]
+    count, first = _count_and_first(frame.index, frame.isna().to_numpy().any(axis=1))
+    if count:
         raise ValueError(
-            f"{name} has {int(missing.sum())} rows with missing values (NaN), the first "
+            f"{name} has {count} rows with missing values (NaN), the first "
             f"at {first!r}, but {who} cannot mask them. Use patch mode (mode='trained' "
             "with a PatchTokenizer, the default, which masks missing values), or "
             "impute first, e.g. "
             "TransformedTargetForecaster([Imputer(method='linear'), LLMForecaster(...)]) "
             "or y.interpolate()."
         )
+
+
+def _count_and_first(index, flags):
+    """How many of ``flags`` are set, and the index label of the first (or None)."""
+    count = int(flags.sum())
+    return count, (index[np.argmax(flags)] if count else None)
 
 
 def _is_nested(frame):
@@ -96,11 +101,11 @@ def check_X(X, name="X"):
         if not pd.api.types.is_bool_dtype(s.dtype):
             _require_numbers(s, label, "encode it first, e.g. pd.get_dummies(X, "
                                        "columns=[...], dtype=float) or X.astype(float)")
-        bad = ~np.isfinite(s.to_numpy(dtype=float, na_value=np.nan))
-        if bad.any():
-            first = s.index[np.argmax(bad)]
+        count, first = _count_and_first(
+            s.index, ~np.isfinite(s.to_numpy(dtype=float, na_value=np.nan)))
+        if count:
             raise ValueError(
-                f"{label} has {int(bad.sum())} missing or infinite values, the first at "
+                f"{label} has {count} missing or infinite values, the first at "
                 f"{first!r}; covariates must be complete where they are passed: impute "
                 "them first (e.g. X.interpolate()), or drop the column."
             )
