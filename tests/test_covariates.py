@@ -121,6 +121,18 @@ def test_predict_needs_x_at_every_forecast_time():
         f.predict()
     with pytest.raises(ValueError, match="X lacks the covariates at 1 forecast time"):
         f.predict(X=X.iloc[-12:-10])
+    with pytest.raises(ValueError, match="X\\['price'\\] has 1 missing or infinite"):
+        f.predict(X=X.iloc[-12:].assign(price=[np.nan] + [0.0] * 11))
+    with pytest.raises(ValueError, match="lacks the covariate column\\(s\\) \\['price'\\]"):
+        f.predict(X=X.iloc[-12:].drop(columns="price"))
+
+
+def test_a_renamed_univariate_x_is_taken_by_position():
+    y, X = _driven()
+    f = _tiny(max_epochs=1).fit(y.iloc[:-3], X=X[["promo"]].iloc[:-3], fh=[1, 2, 3])
+    a = f.predict(X=X[["promo"]])
+    b = f.predict(X=X[["promo"]].rename(columns={"promo": "campaign"}))
+    pd.testing.assert_series_equal(a, b)
 
 
 def test_fourier_terms_of_a_real_yearly_cycle_lower_the_error():

@@ -16,7 +16,7 @@ from sktime_llmforecast import (
 )
 from sktime_llmforecast.backbones import embedded_available
 from sktime_llmforecast.losses import MSELoss, QuantileCRPSLoss
-from sktime_llmforecast.nn import make_windows
+from sktime_llmforecast.nn import has_window, make_windows
 from sktime_llmforecast.nn.base import Batch
 from sktime_llmforecast.tokenizers import fill_masked_gaps, interpolate_gaps
 from tests.conftest import tiny_forecaster
@@ -70,6 +70,9 @@ def test_windows_mask_missing_context_and_targets_and_drop_empty_ones():
         assert np.isfinite(t).any() and m.sum() >= 2
     # the window whose 3 targets are all missing (15, 16, 17) is not there
     assert 15 not in set(first_targets.tolist())
+    # observed values only far back: no window within a 6-value context
+    far = np.r_[1.0, 2.0, np.full(10, np.nan), 3.0]
+    assert has_window([far], 1) and not has_window([far], 1, context_length=6)
 
 
 def test_missing_targets_are_left_out_of_every_loss():

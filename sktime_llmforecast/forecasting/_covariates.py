@@ -24,6 +24,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from sktime_llmforecast.forecasting._input_checks import check_X
+
 #: ridge penalty on standardised covariates (relative to the rows fitted): enough
 #: to keep collinear columns (e.g. Fourier terms with a constant) finite, little
 #: shrinkage for a few hundred rows
@@ -92,12 +94,26 @@ class CovariateRegression:
         out = np.zeros((len(self.coefs), total))
         frames = _member_frames(X, members)
         for m, (frame, when, step) in enumerate(zip(frames, times, steps)):
-            rows = _rows_at(frame, when, members[m] if members else None)
-            x = rows[self.columns].to_numpy(dtype=float) - self.means[m]
+            rows = self._columns_of(_rows_at(frame, when, members[m] if members else None))
+            check_X(rows)  # NaN or inf at a forecast time: an error, not a NaN forecast
+            x = rows.to_numpy(dtype=float) - self.means[m]
             for c in range(self.per_member):
                 out[m * self.per_member + c, np.asarray(step) - 1] = \
                     x @ self.coefs[m * self.per_member + c]
         return out
+
+    def _columns_of(self, rows):
+        """``rows`` with the fitted covariate columns, in their order (one column on
+        both sides: by position, as ``update`` takes a renamed univariate series)."""
+        if len(self.columns) == 1 and rows.shape[1] == 1:
+            return rows.set_axis(self.columns, axis=1)
+        missing = [c for c in self.columns if c not in rows.columns]
+        if missing:
+            raise ValueError(
+                f"X lacks the covariate column(s) {missing} that fit used; pass X with "
+                f"the columns {self.columns}."
+            )
+        return rows[self.columns]
 
 
 def covariate_rows(X, y):

@@ -451,7 +451,7 @@ class LLMForecaster(BaseForecaster):
         if self.is_fitted:  # refuse bad data before sktime moves the cutoff
             y_inner = convert_to(y, self.get_tag("y_inner_mtype"))
             self._memory.updated(y_inner, self.plan_.history_length)
-            if self._covariates is not None:
+            if getattr(self, "_covariates", None) is not None:
                 if X is None:
                     raise ValueError(
                         "The forecaster was fitted with X: update needs X at the times of "
@@ -564,7 +564,7 @@ class LLMForecaster(BaseForecaster):
         if pretrained:  # fine-tune for the steps fh asks; a series too short is not
             horizon = min(asked, net.config.horizon) if asked else None
             epochs = plan.finetune_epochs if has_window(
-                series, horizon or net.config.horizon) else 0
+                series, horizon or net.config.horizon, net.config.context_length) else 0
         if plan.loss_switcher is None:  # zero-shot: nothing trains
             result = TrainResult(history=empty_history())
         else:
@@ -605,7 +605,7 @@ class LLMForecaster(BaseForecaster):
     def _update(self, y, X=None, update_params=True):
         """Align ``y`` (and ``X``) with the stored histories (checked in ``update``)."""
         self._memory = self._memory.updated(y, self.plan_.history_length)
-        if self._covariates is not None:
+        if getattr(self, "_covariates", None) is not None:
             self._x_memory = self._x_memory.updated(covariate_rows(X, y),
                                                     self.plan_.history_length)
         return self
@@ -628,7 +628,7 @@ class LLMForecaster(BaseForecaster):
         # of the machine it was loaded on when device="auto"
         device = resolve_device(self.device)
         series = self._seasonality.adjusted_series(self._memory)
-        if self._covariates is not None:
+        if getattr(self, "_covariates", None) is not None:
             if X is None:
                 raise ValueError(
                     "The forecaster was fitted with X: predict needs X at the forecast "
@@ -637,7 +637,7 @@ class LLMForecaster(BaseForecaster):
             series = self._covariates.residuals(series, self._x_memory)
         paths = forecast_paths(self.network_, series, plan.history_length, total, device,
                                plan.sampling, greedy, spread=self.interval_spread_)
-        if self._covariates is not None:
+        if getattr(self, "_covariates", None) is not None:
             paths = shifted(paths, self._covariates.future_effects(
                 X, self._memory.keys, times, total, steps))
         paths = self._seasonality.restored(paths, self._memory.ends, total)

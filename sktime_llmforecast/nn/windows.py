@@ -57,11 +57,11 @@ class WindowSet:
         return self.values[ctx_idx], self.observed[ctx_idx], target
 
 
-def has_window(series_list, horizon):
+def has_window(series_list, horizon, context_length=None):
     """Whether any series is long enough for one training window of :func:`make_windows`
-    (``MIN_OBSERVED`` observed context values, then ``horizon`` targets of which at
-    least one is observed)."""
-    return any(len(_window_ends(np.asarray(s, dtype=float), None, horizon))
+    (``MIN_OBSERVED`` observed values among the last ``context_length`` (None: all)
+    before a target, then ``horizon`` targets of which at least one is observed)."""
+    return any(len(_window_ends(np.asarray(s, dtype=float), context_length, horizon))
                for s in series_list)
 
 
