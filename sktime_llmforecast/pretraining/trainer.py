@@ -175,7 +175,6 @@ def pretrain_network(net, objective, generator, config: PretrainConfig,
     """
     config.check()
     dp = DataParallel() if data_parallel is None else data_parallel
-    dp.shard(config.batch_size)  # a batch that does not split evenly: ValueError now
     if config.device == "auto":
         config = replace(config, device="cuda" if torch.cuda.is_available() else "cpu")
     threads = dp.cpu_threads(available_cores()) if config.threads is None else config.threads
@@ -220,6 +219,7 @@ def run_throughput(net, objective, generator, config, history, processes=1):
 
 
 def _pretrain(net, objective, generator, config, checkpoint_dir, resume, dp):
+    part = dp.shard(config.batch_size)  # a batch that does not split evenly: ValueError
     device = config.device
     ctx_len, horizon = net.config.context_length, net.config.horizon
     params = net.trainable_parameters()
@@ -248,7 +248,6 @@ def _pretrain(net, objective, generator, config, checkpoint_dir, resume, dp):
     started = time.perf_counter()
     steps = range(start_step, config.steps)
     bar = None
-    part = dp.shard(config.batch_size)
     if config.progress and dp.is_main:
         bar = tqdm(total=config.steps, initial=start_step, desc="pretrain", unit="step")
     for step in steps:
