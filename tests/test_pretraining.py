@@ -100,6 +100,26 @@ def test_windows_mask_short_histories_and_drop_unforecastable_targets():
 
 
 # ------------------------------------------------------------------ trainer
+
+@pytest.mark.parametrize("ambient", [1, 4])
+def test_corpus_bits_do_not_depend_on_the_blas_thread_count(ambient):
+    """OpenBLAS's Cholesky changes in the last bits with its thread count (by default
+    the core count); the corpus runs it on a fixed count, so a 16-core GPU machine and
+    a 2-core laptop draw the same windows."""
+    from threadpoolctl import threadpool_limits
+
+    from sktime_llmforecast.pretraining.corpus import CORPUS_BLAS_THREADS
+
+    def draw():
+        w = synthetic_windows(SyntheticSeriesGenerator(), 64, 96, 16, seed=(0, 7))
+        return np.concatenate([w.context, w.target], axis=1)
+
+    with threadpool_limits(limits=CORPUS_BLAS_THREADS, user_api="blas"):
+        reference = draw()
+    with threadpool_limits(limits=ambient, user_api="blas"):
+        other = draw()
+    assert np.array_equal(reference, other)
+
 def test_resumed_run_equals_uninterrupted_run(tmp_path, monkeypatch):
     import sktime_llmforecast.pretraining.trainer as trainer
 

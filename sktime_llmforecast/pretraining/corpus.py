@@ -1,7 +1,10 @@
 """Training windows drawn on the fly from the synthetic generator.
 
 Every step's batch is a pure function of ``(seed, step)``, so a run resumed from a
-checkpoint sees exactly the batches an uninterrupted run would have seen.
+checkpoint sees exactly the batches an uninterrupted run would have seen. The
+generator's linear algebra (the Gaussian-process Cholesky factors) runs on a fixed
+number of BLAS threads, because OpenBLAS's results change in the last bits with its
+thread count, which by default is the machine's core count.
 """
 
 from __future__ import annotations
@@ -10,10 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from sktime_llmforecast.tokenizers import masked_standardize
 
 _VALIDATION_STREAM = 1_000_003  # validation windows come from their own seed stream
+#: BLAS threads of the generator on every machine: the corpus's bits must not depend
+#: on the core count (2: the thread count every shipped adapter's corpus was drawn with)
+CORPUS_BLAS_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -63,16 +70,17 @@ def synthetic_windows(generator, n, context_length, horizon, seed, p_short=0.3,
     """
     rng = np.random.default_rng(seed)
     parts, have = [], 0
-    for _ in range(100):
-        ctx, mask, tgt = _draw(generator, n, context_length, horizon, rng, p_short,
-                               min_observed)
-        ok = _target_z(ctx, mask, tgt) <= max_target_z
-        parts.append((ctx[ok], mask[ok], tgt[ok]))
-        have += int(ok.sum())
-        if have >= n:
-            break
-    else:  # pragma: no cover - needs a generator that almost never yields a window
-        raise RuntimeError("The generator keeps producing unforecastable windows.")
+    with threadpool_limits(limits=CORPUS_BLAS_THREADS, user_api="blas"):
+        for _ in range(100):
+            ctx, mask, tgt = _draw(generator, n, context_length, horizon, rng, p_short,
+                                   min_observed)
+            ok = _target_z(ctx, mask, tgt) <= max_target_z
+            parts.append((ctx[ok], mask[ok], tgt[ok]))
+            have += int(ok.sum())
+            if have >= n:
+                break
+        else:  # pragma: no cover - needs a generator that almost never yields a window
+            raise RuntimeError("The generator keeps producing unforecastable windows.")
     ctx, mask, tgt = (np.concatenate(a)[:n] for a in zip(*parts))
     return ArrayWindows(ctx, mask, tgt)
 
