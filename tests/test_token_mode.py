@@ -73,6 +73,36 @@ def test_cached_greedy_decoding_equals_full_recompute():
     torch.testing.assert_close(cached, full)
 
 
+
+def test_training_loss_reads_logits_of_the_forecast_tokens_only():
+    """The loss computes the head on the forecast positions alone, and equals the
+    cross-entropy over full-sequence logits masked to those positions."""
+    from sktime_llmforecast.losses import TokenCrossEntropyLoss
+
+    y = load_airline()
+    f = _token_forecaster(ChunkedDigitTokenizer(k=3), max_epochs=1)
+    f.fit(y[:-6], fh=np.arange(1, 7))
+    net = f.network_
+    vals = torch.tensor(y.values[:36].reshape(1, -1), dtype=torch.float64)
+    ctx, tgt = vals[:, :24].repeat(3, 1), vals[:, 24 : 24 + net.config.horizon].repeat(3, 1)
+    mask = torch.ones_like(ctx, dtype=torch.bool)
+    mask[0, :5] = False  # a short history, left-padded
+    loss = TokenCrossEntropyLoss()
+    seen = []
+    head = net.head.forward
+    net.head.forward = lambda h: seen.append(h.shape[1]) or head(h)
+    with torch.no_grad():
+        new = net.loss_terms((ctx, mask, tgt), {"ce": loss})["ce"]
+        ids, att, _ = net._encode_window(ctx, mask, tgt)
+        full, _ = net(ids[:, :-1], att[:, :-1])
+    w = net.tokenizer.tokens_per_value
+    n_ctx = 24 * w
+    assert seen[0] == net.config.horizon * w  # forecast tokens only
+    is_target = torch.zeros(ids.shape[0], ids.shape[1] - 1, dtype=torch.bool)
+    is_target[:, n_ctx - 1 :] = True
+    old = loss(full, ids[:, 1:], mask=is_target)
+    torch.testing.assert_close(new, old)
+
 def test_token_mode_learns_constant_level():
     # a flat series at 500 with small noise: the decoded forecast must sit near it
     rng = np.random.default_rng(0)

@@ -87,11 +87,15 @@ class TokenForecastNetwork(BackboneNetwork):
         self.head = TokenHead(self.d_model, tokenizer.vocab_size)
         self.register_buffer("allowed", tokenizer.allowed_token_mask(), persistent=False)
 
-    def forward(self, ids, attention, cache=None, start=0):
-        """Logits for the next token at every position (and the updated cache).
+    def forward(self, ids, attention, cache=None, start=0, logits_from=0):
+        """Logits for the next token at every position from ``logits_from`` on (and
+        the updated cache).
 
         ``start`` is the sequence position of ``ids[:, 0]`` (non-zero when decoding
-        with a cache), so each token gets its position inside its value.
+        with a cache), so each token gets its position inside its value. Training
+        asks for the forecast positions only (``logits_from``): the head over a
+        vocabulary of ``V`` entries then never materialises ``(B, T, V)`` logits
+        for the context.
         """
         emb = self.interface(ids, start=start)  # (B, T, D)
         n_prefix = 0
@@ -102,8 +106,8 @@ class TokenForecastNetwork(BackboneNetwork):
             attention = torch.cat([self._prompt_mask(attention), attention], 1)
         name = cache_argument(self.backbone.base_model)
         out = self._run_backbone(emb, attention, use_cache=True, **{name: cache})
-        hidden = out.last_hidden_state[:, n_prefix:].to(emb.dtype)
-        return self.head(hidden), getattr(out, name)  # (B, T, V)
+        hidden = out.last_hidden_state[:, n_prefix + logits_from:].to(emb.dtype)
+        return self.head(hidden), getattr(out, name)  # (B, T - logits_from, V)
 
     def _prompt_mask(self, attention):
         return torch.ones(len(attention), self.n_prompt_tokens, dtype=attention.dtype,
@@ -127,16 +131,16 @@ class TokenForecastNetwork(BackboneNetwork):
         """
         context, mask, target = batch
         ids, attention, _ = self._encode_window(context, mask, target)
-        logits, _ = self(ids[:, :-1], attention[:, :-1])
-        labels = ids[:, 1:]
-        n_ctx = context.shape[1] * self.tokenizer.tokens_per_value
-        is_target = torch.zeros_like(labels, dtype=torch.bool)
-        is_target[:, n_ctx - 1 :] = True
+        # the token at position p predicts token p + 1: the forecast's first token is
+        # predicted by the context's last one
+        first = context.shape[1] * self.tokenizer.tokens_per_value - 1
+        logits, _ = self(ids[:, :-1], attention[:, :-1], logits_from=first)
+        labels = ids[:, first + 1 :]
         out = {}
         for name, loss in losses.items():
             if loss.output != "tokens":
                 raise ValueError(f"The token network cannot train loss {name!r}.")
-            out[name] = loss(logits, labels, mask=is_target)
+            out[name] = loss(logits, labels)
         return out
 
     def predict(self, context, mask, sampling: SamplingConfig = SamplingConfig(),
