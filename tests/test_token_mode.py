@@ -132,3 +132,43 @@ def test_too_long_token_sequence_names_the_fix():
     f = _token_forecaster(DigitTokenizer(), backbone=TINY_LLAMA, context_length=64)
     with pytest.raises(ValueError, match="positions"):
         f.fit(load_airline(), fh=[1, 2])
+
+
+def test_micro_batches_give_the_whole_batch_gradient(monkeypatch):
+    """A batch beyond MICRO_BATCH_TOKENS runs in parts with the same update as one pass
+    (the loss switcher's learnable coupling included)."""
+    import copy
+
+    from sktime_llmforecast.losses import LossSwitcher
+    from sktime_llmforecast.nn import training
+
+    y = load_airline()
+    f = _token_forecaster(ChunkedDigitTokenizer(k=3), max_epochs=1)
+    f.fit(y[:-6], fh=np.arange(1, 7))
+    horizon = f.network_.config.horizon
+    vals = y.values.astype(float)
+    starts = np.arange(0, 40, 4)
+    arrays = (np.stack([vals[s : s + 24] for s in starts]), np.ones((len(starts), 24), bool),
+              np.stack([vals[s + 24 : s + 24 + horizon] for s in starts]))
+    w = f.network_.tokenizer.tokens_per_value
+    updated = []
+    for budget in (10**6, 3 * (24 + horizon) * w):  # one pass; parts of 3 windows
+        monkeypatch.setattr(training, "MICRO_BATCH_TOKENS", budget)
+        net = copy.deepcopy(f.network_)
+        switcher = LossSwitcher(losses=["token_ce"], coupling="uncertainty")
+        objective = switcher.fit([vals[:24]], token_output=True).make_objective(
+            net.outputs, 24)
+        params = net.trainable_parameters()
+        coupling = [p for p in objective.parameters() if p.requires_grad]
+        optimizer = torch.optim.SGD([{"params": params}, {"params": coupling}], lr=0.1)
+        n_parts = len(training.micro_batches(net, len(starts)))
+        net.train()
+        net.backbone.eval()  # as in training: no dropout in the frozen backbone
+        value = training.train_step(net, arrays, "cpu", objective, optimizer, params, "test")
+        updated.append((n_parts, value, [p.detach().clone() for p in params + coupling]))
+    (one, v_one, p_one), (many, v_many, p_many) = updated
+    assert one == 1 and many == 4
+    assert v_many == pytest.approx(v_one, rel=1e-6)
+    for a, b in zip(p_one, p_many):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+    assert any(not torch.equal(a, p) for a, p in zip(p_one, f.network_.trainable_parameters()))

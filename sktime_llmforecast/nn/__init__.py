@@ -73,6 +73,7 @@ from sktime_llmforecast.nn.training import (
     seeded,
     train_network,
     train_on_series,
+    train_step,
 )
 from sktime_llmforecast.nn.windows import (
     MIN_OBSERVED,
@@ -119,6 +120,7 @@ __all__ = [
     "network_kind",
     "network_record",
     "optimisation_step",
+    "train_step",
     "predict_network",
     "probe_losses",
     "read_card",

@@ -75,6 +75,51 @@ def batch_loss_terms(net, arrays, device, losses, head_input=None):
 #: the most memory the cached head inputs of one training run may take
 HEAD_INPUT_CACHE_BYTES = 2**30
 
+#: the most backbone tokens one forward and backward pass of a token network holds:
+#: a larger batch runs in micro-batches (value-wise tokenizers write 2-8 tokens per
+#: value, and the frozen blocks' activations, kept for the backward pass into the
+#: embeddings, grow with the tokens)
+MICRO_BATCH_TOKENS = 1024
+
+
+def micro_batches(net, n_windows):
+    """Index arrays splitting a batch of ``n_windows`` windows so that each part runs
+    at most ``MICRO_BATCH_TOKENS`` backbone tokens (one part for patch networks)."""
+    if net.kind != "token":
+        return [np.arange(n_windows)]
+    config, w = net.config, net.tokenizer.tokens_per_value
+    per_window = (config.context_length + config.horizon) * w
+    size = max(1, MICRO_BATCH_TOKENS // per_window)
+    return [np.arange(lo, min(lo + size, n_windows)) for lo in range(0, n_windows, size)]
+
+
+def train_step(net, arrays, device, objective, optimizer, params, where, head_input=None,
+               data_parallel=None):
+    """One :func:`optimisation_step` on numpy windows ``arrays``; returns the yardstick.
+
+    A token network's batch beyond ``MICRO_BATCH_TOKENS`` runs in micro-batches with
+    the same gradient as the whole batch: each part back-propagates its share of the
+    objective, and the gradients add up. That is exact because every loss term is
+    a mean over equally many forecast tokens per window (the batch's term is the
+    parts' size-weighted mean) and the objective (``CoupledLoss``) is affine in the
+    terms (a weighted sum, plus terms of the coupling weights alone). Memory is
+    that of one part; time barely changes.
+    """
+    parts = micro_batches(net, len(arrays[0]))
+    if len(parts) == 1:
+        raw = batch_loss_terms(net, arrays, device, objective.losses, head_input)
+        return optimisation_step(objective, raw, optimizer, params, where, data_parallel)
+    optimizer.zero_grad(set_to_none=True)
+    terms = []
+    for idx in parts:
+        share = len(idx) / len(arrays[0])
+        raw = batch_loss_terms(net, tuple(a[idx] for a in arrays), device, objective.losses)
+        (share * objective(raw)).backward()
+        terms.append({k: share * v.detach() for k, v in raw.items()})
+    raw = {k: sum(t[k] for t in terms) for k in terms[0]}
+    return optimisation_step(objective, raw, optimizer, params, where, data_parallel,
+                             accumulated=True)
+
 
 def head_inputs(net, windows, batch_size, device):
     """The head's input (``net.head_input``) for every window of ``windows``,
@@ -129,7 +174,8 @@ def probe_losses(net, objective):
     return losses
 
 
-def optimisation_step(objective, raw, optimizer, params, where, data_parallel=None):
+def optimisation_step(objective, raw, optimizer, params, where, data_parallel=None,
+                      accumulated=False):
     """One AdamW step on ``objective(raw)`` (gradients clipped at norm 1).
 
     Returns the objective's yardstick of ``raw``; a non-finite loss raises a
@@ -137,7 +183,9 @@ def optimisation_step(objective, raw, optimizer, params, where, data_parallel=No
     (``pretraining.distributed.DataParallel``, optional): each process holds its own
     shard of the batch; the gradients are averaged over the processes before the
     clipping, the returned yardstick is their mean, and a non-finite loss on any
-    process stops them all.
+    process stops them all. ``accumulated`` (see :func:`train_step`): the gradients
+    of ``objective(raw)`` are already in the parameters (``raw`` holds the batch's
+    values only).
     """
     loss = objective(raw)
     finite = bool(torch.isfinite(loss))
@@ -150,8 +198,9 @@ def optimisation_step(objective, raw, optimizer, params, where, data_parallel=No
             f"Training loss became {value} {where}; lower the learning rate or "
             "check the input for extreme values."
         )
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    if not accumulated:
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
     if data_parallel is not None:
         data_parallel.average_gradients(params)
     torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -264,10 +313,9 @@ def _train_network(net, train, val, config, objective, schedule, weight_lr):
         total = 0.0
         for lo in range(0, len(order), config.batch_size):
             idx = order[lo : lo + config.batch_size]
-            raw = batch_loss_terms(net, train.batch(idx), config.device, objective.losses,
-                                   None if train_cache is None else train_cache[idx])
-            total += optimisation_step(objective, raw, optimizer, params,
-                                       f"in epoch {epoch}") * len(idx)
+            total += train_step(net, train.batch(idx), config.device, objective,
+                                optimizer, params, f"in epoch {epoch}",
+                                None if train_cache is None else train_cache[idx]) * len(idx)
         train_loss = total / len(order)
         if val is not None:
             raw_val = evaluate_losses(net, val, config.batch_size, config.device, probes,

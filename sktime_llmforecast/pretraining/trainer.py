@@ -12,16 +12,15 @@ import torch
 from tqdm.auto import tqdm
 
 from sktime_llmforecast.nn import (
-    batch_loss_terms,
     check_float,
     check_int,
     checkpoint_identity,
     evaluate_losses,
     load_checkpoint,
-    optimisation_step,
     probe_losses,
     rng_devices,
     save_checkpoint,
+    train_step,
 )
 from sktime_llmforecast.pretraining.corpus import step_batch, validation_windows
 from sktime_llmforecast.pretraining.distributed import DataParallel, shard_arrays
@@ -262,10 +261,9 @@ def _pretrain(net, objective, generator, config, checkpoint_dir, resume, dp):
         arrays = batch.batch(np.arange(len(batch)))
         if dp.active:
             arrays = shard_arrays(arrays, part)
-        raw = batch_loss_terms(net, arrays, device, objective.losses)
-        running += optimisation_step(objective, raw, optimizer, params,
-                                     f"at pretraining step {step}",
-                                     data_parallel=dp if dp.active else None)
+        running += train_step(net, arrays, device, objective, optimizer, params,
+                              f"at pretraining step {step}",
+                              data_parallel=dp if dp.active else None)
         n_running += 1
         last = step + 1 == config.steps
         elapsed = seconds_before + time.perf_counter() - started
