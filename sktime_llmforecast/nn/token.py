@@ -74,9 +74,11 @@ class TokenForecastNetwork(BackboneNetwork):
                 "GPT-2, or a PatchTokenizer with this backbone."
             )
         w = tokenizer.tokens_per_value
-        n_tokens = (config.context_length + config.horizon) * w - 1
+        # series tokens the backbone reads per training window (teacher-forced:
+        # context and target values, less the last token)
+        self.n_tokens = (config.context_length + config.horizon) * w - 1
         self._check_positions(
-            n_tokens,
+            self.n_tokens,
             f"context_length + horizon = {config.context_length + config.horizon} "
             f"values at {w} tokens each: shorten context_length, use a tokenizer with "
             "fewer tokens per value (e.g. a larger k), or a PatchTokenizer.",

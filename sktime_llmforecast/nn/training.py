@@ -87,9 +87,7 @@ def micro_batches(net, n_windows):
     at most ``MICRO_BATCH_TOKENS`` backbone tokens (one part for patch networks)."""
     if net.kind != "token":
         return [np.arange(n_windows)]
-    config, w = net.config, net.tokenizer.tokens_per_value
-    per_window = (config.context_length + config.horizon) * w
-    size = max(1, MICRO_BATCH_TOKENS // per_window)
+    size = max(1, MICRO_BATCH_TOKENS // (net.n_tokens + net.n_prompt_tokens))
     return [np.arange(lo, min(lo + size, n_windows)) for lo in range(0, n_windows, size)]
 
 

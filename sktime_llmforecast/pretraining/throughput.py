@@ -35,12 +35,7 @@ def torch_threads(n):
 
 def backbone_tokens(net):
     """Tokens the backbone reads per training window (series tokens plus prompt)."""
-    cfg = net.config
-    if net.kind == "patch":
-        series = net.n_tokens
-    else:  # token networks read context and target values, teacher-forced
-        series = (cfg.context_length + cfg.horizon) * net.tokenizer.tokens_per_value - 1
-    return int(series) + int(net.n_prompt_tokens)
+    return int(net.n_tokens) + int(net.n_prompt_tokens)
 
 
 def step_flops(net, objective, arrays, device):
