@@ -136,6 +136,26 @@ def test_zero_shot_digits_well_formed_finite_samples_on_airline():
     assert (pred.index == y.index[-24:]).all()
 
 
+def test_zero_shot_reads_the_prompt_once_for_all_samples():
+    y = load_airline()[:60]
+    f = _f(mode="zero-shot", num_samples=6, context_length=12).fit(y, fh=[1, 2])
+    net = f.network_
+    calls = []
+    net.backbone.register_forward_pre_hook(
+        lambda module, args, kwargs: calls.append(
+            (tuple(kwargs["input_ids"].shape), kwargs.get("logits_to_keep"))),
+        with_kwargs=True,
+    )
+    first = f.predict_quantiles(alpha=[0.1, 0.9])
+    # the prompt once, one row, the logits of its last position only; then one
+    # token for all 6 samples per step
+    (rows, _), keep = calls[0]
+    assert rows == 1 and keep == 1
+    assert {shape for shape, _ in calls[1:]} == {(6, 1)}
+    assert np.isfinite(first.values).all()
+    assert (first.iloc[:, 1] > first.iloc[:, 0]).all()  # the samples differ
+
+
 def test_zero_shot_text_prompt_is_the_llmtime_serialisation():
     y = load_airline()[:60]
     f = _f(mode="zero-shot", num_samples=2, context_length=12).fit(y, fh=[1, 2])

@@ -11,6 +11,7 @@ from sktime_llmforecast.tokenizers import (
     ChunkedDigitTokenizer,
     DigitTokenizer,
 )
+from sktime_llmforecast.nn.token import sample_token
 from tests.conftest import TINY_GPT2, TINY_LLAMA
 
 BACKBONE = dict(TINY_GPT2, n_positions=512)
@@ -72,6 +73,44 @@ def test_cached_greedy_decoding_equals_full_recompute():
         full = net.tokenizer.decode(ids[:, -6 * w :], state)
     torch.testing.assert_close(cached, full)
 
+
+
+def _backbone_batches(net):
+    """Record (batch, tokens) of every backbone call of ``net``."""
+    calls = []
+    net.backbone.base_model.register_forward_pre_hook(
+        lambda module, args, kwargs: calls.append(tuple(kwargs["inputs_embeds"].shape[:2])),
+        with_kwargs=True,
+    )
+    return calls
+
+
+def test_sampling_reads_each_window_once_and_draws_the_same_paths():
+    y = load_airline()
+    f = _token_forecaster(ChunkedDigitTokenizer(k=2), max_epochs=2)
+    f.fit(y[:-6], fh=np.arange(1, 7))
+    net = f.network_
+    ctx = torch.tensor(np.stack([y.values[-30:-6], y.values[-40:-16]]), dtype=torch.float64)
+    mask = torch.ones_like(ctx, dtype=torch.bool)
+    calls = _backbone_batches(net)
+    with torch.no_grad():
+        samples = net.sample(ctx, mask, num_samples=5, seed=3)
+    w, n_ctx = net.tokenizer.tokens_per_value, 24 * net.tokenizer.tokens_per_value
+    # the two windows once, then one token for all 2 x 5 paths per step
+    assert calls[0] == (2, n_ctx)
+    assert calls[1:] == [(10, 1)] * (6 * w - 1)
+    assert samples.shape == (2, 5, 6)
+    # the same draws as reading every path's window anew (rows repeated)
+    with torch.no_grad():
+        ids, att, state = net._encode_window(ctx, mask)
+        gen = torch.Generator().manual_seed(3)
+        out = net._decode(ids.repeat_interleave(5, 0), att.repeat_interleave(5, 0),
+                          lambda logits: sample_token(logits, 1.0, 1.0, gen))
+        rep = type(state)(loc=state.loc.repeat_interleave(5, 0),
+                          scale=state.scale.repeat_interleave(5, 0))
+        anew = net.tokenizer.decode(out, rep).reshape(2, 5, 6)
+    torch.testing.assert_close(samples, anew)
+    assert samples.std(dim=1).gt(0).any()  # paths differ
 
 
 def test_training_loss_reads_logits_of_the_forecast_tokens_only():

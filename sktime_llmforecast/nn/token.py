@@ -163,19 +163,18 @@ class TokenForecastNetwork(BackboneNetwork):
     def sample(self, context, mask, num_samples, temperature=1.0, top_p=1.0, seed=0):
         """Sample ``num_samples`` continuations per row: values ``(B, S, H)``.
 
-        All samples of the batch are decoded together (rows repeated ``S`` times)
-        with the key/value cache; tokens are drawn with ``temperature`` and nucleus
-        (``top_p``) sampling among the tokens the grammar allows.
+        The window is read once per row; its key/value cache and next-token logits
+        are then repeated ``S`` times, and all samples of the batch are decoded
+        together, drawing each token with ``temperature`` and nucleus (``top_p``)
+        sampling among the tokens the grammar allows.
         """
         ids, attention, state = self._encode_window(context, mask)
-        ids = ids.repeat_interleave(num_samples, dim=0)
-        attention = attention.repeat_interleave(num_samples, dim=0)
         generator = torch.Generator(device=ids.device).manual_seed(int(seed))
 
         def choose(logits):
             return sample_token(logits, temperature, top_p, generator)
 
-        out = self._decode(ids, attention, choose)
+        out = self._decode(ids, attention, choose, repeats=num_samples)
         rep = type(state)(
             loc=state.loc.repeat_interleave(num_samples, dim=0),
             scale=state.scale.repeat_interleave(num_samples, dim=0),
@@ -183,12 +182,21 @@ class TokenForecastNetwork(BackboneNetwork):
         values = self.tokenizer.decode(out, rep)  # (B * S, H)
         return values.reshape(context.shape[0], num_samples, -1)
 
-    def _decode(self, ids, attention, choose):
-        """Generate ``horizon * w`` tokens after ``ids``; ``choose`` picks each."""
+    def _decode(self, ids, attention, choose, repeats=1):
+        """Generate ``horizon * w`` tokens after ``ids``; ``choose`` picks each.
+
+        ``repeats > 1`` continues every row ``repeats`` times (rows
+        ``b * repeats ... (b + 1) * repeats - 1`` continue row ``b``) from one
+        pass over its window.
+        """
         w = self.tokenizer.tokens_per_value
         n_steps = self.config.horizon * w
-        logits, past = self(ids, attention)
+        logits, past = self(ids, attention, logits_from=ids.shape[1] - 1)
         next_logits = logits[:, -1]
+        if repeats > 1:
+            past.batch_repeat_interleave(repeats)
+            next_logits = next_logits.repeat_interleave(repeats, dim=0)
+            attention = attention.repeat_interleave(repeats, dim=0)
         n_ctx = ids.shape[1]
         out = []
         for step in range(n_steps):

