@@ -10,6 +10,7 @@ from sktime_llmforecast.tokenizers import (
     BinTokenizer,
     ChunkedDigitTokenizer,
     DigitTokenizer,
+    PatchTokenizer,
 )
 from sktime_llmforecast.nn.token import sample_token
 from tests.conftest import TINY_GPT2, TINY_LLAMA
@@ -211,3 +212,60 @@ def test_micro_batches_give_the_whole_batch_gradient(monkeypatch):
     for a, b in zip(p_one, p_many):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
     assert any(not torch.equal(a, p) for a, p in zip(p_one, f.network_.trainable_parameters()))
+
+
+def test_one_window_per_target_covers_each_target_once_and_phases_cover_all():
+    from sktime_llmforecast.nn import make_windows
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=40)
+    b = rng.normal(size=9)  # a short series: 3 windows, fewer than the horizon
+    a[20] = np.nan  # missing values leave the run of windows unbroken (one target seen)
+    train, _ = make_windows([a, b], context_length=6, horizon=4, validation_fraction=0.0)
+    runs = np.split(train.starts, np.flatnonzero(np.diff(train.starts) != 1) + 1)
+    seen = set()
+    for phase in range(4):
+        sub = train.one_per_target(phase)
+        kept = set(sub.starts.tolist())
+        seen |= kept
+        for run in runs:
+            mine = sorted(kept & set(run.tolist()))
+            assert mine, "every run keeps a window"
+            # kept windows of a run are `horizon` apart: their targets never overlap
+            # and leave no gap, and at most horizon - 1 targets at each end are left
+            assert np.all(np.diff(mine) == 4)
+            assert mine[0] - run[0] < 4 and run[-1] - mine[-1] < 4
+        # the windows are the same index views: batches read the same values
+        np.testing.assert_array_equal(sub.batch([0])[0], train.batch(
+            [int(np.flatnonzero(train.starts == sub.starts[0])[0])])[0])
+    assert seen == set(train.starts.tolist())  # rotating phases visit every window
+    assert len(train.one_per_target(0)) < len(train) / 3
+
+
+def test_token_epochs_train_each_target_once_patch_epochs_every_window(monkeypatch):
+    from sktime_llmforecast.nn import training
+
+    y = load_airline()[:72]
+    sizes = []
+    real = training.train_step
+
+    def counting(net, arrays, *a, **k):
+        sizes.append((net.kind, len(arrays[0])))
+        return real(net, arrays, *a, **k)
+
+    monkeypatch.setattr(training, "train_step", counting)
+    _token_forecaster(ChunkedDigitTokenizer(k=2), max_epochs=2, validation_fraction=0.0,
+                      context_length=12).fit(y, fh=np.arange(1, 7))
+    token = sum(n for kind, n in sizes if kind == "token")
+    n_windows = 72 - 6 - 2 + 1  # window ends 2 .. 66
+    # two epochs, phases 0 and 1: every 6th window of the one run
+    assert token == len(range(0, n_windows, 6)) + len(range(1, n_windows, 6))
+    # in as many optimisation steps as full epochs of batch 32 would take
+    assert sum(kind == "token" for kind, _ in sizes) == 2 * int(np.ceil(n_windows / 32))
+    sizes.clear()
+    LLMForecaster(pretrained=None, backbone=BACKBONE, tokenizer=PatchTokenizer(patch_len=4, stride=4),
+                  context_length=12, max_epochs=2, validation_fraction=0.0,
+                  deseasonalize=False, random_state=0, device="cpu").fit(
+        y, fh=np.arange(1, 7))
+    assert sizes and {kind for kind, _ in sizes} == {"patch"}
+    assert sum(n for _, n in sizes) == 2 * n_windows

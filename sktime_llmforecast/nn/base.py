@@ -121,6 +121,10 @@ class BackboneNetwork(nn.Module):
     #: whether :meth:`head_input` and ``loss_terms(..., head_input=)`` exist, so that
     #: training the head alone can compute the head's input once per window
     caches_head_input = False
+    #: whether training predicts every target value from the true values before it
+    #: (teacher forcing), so that windows sharing a target teach nearly the same
+    #: thing and an epoch needs each target once (``WindowSet.one_per_target``)
+    teacher_forced = False
 
     def loss_terms(self, batch: Batch, losses):  # pragma: no cover - abstract
         """Each loss of ``losses`` (``{name: ForecastLoss}``) on ``batch``.

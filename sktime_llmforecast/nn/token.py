@@ -62,6 +62,7 @@ class TokenForecastNetwork(BackboneNetwork):
 
     kind = "token"
     outputs = frozenset({"tokens"})
+    teacher_forced = True
 
     def __init__(self, config: NetworkConfig, tokenizer):
         super().__init__(config, tokenizer)

@@ -222,6 +222,24 @@ def evaluate_losses(net, windows, batch_size, device, losses, cached=None):
     return {k: v / max(count, 1) for k, v in totals.items()}
 
 
+def epoch_windows(net, train, batch_size, epoch):
+    """The windows of one epoch and its batch size.
+
+    Every window, in batches of ``batch_size``, except for teacher-forced networks:
+    there the ``horizon`` windows that share a target teach nearly the same lesson,
+    so an epoch trains each target once (``WindowSet.one_per_target``, the phase
+    rotating with ``epoch``) in as many optimisation steps as a full epoch would
+    take, each on proportionally fewer windows. The epoch then costs about
+    ``1 / horizon`` of a full one and trains as many steps (measured in
+    docs/benchmarks.md, "Token-mode epochs").
+    """
+    if not net.teacher_forced:
+        return train, batch_size
+    sub = train.one_per_target(epoch)
+    n_steps = math.ceil(len(train) / batch_size)
+    return sub, math.ceil(len(sub) / n_steps)
+
+
 def empty_history():
     """The training history of a network that did not train (no epochs)."""
     return {
@@ -292,6 +310,8 @@ def _train_network(net, train, val, config, objective, schedule, weight_lr):
     train_cache = head_inputs(net, train, config.batch_size, config.device)
     val_cache = None if train_cache is None else head_inputs(
         net, val, config.batch_size, config.device)
+    if net.teacher_forced and val is not None:  # every validation target once
+        val = val.one_per_target(0)
     best, best_state, bad_epochs = math.inf, None, 0
     if config.keep_initial:  # pretrained start: training must improve on it
         # the windows early stopping judges by
@@ -307,11 +327,12 @@ def _train_network(net, train, val, config, objective, schedule, weight_lr):
         net.train()
         net.backbone.eval()  # frozen backbone: dropout off, like at predict time
         history["active_losses"].append(list(objective.active))
-        order = generator.permutation(len(train))
+        epoch_train, size = epoch_windows(net, train, config.batch_size, epoch)
+        order = generator.permutation(len(epoch_train))
         total = 0.0
-        for lo in range(0, len(order), config.batch_size):
-            idx = order[lo : lo + config.batch_size]
-            total += train_step(net, train.batch(idx), config.device, objective,
+        for lo in range(0, len(order), size):
+            idx = order[lo : lo + size]
+            total += train_step(net, epoch_train.batch(idx), config.device, objective,
                                 optimizer, params, f"in epoch {epoch}",
                                 None if train_cache is None else train_cache[idx]) * len(idx)
         train_loss = total / len(order)

@@ -44,6 +44,27 @@ class WindowSet:
     def __len__(self):
         return len(self.starts)
 
+    def one_per_target(self, phase=0):
+        """The windows that make every target value a target once: in each run of
+        consecutive window starts, every ``horizon``-th window from ``phase`` (taken
+        modulo the run's length when the run is shorter than ``horizon``).
+
+        A teacher-forced network predicts each value of a window from the true
+        values before it, so the ``horizon`` windows that share a target differ only
+        in where their context starts; one of them carries its lesson. Rotating
+        ``phase`` over ``horizon`` epochs visits every window.
+        """
+        if self.horizon == 1 or len(self.starts) == 0:
+            return self
+        breaks = np.flatnonzero(np.diff(self.starts) != 1) + 1
+        keep = []
+        for run in np.split(np.arange(len(self.starts)), breaks):
+            first = phase % min(self.horizon, len(run))
+            keep.append(run[first :: self.horizon])
+        starts = self.starts[np.concatenate(keep)]
+        return WindowSet(self.values, self.observed, starts, self.context_length,
+                         self.horizon)
+
     def batch(self, idx):
         """Return ``(context, mask, target)`` numpy arrays for windows ``idx``
         (the target is NaN where the value is missing)."""
