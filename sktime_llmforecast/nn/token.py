@@ -193,11 +193,14 @@ class TokenForecastNetwork(BackboneNetwork):
         w = self.tokenizer.tokens_per_value
         n_steps = self.config.horizon * w
         logits, past = self(ids, attention, logits_from=ids.shape[1] - 1)
-        next_logits = logits[:, -1]
         if repeats > 1:
-            past.batch_repeat_interleave(repeats)
-            next_logits = next_logits.repeat_interleave(repeats, dim=0)
             attention = attention.repeat_interleave(repeats, dim=0)
+            if repeat_cache(past, repeats):
+                logits = logits.repeat_interleave(repeats, dim=0)
+            else:  # a cache that cannot repeat its rows: read every path's window
+                logits, past = self(ids.repeat_interleave(repeats, dim=0), attention,
+                                    logits_from=ids.shape[1] - 1)
+        next_logits = logits[:, -1]
         n_ctx = ids.shape[1]
         out = []
         for step in range(n_steps):
@@ -210,6 +213,16 @@ class TokenForecastNetwork(BackboneNetwork):
             logits, past = self(token, attention, cache=past, start=n_ctx + step)
             next_logits = logits[:, -1]
         return torch.cat(out, dim=1)
+
+
+def repeat_cache(cache, repeats):
+    """Repeat every row of a key/value cache ``repeats`` times in place; False
+    where the cache cannot (e.g. a hybrid model's linear-attention layers)."""
+    try:
+        cache.batch_repeat_interleave(repeats)
+    except (AttributeError, NotImplementedError):
+        return False
+    return True
 
 
 def sample_token(logits, temperature=1.0, top_p=1.0, generator=None):

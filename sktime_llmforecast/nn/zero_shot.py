@@ -21,7 +21,7 @@ import torch
 from sktime_llmforecast.backbones import load_text_tokenizer
 from sktime_llmforecast.nn.base import BackboneNetwork, Batch, NetworkForecast, max_positions
 from sktime_llmforecast.nn.config import SamplingConfig
-from sktime_llmforecast.nn.token import cache_argument, sample_token
+from sktime_llmforecast.nn.token import cache_argument, repeat_cache, sample_token
 
 _SYMBOLS = "0123456789"
 
@@ -219,7 +219,10 @@ class ZeroShotDigitNetwork(BackboneNetwork):
         out = self.backbone(input_ids=ids, attention_mask=attention[:1], use_cache=True,
                             **keep)
         logits, past = out.logits[:, -1].repeat(num_samples, 1), getattr(out, cache_name)
-        past.batch_repeat_interleave(num_samples)
+        if not repeat_cache(past, num_samples):  # read the prompt once per sample
+            out = self.backbone(input_ids=ids.repeat(num_samples, 1), attention_mask=attention,
+                                use_cache=True, **keep)
+            logits, past = out.logits[:, -1], getattr(out, cache_name)
         vocab = logits.shape[-1]
         digits, sep, minus = self._grammar_masks(vocab, device)
         inv = {v: k for k, v in self.symbol_ids.items()}
