@@ -19,7 +19,7 @@ value decodes to a fixed number of tokens under the tokenizer's grammar, so the
 time does not depend on the weights. Zero-shot values can take fewer tokens; the
 loop stops when every path has its 24 values.
 
-Panels of 1 and 10 series (sine waves with noise, 88 values each) show the cost per
+Panels of 1 and 10 series (the cost benchmark's noisy sines, 88 values each) show the cost per
 series alone and when the series of a panel decode together (token modes; zero-shot
 prompts are decoded one series at a time, so only one series is timed). Median of
 ``--repeats`` calls after one warm-up call; loading the backbone is not counted.
@@ -37,27 +37,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 TARGET_S = 2.0
 CONTEXT = 64
 STEPS = 24
 SAMPLES = 20
 PANELS = (1, 10)
-
-
-def panel(n_series, length=CONTEXT + STEPS, seed=0):
-    """``n_series`` noisy monthly sines of ``length`` values (a Series for one)."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(length)
-    idx = pd.period_range("2000-01", periods=length, freq="M")
-    frames = [
-        pd.DataFrame({"y": 100 + 10 * np.sin(2 * np.pi * t / 12 + i) + rng.normal(0, 1, length)},
-                     index=pd.MultiIndex.from_product([[f"s{i}"], idx]))
-        for i in range(n_series)
-    ]
-    y = pd.concat(frames)
-    return y if n_series > 1 else y.droplevel(0)["y"]
 
 
 def forecasters():
@@ -90,6 +75,7 @@ def timed(fn):
 
 def run(repeats=3, only=None):
     import torch
+    from cost import panel  # benchmarks/ is on sys.path (main)
 
     fh = np.arange(1, STEPS + 1)
     rows = []
@@ -100,7 +86,7 @@ def run(repeats=3, only=None):
         # zero-shot prompts differ per series and are decoded one series at a time:
         # a panel costs the sum of its series
         for n in PANELS[:1] if proto.get_params()["mode"] == "zero-shot" else PANELS:
-            f = proto.clone().fit(panel(n), fh=fh)
+            f = proto.clone().fit(panel(n, CONTEXT + STEPS), fh=fh)
             tokens = getattr(f.network_.tokenizer, "tokens_per_value", tokens)
 
             def draw(f=f):
