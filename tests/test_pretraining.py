@@ -413,6 +413,28 @@ def test_cli_pretrains_on_every_family(tmp_path):
     assert card["generator"]["version"] == "2"
 
 
+@pytest.mark.parametrize("options, cls, params", [
+    (["--tokenizer", "chunked", "--chunk-size", "2"], "ChunkedDigitTokenizer", {"k": 2}),
+    (["--tokenizer", "bins", "--n-bins", "64"], "BinTokenizer", {"n_bins": 64}),
+])
+def test_cli_pretrains_token_adapters_with_cross_entropy(tmp_path, options, cls, params):
+    out = tmp_path / "tok"
+    base = ["--out", str(out), "--backbone", json.dumps(TINY), "--n-layers", "1",
+            "--context-length", "16", "--prediction-length", "4", "--batch-size", "4",
+            "--n-validation", "8", "--no-progress", "--steps", "2"]
+    assert cli_main(base + options) == 0
+    card = read_card(out)
+    assert card["network"]["tokenizer"]["class"] == cls
+    assert params.items() <= card["network"]["tokenizer"]["params"].items()
+    assert card["pretraining"]["losses"] == ["token_ce"]
+    # the adapter loads with tokenizer="auto" and forecasts in the series' units
+    y = load_airline()
+    f = LLMForecaster(backbone=TINY, n_layers=1, pretrained=str(out), max_epochs=0,
+                      random_state=0).fit(y, fh=[1, 2, 3])
+    assert type(f.network_.tokenizer).__name__ == cls
+    assert np.isfinite(f.predict().values).all()
+
+
 # ------------------------------------------------------------------ shipped
 def test_shipped_adapters_are_small_checked_and_documented():
     stems = shipped_adapters()

@@ -10,6 +10,14 @@ The no-LLM ablation with the same interface, head and budget::
 
     python -m sktime_llmforecast.pretraining --n-layers 0 --out my_no_llm_adapter
 
+A chunked-digit token adapter (k=3: a vocabulary of 1,000 chunks + specials) or a
+scaled-bin one; token adapters train with cross-entropy over the vocabulary and need
+a shorter context, since every value costs ``k``-digit chunks rather than a share
+of a patch::
+
+    python -m sktime_llmforecast.pretraining --tokenizer chunked --chunk-size 3 \
+        --context-length 96 --prediction-length 24 --out my_chunked_adapter
+
 The attention control of ``benchmarks/accuracy.py`` (one random, trainable block of
 SmolLM2's shape)::
 
@@ -39,6 +47,8 @@ from sktime_llmforecast.pretraining.synthetic import SyntheticSeriesGenerator
 from sktime_llmforecast.pretraining.trainer import PretrainConfig
 
 DEFAULTS = PretrainConfig()
+#: the pretraining losses of each --tokenizer choice
+TOKEN_LOSSES = {"patch": PRETRAIN_LOSSES, "chunked": ("token_ce",), "bins": ("token_ce",)}
 #: the quantile head of the shipped adapter
 QUANTILE_LEVELS = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 
@@ -57,8 +67,16 @@ def build_parser():
                    help="transformer blocks kept (0: the no-LLM ablation)")
     p.add_argument("--context-length", type=int, default=512)
     p.add_argument("--prediction-length", type=int, default=64)
+    p.add_argument("--tokenizer", default="patch", choices=sorted(TOKEN_LOSSES),
+                   help="patch: continuous patches (--patch-len, --stride), trained "
+                        "with MSE + quantile CRPS; chunked (--chunk-size) or bins "
+                        "(--n-bins): token vocabularies, trained with cross-entropy")
     p.add_argument("--patch-len", type=int, default=32)
     p.add_argument("--stride", type=int, default=32)
+    p.add_argument("--chunk-size", type=int, default=3,
+                   help="digits per token of --tokenizer chunked (10^k + specials)")
+    p.add_argument("--n-bins", type=int, default=4094,
+                   help="bins of --tokenizer bins (over [-15, 15] standard deviations)")
     p.add_argument("--head-width", type=int, default=128,
                    help="features per token before the flatten head (0: no bottleneck)")
     p.add_argument("--quantile-levels", default=",".join(map(str, QUANTILE_LEVELS)),
@@ -99,8 +117,6 @@ def build_parser():
 def main(argv=None):
     """Run the command; returns the process exit code."""
     from sktime_llmforecast import LLMForecaster
-    from sktime_llmforecast.tokenizers import PatchTokenizer
-
     args = build_parser().parse_args(argv)
     backbone = args.backbone
     if backbone.lstrip().startswith("{"):
@@ -109,7 +125,7 @@ def main(argv=None):
         backbone=backbone,
         n_layers=args.n_layers,
         finetune=args.finetune,
-        tokenizer=PatchTokenizer(patch_len=args.patch_len, stride=args.stride),
+        tokenizer=tokenizer_of(args),
         interface=args.interface,
         context_length=args.context_length,
         prediction_length=args.prediction_length,
@@ -136,7 +152,7 @@ def main(argv=None):
         card = pretrain_adapter(forecaster, args.out, config,
                                 generator=_generator(args.families),
                                 checkpoint_dir=args.checkpoint_dir, resume=args.resume,
-                                losses=PRETRAIN_LOSSES)
+                                losses=TOKEN_LOSSES[args.tokenizer])
     finally:
         if dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()
@@ -148,6 +164,21 @@ def main(argv=None):
                       "val_loss": val["loss"], "val_mae_standardised": val["mae_standardised"],
                       "bytes": card["weights"]["bytes"]}))
     return 0
+
+
+def tokenizer_of(args):
+    """The tokenizer the parsed ``--tokenizer`` options describe."""
+    from sktime_llmforecast.tokenizers import (
+        BinTokenizer,
+        ChunkedDigitTokenizer,
+        PatchTokenizer,
+    )
+
+    if args.tokenizer == "chunked":
+        return ChunkedDigitTokenizer(k=args.chunk_size)
+    if args.tokenizer == "bins":
+        return BinTokenizer(n_bins=args.n_bins)
+    return PatchTokenizer(patch_len=args.patch_len, stride=args.stride)
 
 
 def _generator(families):
