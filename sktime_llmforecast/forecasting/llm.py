@@ -12,6 +12,7 @@ from sktime.datatypes import convert_to
 from sktime.forecasting.base import BaseForecaster
 from sktime.utils.validation.forecasting import check_fh
 
+from sktime_llmforecast.forecasting._adapter_search import select_adapter
 from sktime_llmforecast.forecasting._covariates import (
     CovariateRegression,
     covariate_rows,
@@ -89,7 +90,13 @@ class LLMForecaster(BaseForecaster):
     lora_alpha : float, default=16
         LoRA scaling numerator: updates are ``(lora_alpha / lora_rank) B A x``.
     tokenizer : tokenizer object, TokenizerSwitcher, "auto" or None, default="auto"
-        ``"auto"``: the pretrained adapter's tokenizer; with ``pretrained=None`` a
+        ``"auto"``: the pretrained adapter's tokenizer. With ``pretrained="default"``
+        and several shipped adapters for the backbone (one per tokenizer), ``fit``
+        chooses among them by successive halving: each is scored zero-shot on the
+        validation windows, the best two are fine-tuned, and the better of those is
+        kept (``tokenizer_scores_``, ``selected_tokenizer_``; adapters a setting
+        such as ``context_length`` contradicts, and token adapters when ``y`` has
+        missing values, are left out). With ``pretrained=None`` a
         default ``TokenizerSwitcher``, which (like a given one) chooses among
         candidates in ``fit`` by successive halving on the validation MASE of
         decoded forecasts (``tokenizer_scores_``, ``selected_tokenizer_``). A fixed
@@ -541,11 +548,19 @@ class LLMForecaster(BaseForecaster):
             x_memory = SeriesMemory.from_y(covariate_rows(X, y), len(y))
             self._covariates = CovariateRegression.fit(series, x_memory)
             series = self._covariates.residuals(series, x_memory)
+        result = None
         if hasattr(self, "pretrained_network_"):
             net = copy.deepcopy(self.pretrained_network_)
             pretrained = True
             plan = replace(plan, kind=net.kind, tokenizer=net.tokenizer, search=None,
                            network=net.config)
+        elif plan.adapter_candidates:  # "auto" among the shipped adapters
+            choice = select_adapter(plan, series, asked, lambda n, p: self._fine_tune(
+                n, p, series, asked, True))
+            net, plan, result, pretrained = choice.network, choice.plan, choice.result, True
+            self.adapter_card_ = plan.adapter.card
+            self.tokenizer_scores_ = choice.scores
+            self.selected_tokenizer_ = plan.tokenizer.clone()
         else:
             default = fh is None and self.prediction_length is None
             start = starting_network(sized_to_data(plan, series, default), series)
@@ -554,24 +569,9 @@ class LLMForecaster(BaseForecaster):
             if start.tokenizer_scores is not None:
                 self.tokenizer_scores_ = start.tokenizer_scores
                 self.selected_tokenizer_ = plan.tokenizer.clone()
-        if net.kind != "patch" and any(np.isnan(v).any() for v in series):
-            raise ValueError(
-                f"y has missing values (NaN), but this forecaster's {net.kind} network "
-                "(its adapter's or pretrain's tokenizer) cannot mask them; only patch "
-                "networks do. Impute first, e.g. y.interpolate(), or use a patch adapter."
-            )
-        epochs, horizon = plan.train.max_epochs, None
-        if pretrained:  # fine-tune for the steps fh asks; a series too short is not
-            horizon = min(asked, net.config.horizon) if asked else None
-            epochs = plan.finetune_epochs if has_window(
-                series, horizon or net.config.horizon, net.config.context_length) else 0
-        if plan.loss_switcher is None:  # zero-shot: nothing trains
-            result = TrainResult(history=empty_history())
-        else:
-            train = replace(plan.train, max_epochs=epochs, keep_initial=pretrained,
-                            horizon=horizon,
-                            train_interface=not pretrained or self.finetune_interface)
-            result = train_on_series(net, series, train, plan.loss_switcher)
+        if result is None:
+            result = self._fine_tune(net, plan, series, asked, pretrained)
+        horizon = min(asked, net.config.horizon) if pretrained and asked else None
         self.history_ = result.history
         self.loss_category_, self.losses_ = result.loss_category, result.losses
         self.data_features_ = result.data_features
@@ -590,6 +590,27 @@ class LLMForecaster(BaseForecaster):
         self._memory = memory.last(plan.history_length)
         self._x_memory = None if x_memory is None else x_memory.last(plan.history_length)
         return self
+
+    def _fine_tune(self, net, plan, series, asked, pretrained):
+        """Train ``net`` in place: from scratch, or a pretrained network for the
+        steps ``fh`` asks (a series too short for one window is not fine-tuned)."""
+        if net.kind != "patch" and any(np.isnan(v).any() for v in series):
+            raise ValueError(
+                f"y has missing values (NaN), but this forecaster's {net.kind} network "
+                "(its adapter's or pretrain's tokenizer) cannot mask them; only patch "
+                "networks do. Impute first, e.g. y.interpolate(), or use a patch adapter."
+            )
+        if plan.loss_switcher is None:  # zero-shot: nothing trains
+            return TrainResult(history=empty_history())
+        epochs, horizon = plan.train.max_epochs, None
+        if pretrained:
+            horizon = min(asked, net.config.horizon) if asked else None
+            epochs = plan.finetune_epochs if has_window(
+                series, horizon or net.config.horizon, net.config.context_length) else 0
+        train = replace(plan.train, max_epochs=epochs, keep_initial=pretrained,
+                        horizon=horizon,
+                        train_interface=not pretrained or self.finetune_interface)
+        return train_on_series(net, series, train, plan.loss_switcher)
 
     @staticmethod
     def _adjusted(y, plan, memory=None):

@@ -87,6 +87,11 @@ class FitPlan:
         network (each series only where the seasonality test passes); None: none.
     sp : int or None
         The seasonal period (None: read from the data's frequency in ``fit``).
+    adapter_candidates : tuple of FitPlan
+        With ``pretrained="default"`` and ``tokenizer="auto"``: one plan per shipped
+        adapter for the backbone and ``n_layers`` when there are several (``fit``
+        chooses among them, :func:`select_adapter`); empty otherwise. ``adapter``
+        is then the primary one (the patch adapter), which ``pretrain`` takes.
     """
 
     kind: str | None
@@ -102,6 +107,7 @@ class FitPlan:
     history_length: int
     deseasonalize: str | None = "auto"
     sp: int | None = None
+    adapter_candidates: tuple = ()
 
     @property
     def device(self):
@@ -227,8 +233,14 @@ def resolve_plan(params, horizon=None):
         prompt=p["prompt"] or None,
         n_demonstrations=int(p["n_demonstrations"]),
     )
+    candidates = []
     if adapter is not None:
-        network, fixed, adapter = _match_adapter(adapter, network, fixed, p)
+        if adapter.card is None and isinstance(p["tokenizer"], str):  # default, "auto"
+            candidates = _shipped_matches(network, p)
+        if candidates:  # the first that these settings allow, the patch one if any
+            network, fixed, adapter = candidates[0]
+        else:  # the primary one (or the error naming what does not match)
+            network, fixed, adapter = _match_adapter(adapter, network, fixed, p)
         search = None
     kind = None
     if fixed is not None:
@@ -236,7 +248,7 @@ def resolve_plan(params, horizon=None):
         check_network(kind, network, fixed)
     n_demo = int(p["n_demonstrations"]) if zero_shot else 0
     max_epochs = int(p["max_epochs"])
-    return FitPlan(
+    plan = FitPlan(
         kind=kind,
         tokenizer=fixed,
         search=search,
@@ -267,6 +279,12 @@ def resolve_plan(params, horizon=None):
         deseasonalize="auto" if p["deseasonalize"] is True else p["deseasonalize"] or None,
         sp=None if p["sp"] is None else int(p["sp"]),
     )
+    if len(candidates) > 1:
+        plan = replace(plan, adapter_candidates=tuple(
+            replace(plan, kind=network_kind(tok), tokenizer=tok, network=net, adapter=src,
+                    history_length=net.context_length)
+            for net, tok, src in candidates))
+    return plan
 
 
 def _check_numbers(p):
@@ -392,8 +410,36 @@ def _adapter_source(pretrained, zero_shot):
     return AdapterSource(card=read_card(pretrained), path=pretrained, label=str(pretrained))
 
 
+def _shipped_cards(network):
+    """``(stem, card)`` of the shipped adapters for the backbone and ``n_layers`` of
+    ``network``, the patch adapter first (the primary one), then by name."""
+    wanted = network_record(network, None)
+    found = []
+    for stem in shipped_adapters():
+        card = read_card(stem)
+        if (card["network"]["backbone"] == wanted["backbone"]
+                and card["network"]["n_layers"] == wanted["n_layers"]):
+            found.append((stem, card))
+    return sorted(found, key=lambda sc: (
+        sc[1]["network"]["tokenizer"]["class"] != "PatchTokenizer", sc[0].name))
+
+
+def _shipped_matches(network, params):
+    """``(network, tokenizer, AdapterSource)`` of every shipped adapter for this
+    backbone and ``n_layers`` whose architecture this forecaster's settings allow
+    (those it contradicts, e.g. through ``context_length``, are left out)."""
+    out = []
+    for stem, card in _shipped_cards(network):
+        try:
+            out.append(_match_adapter(AdapterSource(card=card, path=stem, label="default"),
+                                      network, None, params))
+        except ValueError:
+            continue
+    return out
+
+
 def _shipped_for(network, params):
-    """The shipped adapter for the backbone and ``n_layers`` of ``network``."""
+    """The primary shipped adapter for the backbone and ``n_layers`` of ``network``."""
     shipped = shipped_adapters()
     if not shipped:
         raise FileNotFoundError(
@@ -401,12 +447,8 @@ def _shipped_for(network, params):
             "(sktime_llmforecast/adapters), which are missing from this installation; "
             "reinstall sktime-llmforecast or pass pretrained=None."
         )
-    wanted = network_record(network, None)
-    for stem in shipped:
-        card = read_card(stem)
-        if (card["network"]["backbone"] == wanted["backbone"]
-                and card["network"]["n_layers"] == wanted["n_layers"]):
-            return AdapterSource(card=card, path=stem, label="default")
+    for stem, card in _shipped_cards(network):
+        return AdapterSource(card=card, path=stem, label="default")
     raise ValueError(
         "pretrained='default' is the adapter shipped for backbone "
         "'smollm2-135m' with n_layers=6 (or 0, the no-LLM ablation); this "

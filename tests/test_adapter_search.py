@@ -1,0 +1,109 @@
+"""tokenizer="auto" with pretrained="default": successive halving over the shipped
+adapters (zero-shot rung, then the best two fine-tuned)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sktime.datasets import load_airline
+
+from sktime_llmforecast import BinTokenizer, ChunkedDigitTokenizer, LLMForecaster, PatchTokenizer
+from sktime_llmforecast.forecasting import plan as plan_module
+from sktime_llmforecast.pretraining import PretrainConfig, pretrain_adapter
+from tests.conftest import QUICK_PRETRAIN as QUICK
+from tests.conftest import TINY_GPT2_1 as TINY
+
+ARCHS = {  # stem -> (tokenizer, context_length): the token adapters read shorter contexts
+    "tiny-patch": (PatchTokenizer(patch_len=8, stride=4), 24),
+    "tiny-bins": (BinTokenizer(n_bins=32), 16),
+    "tiny-chunked": (ChunkedDigitTokenizer(k=2), 16),
+}
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    """Three tiny adapters of the same backbone, as if shipped (stem -> path)."""
+    folder = tmp_path_factory.mktemp("shipped")
+    stems = {}
+    for name, (tok, context) in ARCHS.items():
+        f = LLMForecaster(backbone=TINY, n_layers=1, pretrained=None, tokenizer=tok,
+                          context_length=context, prediction_length=6, device="cpu")
+        losses = ("mse", "crps_quantile") if name == "tiny-patch" else ("token_ce",)
+        pretrain_adapter(f, folder / name, PretrainConfig(steps=4, **QUICK), losses=losses)
+        stems[name] = folder / name
+    return stems
+
+
+@pytest.fixture
+def ship(monkeypatch, shipped):
+    """``ship(*names)``: make those adapters the package's shipped ones."""
+    def _ship(*names):
+        monkeypatch.setattr(plan_module, "shipped_adapters",
+                            lambda: sorted(shipped[n] for n in names))
+    return _ship
+
+
+def _auto(**kw):
+    params = dict(backbone=TINY, n_layers=1, tokenizer="auto", pretrained="default",
+                  max_epochs=2, random_state=0, device="cpu")
+    params.update(kw)
+    return LLMForecaster(**params)
+
+
+def test_auto_scores_every_adapter_zero_shot_and_fine_tunes_the_best_two(ship):
+    ship("tiny-patch", "tiny-bins", "tiny-chunked")
+    y = load_airline()
+    f = _auto().fit(y, fh=[1, 2, 3])
+    scores = f.tokenizer_scores_
+    zero_shot = scores[scores["round"] == 0].set_index("adapter")
+    assert set(zero_shot.index) == set(ARCHS) and (zero_shot["epochs"] == 0).all()
+    assert np.isfinite(zero_shot["score"]).all()
+    tuned = scores[scores["round"] == 1].set_index("adapter")
+    # the two best zero-shot adapters, and only they, are fine-tuned
+    assert set(tuned.index) == set(zero_shot["score"].nsmallest(2).index)
+    winner = tuned["score"].idxmin()
+    assert f.adapter_card_["network"]["tokenizer"]["class"] == \
+        type(f.network_.tokenizer).__name__ == type(f.selected_tokenizer_).__name__
+    assert type(f.selected_tokenizer_).__name__ == type(ARCHS[winner][0]).__name__
+    assert np.isfinite(f.predict().values).all()
+
+
+def test_the_winner_is_the_forecaster_its_adapter_gives_when_fixed(ship, shipped):
+    """The search fine-tunes each finalist exactly as fit fine-tunes one adapter."""
+    ship("tiny-patch", "tiny-bins")
+    y = load_airline()
+    f = _auto().fit(y, fh=[1, 2, 3])
+    winner = f.tokenizer_scores_.query("round == 1").set_index("adapter")["score"].idxmin()
+    g = _auto(pretrained=str(shipped[winner])).fit(y, fh=[1, 2, 3])
+    np.testing.assert_allclose(f.predict().values, g.predict().values, rtol=1e-6)
+    assert f.history_["epochs_run"] == g.history_["epochs_run"]
+
+
+def test_a_fixed_or_none_tokenizer_takes_the_patch_adapter_without_a_search(ship):
+    ship("tiny-bins", "tiny-patch")
+    y = load_airline()
+    for tokenizer in (None, PatchTokenizer(patch_len=8, stride=4)):
+        f = _auto(tokenizer=tokenizer).fit(y, fh=[1, 2, 3])
+        assert isinstance(f.network_.tokenizer, PatchTokenizer)
+        assert not hasattr(f, "tokenizer_scores_")
+    # pretrain continues the primary (patch) adapter
+    panel = pd.concat({"a": y, "b": y * 2}, names=["id", "t"]).to_frame("v")
+    assert isinstance(_auto(max_epochs=1).pretrain(panel).pretrained_network_.tokenizer,
+                      PatchTokenizer)
+
+
+def test_missing_values_leave_the_token_adapters_out(ship):
+    ship("tiny-patch", "tiny-bins", "tiny-chunked")
+    y = load_airline().copy()
+    y.iloc[[20, 50, 51]] = np.nan
+    f = _auto().fit(y, fh=[1, 2, 3])
+    assert set(f.tokenizer_scores_["adapter"]) == {"tiny-patch"}
+    assert isinstance(f.network_.tokenizer, PatchTokenizer)
+    assert np.isfinite(f.predict().values).all()
+
+
+def test_settings_an_adapter_contradicts_leave_it_out(ship):
+    ship("tiny-patch", "tiny-bins")
+    f = _auto(context_length=16)  # only the bin adapter reads 16 values
+    plan = f.plan(fh=[1, 2, 3])
+    assert plan.adapter_candidates == ()
+    assert isinstance(plan.tokenizer, BinTokenizer)
