@@ -3,7 +3,8 @@
 At a fixed budget of backbone tokens for the context, ``ChunkedDigitTokenizer(k=3)``
 (2 tokens per value) reads 3.5 times the history of ``DigitTokenizer()`` (7 tokens
 per value: sign, 3 integer and 3 decimal digits). Both are trained from scratch
-around SmolLM2's first 6 blocks (frozen) with the same epochs and seed. The
+around SmolLM2's first 6 blocks (frozen) with the same maximum of epochs (early
+stopping on the last 20 % of windows) and seed. The
 resampler arm (``interface="resampler"``: patches of 16 read through 16 learnable
 queries) sees the digits' history, the chunked history and four times the chunked
 history, always as 16 backbone tokens.
@@ -11,7 +12,8 @@ history, always as 16 backbone tokens.
 Series: long ones bundled with statsmodels and sktime, at least 2,000 values: CO2
 weekly (statsmodels, 2,284 values, its gaps interpolated) and the electric devices
 segmentation series (sktime, its last 4,000 values). Each is scored on its last
-``ORIGINS`` origins (``H`` steps each, refit at each origin) by MASE. The network
+``ORIGINS`` origins (``H`` steps each, refit at each origin) by MASE (seasonal
+period 52 for CO2, the loader's period of 10 for the devices). The network
 reads the series as it is (``deseasonalize=False``), so the history is all it has to
 find the season with.
 
@@ -48,10 +50,10 @@ def datasets():
 
     co2 = sm.datasets.co2.load_pandas().data["co2"].interpolate()
     co2.index = co2.index.to_period("W")
-    devices = load_electric_devices_segmentation()[0]
+    devices, period, _ = load_electric_devices_segmentation()
     devices = pd.Series(np.asarray(devices, dtype=float)[-4000:], name="devices")
     return {"CO2 weekly (2,284 values)": (co2, 52),
-            "electric devices (last 4,000 values)": (devices, 1)}
+            "electric devices (last 4,000 values)": (devices, int(period))}
 
 
 def arms(budget):
@@ -96,13 +98,14 @@ def run_fold(y_train, y_test, sp, tokenizer, context, interface, seed, quick):
 
 def run(budgets, seeds, quick, folds_csv):
     rows = pd.read_csv(folds_csv).to_dict("records") if folds_csv.exists() else []
-    done = {(r["series"], r["arm"], int(r["seed"]), int(r["origin"])) for r in rows}
+    done = {(r["series"], int(r["budget"]), r["arm"], int(r["seed"]), int(r["origin"]))
+            for r in rows}
     for sname, (y, sp) in datasets().items():
         for budget in budgets:
             for arm, (tok, context, interface) in arms(budget).items():
                 for seed in seeds:
                     for origin in range(ORIGINS):
-                        if (sname, arm, seed, origin) in done:
+                        if (sname, budget, arm, seed, origin) in done:
                             continue
                         end = len(y) - (ORIGINS - 1 - origin) * H
                         y_train, y_test = y.iloc[: end - H], y.iloc[end - H : end]
@@ -155,9 +158,14 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--quick", action="store_true",
                         help="a tiny random backbone and 1 epoch (checks the script; "
-                             "writes to a scratch CSV and no section)")
+                             "writes a scratch CSV and no section)")
     args = parser.parse_args(argv)
-    csv = FOLDS_CSV.with_name("long_inputs_quick.csv") if args.quick else FOLDS_CSV
+    if args.quick:  # a fresh scratch file: every fold runs
+        import tempfile
+
+        csv = Path(tempfile.mkdtemp()) / "long_inputs_quick.csv"
+    else:
+        csv = FOLDS_CSV
     folds = run(args.budgets, args.seeds, args.quick, csv)
     body = markdown(folds, machine_line())
     print(body)

@@ -14,6 +14,7 @@ from tests.conftest import TINY_GPT2_1 as TINY
 
 ARCHS = {  # stem -> (tokenizer, context_length): the token adapters read shorter contexts
     "tiny-patch": (PatchTokenizer(patch_len=8, stride=4), 24),
+    "tiny-patch4": (PatchTokenizer(patch_len=4, stride=4), 24),
     "tiny-bins": (BinTokenizer(n_bins=32), 16),
     "tiny-chunked": (ChunkedDigitTokenizer(k=2), 16),
 }
@@ -27,7 +28,7 @@ def shipped(tmp_path_factory):
     for name, (tok, context) in ARCHS.items():
         f = LLMForecaster(backbone=TINY, n_layers=1, pretrained=None, tokenizer=tok,
                           context_length=context, prediction_length=6, device="cpu")
-        losses = ("mse", "crps_quantile") if name == "tiny-patch" else ("token_ce",)
+        losses = ("mse", "crps_quantile") if "patch" in name else ("token_ce",)
         pretrain_adapter(f, folder / name, PretrainConfig(steps=4, **QUICK), losses=losses)
         stems[name] = folder / name
     return stems
@@ -55,8 +56,8 @@ def test_auto_scores_every_adapter_zero_shot_and_fine_tunes_the_best_two(ship):
     f = _auto().fit(y, fh=[1, 2, 3])
     scores = f.tokenizer_scores_
     zero_shot = scores[scores["round"] == 0].set_index("adapter")
-    assert set(zero_shot.index) == set(ARCHS) and (zero_shot["epochs"] == 0).all()
-    assert np.isfinite(zero_shot["score"]).all()
+    assert set(zero_shot.index) == {"tiny-patch", "tiny-bins", "tiny-chunked"}
+    assert np.isfinite(zero_shot["score"]).all() and (zero_shot["error"] == "").all()
     tuned = scores[scores["round"] == 1].set_index("adapter")
     # the two best zero-shot adapters, and only they, are fine-tuned
     assert set(tuned.index) == set(zero_shot["score"].nsmallest(2).index)
@@ -92,13 +93,49 @@ def test_a_fixed_or_none_tokenizer_takes_the_patch_adapter_without_a_search(ship
 
 
 def test_missing_values_leave_the_token_adapters_out(ship):
-    ship("tiny-patch", "tiny-bins", "tiny-chunked")
+    ship("tiny-patch", "tiny-patch4", "tiny-bins", "tiny-chunked")
     y = load_airline().copy()
-    y.iloc[[20, 50, 51]] = np.nan
+    y.iloc[[120, 130, 131, 140]] = np.nan  # inside the scored validation windows
     f = _auto().fit(y, fh=[1, 2, 3])
-    assert set(f.tokenizer_scores_["adapter"]) == {"tiny-patch"}
+    assert set(f.tokenizer_scores_["adapter"]) == {"tiny-patch", "tiny-patch4"}
+    assert np.isfinite(f.tokenizer_scores_["score"]).all()
     assert isinstance(f.network_.tokenizer, PatchTokenizer)
     assert np.isfinite(f.predict().values).all()
+
+
+def test_token_adapters_alone_cannot_read_missing_values(ship):
+    ship("tiny-bins", "tiny-chunked")
+    y = load_airline().copy()
+    y.iloc[130] = np.nan
+    with pytest.raises(ValueError, match="missing values"):
+        _auto().fit(y, fh=[1, 2, 3])
+
+
+def test_a_series_too_short_to_score_takes_the_primary_adapter(ship):
+    ship("tiny-patch", "tiny-bins")
+    y = load_airline().iloc[:8]
+    f = _auto().fit(y, fh=[1, 2, 3, 4])
+    assert not hasattr(f, "tokenizer_scores_")
+    assert isinstance(f.network_.tokenizer, PatchTokenizer)
+    assert np.isfinite(f.predict().values).all()
+
+
+def test_a_fixed_tokenizer_takes_its_shipped_adapter(ship, shipped):
+    ship("tiny-patch", "tiny-bins")
+    f = _auto(tokenizer=BinTokenizer(n_bins=32)).fit(load_airline(), fh=[1, 2, 3])
+    assert isinstance(f.network_.tokenizer, BinTokenizer)
+    assert f.adapter_card_["network"]["context_length"] == 16
+    assert not hasattr(f, "tokenizer_scores_")
+
+
+def test_the_search_is_deterministic_with_head_dropout(ship):
+    """The rungs score in eval mode: dropout neither changes nor reseeds them."""
+    ship("tiny-patch", "tiny-patch4")
+    y = load_airline()
+    a = _auto(head_dropout=0.5).fit(y, fh=[1, 2, 3])
+    b = _auto(head_dropout=0.5).fit(y, fh=[1, 2, 3])
+    pd.testing.assert_frame_equal(a.tokenizer_scores_, b.tokenizer_scores_)
+    np.testing.assert_array_equal(a.predict().values, b.predict().values)
 
 
 def test_settings_an_adapter_contradicts_leave_it_out(ship):

@@ -51,61 +51,74 @@ def select_adapter(plan, series, horizon, fine_tune):
     series : list of np.ndarray
         The (seasonally adjusted) training series.
     horizon : int or None
-        The steps ``fh`` asks (None: every candidate's head); forecasts are scored
-        on the first ``min(horizon, shortest head)`` steps.
+        The largest step ``fh`` asks (None: every candidate's head); forecasts are
+        scored on the first ``min(horizon, shortest head)`` steps.
     fine_tune : callable
         ``fine_tune(network, plan) -> TrainResult``: trains ``network`` in place as
         ``fit`` trains a network loaded from an adapter.
 
     Returns
     -------
-    AdapterChoice
+    AdapterChoice or None
+        None when there is nothing to choose: fewer than two adapters can read
+        ``series`` (token adapters cannot read missing values), or the series
+        are too short for a validation split. ``fit`` then fine-tunes the
+        primary adapter (``plan.adapter``) as it would without a search.
 
     Raises
     ------
     RuntimeError
-        If no candidate could be loaded, fine-tuned and scored.
+        If no finalist could be fine-tuned and scored.
     """
     gaps = any(np.isnan(s).any() for s in series)
     # only patch networks mask missing values
     cands = [c for c in plan.adapter_candidates if not gaps or c.kind == "patch"]
+    if len(cands) < 2:
+        return None
     steps = min([c.network.horizon for c in cands] + ([horizon] if horizon else []))
     windows = _scored_windows(series, cands, steps, plan.train.validation_fraction)
-    rows, nets = [], {}
+    if windows is None:
+        return None
+    rows, finalists = [], []  # finalists: (score, index, network), the best so far
     for i, cand in enumerate(cands):
-        net, error = None, ""
+        net, score, error = _scored_load(cand, windows)
+        rows.append(_row(i, cand, 0, 0, score, error))
+        if net is not None:
+            finalists = sorted(finalists + [(score, i, net)], key=lambda f: f[:2])
+            del finalists[FINALISTS:]  # the others' backbones are freed here
+    results, final = {}, {}
+    for _, i, net in finalists:
+        error, epochs = "", 0
         try:
-            net = load_adapter_network(cand.adapter.card, cand.adapter.path, cand.network,
-                                       cand.seed, cand.device)
-            score = forecast_mase(net, *windows, cand.device)
+            results[i] = fine_tune(net, cands[i])
+            epochs = results[i].history["epochs_run"]
+            score = forecast_mase(net, *windows, cands[i].device)
+            error = "" if np.isfinite(score) else "non-finite forecasts"
         except (ValueError, RuntimeError, FloatingPointError) as exc:
             score, error = math.inf, f"{type(exc).__name__}: {exc}"
-        rows.append(_row(i, cand, 0, 0, score, error))
-        nets[i] = net
-    ranked = sorted(range(len(cands)), key=lambda i: (rows[i]["score"], i))
-    finalists = [i for i in ranked if nets[i] is not None][:FINALISTS]
-    for i in set(nets) - set(finalists):
-        nets.pop(i)  # free the backbones of the adapters out of the race
-    results, final = {}, {}
-    for i in finalists:
-        error = ""
-        try:
-            results[i] = fine_tune(nets[i], cands[i])
-            score = forecast_mase(nets[i], *windows, cands[i].device)
-            epochs = results[i].history["epochs_run"]
-        except (ValueError, RuntimeError, FloatingPointError) as exc:
-            score, error, epochs = math.inf, f"{type(exc).__name__}: {exc}", 0
         final[i] = score
         rows.append(_row(i, cands[i], 1, epochs, score, error))
     scores = pd.DataFrame(rows, columns=SCORE_COLUMNS + ["adapter"])
-    alive = [i for i in finalists if np.isfinite(final[i])]
+    alive = [(final[i], rank, i, net) for rank, (_, i, net) in enumerate(finalists)
+             if np.isfinite(final[i])]
     if not alive:
         raise RuntimeError(
             "No pretrained adapter could be fine-tuned and scored; errors: "
             + "; ".join(e for e in scores["error"] if e)
         )
-    best = min(alive, key=lambda i: (final[i], finalists.index(i)))
-    return AdapterChoice(nets[best], cands[best], results[best], scores)
+    _, _, best, net = min(alive, key=lambda a: a[:2])
+    return AdapterChoice(net, cands[best], results[best], scores)
+
+
+def _scored_load(cand, windows):
+    """``(network or None, zero-shot score, error)`` of one candidate."""
+    try:
+        net = load_adapter_network(cand.adapter.card, cand.adapter.path, cand.network,
+                                   cand.seed, cand.device)
+        score = forecast_mase(net, *windows, cand.device)
+    except (ValueError, RuntimeError, FloatingPointError) as exc:
+        return None, math.inf, f"{type(exc).__name__}: {exc}"
+    return net, score, "" if np.isfinite(score) else "non-finite forecasts"
 
 
 def forecast_mase(net, context, mask, target, scale, device):
@@ -116,6 +129,7 @@ def forecast_mase(net, context, mask, target, scale, device):
     shorter than ``context`` reads its last values. ``inf`` when a forecast is not
     finite.
     """
+    net.eval()
     length = net.config.context_length
     out = run_batched(lambda c, m: net.predict(c, m, greedy=True),
                       context[:, -length:], mask[:, -length:], device)
@@ -133,25 +147,45 @@ def forecast_mase(net, context, mask, target, scale, device):
 
 def _scored_windows(series, cands, steps, validation_fraction):
     """``(context, mask, target, scale)`` of the validation windows every candidate
-    is scored on: the last windows of each series (``make_windows``' split, at
-    the longest candidate context; the training windows when there is no split),
-    at most ``MAX_SCORED_WINDOWS``. ``scale``: each window's mean absolute
-    one-step change over the shortest candidate context, so every candidate is
-    judged by the same yardstick."""
+    is scored on, or None when there are none.
+
+    The windows are ``make_windows``' validation split at the longest candidate
+    context (a shorter context reads their last values), at most
+    ``MAX_SCORED_WINDOWS`` of them, evenly spaced; a window whose shortest-context
+    slice has fewer than ``MIN_OBSERVED`` observed values is left out. ``scale``:
+    the mean absolute one-step change of the window's whole series (MASE's
+    in-sample scale), so every candidate is judged by the same yardstick.
+    """
     longest = max(c.network.context_length for c in cands)
     shortest = min(c.network.context_length for c in cands)
-    train, val = make_windows(series, longest, steps, validation_fraction)
-    judged = val if val is not None else train
-    idx = np.arange(len(judged))
+    try:
+        _, val = make_windows(series, longest, steps, validation_fraction)
+    except ValueError:  # too short for one window
+        return None
+    if val is None:
+        return None
+    idx = np.arange(len(val))
     if len(idx) > MAX_SCORED_WINDOWS:
         idx = np.unique(np.linspace(0, len(idx) - 1, MAX_SCORED_WINDOWS).round().astype(int))
-    context, mask, target = judged.batch(idx)
-    tail, seen = context[:, -shortest:], mask[:, -shortest:]
-    keep = seen.sum(axis=1) >= MIN_OBSERVED  # every candidate reads enough history
-    both = seen[:, 1:] & seen[:, :-1]
-    naive = (np.abs(np.diff(tail, axis=1)) * both).sum(1) / np.maximum(both.sum(1), 1)
-    scale = np.maximum(naive, 1e-8 * (np.abs(tail).max(axis=1) + 1.0))
-    return context[keep], mask[keep], target[keep], scale[keep]
+    context, mask, target = val.batch(idx)
+    keep = mask[:, -shortest:].sum(axis=1) >= MIN_OBSERVED
+    if not keep.any():
+        return None
+    # make_windows lays the series out one after the other, each after `longest` pads
+    offsets = np.cumsum([0] + [len(s) + longest for s in series])
+    member = np.searchsorted(offsets, val.starts[idx], side="right") - 1
+    scales = np.array([_naive_scale(s) for s in series])
+    return context[keep], mask[keep], target[keep], scales[member][keep]
+
+
+def _naive_scale(values):
+    """Mean absolute one-step change of ``values`` (missing values left out),
+    floored away from zero."""
+    values = np.asarray(values, dtype=float)
+    diffs = np.abs(np.diff(values))
+    diffs = diffs[np.isfinite(diffs)]
+    level = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 0.0
+    return max(float(diffs.mean()) if len(diffs) else 0.0, 1e-8 * (level + 1.0))
 
 
 def _row(i, cand, rnd, epochs, score, error):

@@ -548,15 +548,17 @@ class LLMForecaster(BaseForecaster):
             x_memory = SeriesMemory.from_y(covariate_rows(X, y), len(y))
             self._covariates = CovariateRegression.fit(series, x_memory)
             series = self._covariates.residuals(series, x_memory)
-        result = None
+        result = choice = None
+        if plan.adapter_candidates and not hasattr(self, "pretrained_network_"):
+            # tokenizer="auto" among the shipped adapters (None: nothing to choose)
+            choice = select_adapter(plan, series, asked, lambda n, p: self._fine_tune(
+                n, p, series, asked, True))
         if hasattr(self, "pretrained_network_"):
             net = copy.deepcopy(self.pretrained_network_)
             pretrained = True
             plan = replace(plan, kind=net.kind, tokenizer=net.tokenizer, search=None,
                            network=net.config)
-        elif plan.adapter_candidates:  # "auto" among the shipped adapters
-            choice = select_adapter(plan, series, asked, lambda n, p: self._fine_tune(
-                n, p, series, asked, True))
+        elif choice is not None:
             net, plan, result, pretrained = choice.network, choice.plan, choice.result, True
             self.adapter_card_ = plan.adapter.card
             self.tokenizer_scores_ = choice.scores

@@ -235,12 +235,14 @@ def resolve_plan(params, horizon=None):
     )
     candidates = []
     if adapter is not None:
-        if adapter.card is None and isinstance(p["tokenizer"], str):  # default, "auto"
-            candidates = _shipped_matches(network, p)
-        if candidates:  # the first that these settings allow, the patch one if any
+        if adapter.card is None:  # "default": the shipped adapters these settings allow
+            candidates = _shipped_matches(network, fixed, p)
+        if candidates:  # the patch one if any; a fixed tokenizer: the one that matches
             network, fixed, adapter = candidates[0]
         else:  # the primary one (or the error naming what does not match)
             network, fixed, adapter = _match_adapter(adapter, network, fixed, p)
+        if not isinstance(p["tokenizer"], str):  # a fixed tokenizer (or None): no search
+            candidates = []
         search = None
     kind = None
     if fixed is not None:
@@ -424,15 +426,16 @@ def _shipped_cards(network):
         sc[1]["network"]["tokenizer"]["class"] != "PatchTokenizer", sc[0].name))
 
 
-def _shipped_matches(network, params):
+def _shipped_matches(network, tokenizer, params):
     """``(network, tokenizer, AdapterSource)`` of every shipped adapter for this
-    backbone and ``n_layers`` whose architecture this forecaster's settings allow
-    (those it contradicts, e.g. through ``context_length``, are left out)."""
+    backbone and ``n_layers`` whose architecture this forecaster's settings (and
+    fixed ``tokenizer``, None: any) allow; those they contradict, e.g. through
+    ``context_length``, are left out."""
     out = []
     for stem, card in _shipped_cards(network):
         try:
             out.append(_match_adapter(AdapterSource(card=card, path=stem, label="default"),
-                                      network, None, params))
+                                      network, tokenizer, params))
         except ValueError:
             continue
     return out

@@ -252,6 +252,8 @@ def empty_history():
         "epoch_seconds": [],
         "best_epoch": -1,
         "epochs_run": 0,
+        "initial_val_loss": None,
+        "initial_val_mae": None,
     }
 
 
@@ -285,7 +287,10 @@ def train_network(net, train, val, config: TrainConfig, objective, schedule=None
         ``loss_weights`` (``{name: weight}``) and ``active_losses``; plus
         ``switch_epochs``, ``best_epoch`` (0-based; -1 when no epoch ran, or when
         ``keep_initial`` kept the starting weights),
-        ``epochs_run`` and ``epoch_seconds`` (cumulative wall time).
+        ``epochs_run`` and ``epoch_seconds`` (cumulative wall time); with
+        ``keep_initial``, ``initial_val_loss`` and ``initial_val_mae``: the
+        starting weights' yardstick and point MAE, which an epoch must beat
+        (else None).
     """
     with frozen_interface(net, freeze=not config.train_interface):
         return _train_network(net, train, val, config, objective, schedule, weight_lr)
@@ -319,6 +324,8 @@ def _train_network(net, train, val, config, objective, schedule, weight_lr):
         raw_ref = evaluate_losses(net, ref, config.batch_size, config.device, probes,
                                   ref_cache)
         best, best_state = objective.yardstick(raw_ref), net.trainable_state()
+        history["initial_val_loss"] = best
+        history["initial_val_mae"] = raw_ref.get("probe_mae")
     started = time.perf_counter()
     epochs = range(config.max_epochs)
     if config.verbose:

@@ -48,7 +48,7 @@ from sktime_llmforecast.pretraining.trainer import PretrainConfig
 
 DEFAULTS = PretrainConfig()
 #: the pretraining losses of each --tokenizer choice
-TOKEN_LOSSES = {"patch": PRETRAIN_LOSSES, "chunked": ("token_ce",), "bins": ("token_ce",)}
+LOSSES_BY_TOKENIZER = {"patch": PRETRAIN_LOSSES, "chunked": ("token_ce",), "bins": ("token_ce",)}
 #: the quantile head of the shipped adapter
 QUANTILE_LEVELS = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 
@@ -67,7 +67,7 @@ def build_parser():
                    help="transformer blocks kept (0: the no-LLM ablation)")
     p.add_argument("--context-length", type=int, default=512)
     p.add_argument("--prediction-length", type=int, default=64)
-    p.add_argument("--tokenizer", default="patch", choices=sorted(TOKEN_LOSSES),
+    p.add_argument("--tokenizer", default="patch", choices=sorted(LOSSES_BY_TOKENIZER),
                    help="patch: continuous patches (--patch-len, --stride), trained "
                         "with MSE + quantile CRPS; chunked (--chunk-size) or bins "
                         "(--n-bins): token vocabularies, trained with cross-entropy")
@@ -76,7 +76,7 @@ def build_parser():
     p.add_argument("--chunk-size", type=int, default=3,
                    help="digits per token of --tokenizer chunked (10^k + specials)")
     p.add_argument("--n-bins", type=int, default=4094,
-                   help="bins of --tokenizer bins (over [-15, 15] standard deviations)")
+                   help="bins of --tokenizer bins (over [-15, 15] of the scaled values)")
     p.add_argument("--head-width", type=int, default=128,
                    help="features per token before the flatten head (0: no bottleneck)")
     p.add_argument("--quantile-levels", default=",".join(map(str, QUANTILE_LEVELS)),
@@ -152,7 +152,7 @@ def main(argv=None):
         card = pretrain_adapter(forecaster, args.out, config,
                                 generator=_generator(args.families),
                                 checkpoint_dir=args.checkpoint_dir, resume=args.resume,
-                                losses=TOKEN_LOSSES[args.tokenizer])
+                                losses=LOSSES_BY_TOKENIZER[args.tokenizer])
     finally:
         if dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()
