@@ -427,6 +427,9 @@ def test_cli_pretrains_token_adapters_with_cross_entropy(tmp_path, options, cls,
     assert card["network"]["tokenizer"]["class"] == cls
     assert params.items() <= card["network"]["tokenizer"]["params"].items()
     assert card["pretraining"]["losses"] == ["token_ce"]
+    # an option of another tokenizer is an error, not silently ignored
+    with pytest.raises(SystemExit):
+        cli_main(base + options + ["--patch-len", "8"])
     # the adapter loads with tokenizer="auto" and forecasts in the series' units
     y = load_airline()
     f = LLMForecaster(backbone=TINY, n_layers=1, pretrained=str(out), max_epochs=0,

@@ -47,6 +47,9 @@ from sktime_llmforecast.pretraining.synthetic import SyntheticSeriesGenerator
 from sktime_llmforecast.pretraining.trainer import PretrainConfig
 
 DEFAULTS = PretrainConfig()
+#: option -> the --tokenizer it applies to
+_TOKENIZER_OPTIONS = {"patch_len": "patch", "stride": "patch", "chunk_size": "chunked",
+                      "n_bins": "bins"}
 #: the pretraining losses of each --tokenizer choice
 LOSSES_BY_TOKENIZER = {"patch": PRETRAIN_LOSSES, "chunked": ("token_ce",), "bins": ("token_ce",)}
 #: the quantile head of the shipped adapter
@@ -71,12 +74,16 @@ def build_parser():
                    help="patch: continuous patches (--patch-len, --stride), trained "
                         "with MSE + quantile CRPS; chunked (--chunk-size) or bins "
                         "(--n-bins): token vocabularies, trained with cross-entropy")
-    p.add_argument("--patch-len", type=int, default=32)
-    p.add_argument("--stride", type=int, default=32)
-    p.add_argument("--chunk-size", type=int, default=3,
-                   help="digits per token of --tokenizer chunked (10^k + specials)")
-    p.add_argument("--n-bins", type=int, default=4094,
-                   help="bins of --tokenizer bins (over [-15, 15] of the scaled values)")
+    p.add_argument("--patch-len", type=int, default=None,
+                   help="values per patch of --tokenizer patch (default 32)")
+    p.add_argument("--stride", type=int, default=None,
+                   help="step between patches of --tokenizer patch (default 32)")
+    p.add_argument("--chunk-size", type=int, default=None,
+                   help="digits per token of --tokenizer chunked (default 3: 10^3 "
+                        "chunks + specials)")
+    p.add_argument("--n-bins", type=int, default=None,
+                   help="bins of --tokenizer bins (default 4094, over [-15, 15] of the "
+                        "scaled values)")
     p.add_argument("--head-width", type=int, default=128,
                    help="features per token before the flatten head (0: no bottleneck)")
     p.add_argument("--quantile-levels", default=",".join(map(str, QUANTILE_LEVELS)),
@@ -117,7 +124,13 @@ def build_parser():
 def main(argv=None):
     """Run the command; returns the process exit code."""
     from sktime_llmforecast import LLMForecaster
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for name, kind in _TOKENIZER_OPTIONS.items():
+        if kind != args.tokenizer and getattr(args, name) is not None:
+            parser.error(f"--{name.replace('_', '-')} applies to --tokenizer {kind} only "
+                         f"(this run: --tokenizer {args.tokenizer}); drop it or pass "
+                         f"--tokenizer {kind}")
     backbone = args.backbone
     if backbone.lstrip().startswith("{"):
         backbone = json.loads(backbone)
@@ -174,11 +187,14 @@ def tokenizer_of(args):
         PatchTokenizer,
     )
 
+    def given(value, default):
+        return default if value is None else value
+
     if args.tokenizer == "chunked":
-        return ChunkedDigitTokenizer(k=args.chunk_size)
+        return ChunkedDigitTokenizer(k=given(args.chunk_size, 3))
     if args.tokenizer == "bins":
-        return BinTokenizer(n_bins=args.n_bins)
-    return PatchTokenizer(patch_len=args.patch_len, stride=args.stride)
+        return BinTokenizer(n_bins=given(args.n_bins, 4094))
+    return PatchTokenizer(patch_len=given(args.patch_len, 32), stride=given(args.stride, 32))
 
 
 def _generator(families):
