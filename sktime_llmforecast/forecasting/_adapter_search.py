@@ -11,7 +11,12 @@ import numpy as np
 import pandas as pd
 
 from sktime_llmforecast.forecasting._tokenizer_search import SCORE_COLUMNS
-from sktime_llmforecast.nn import MIN_OBSERVED, load_adapter_network, make_windows, run_batched
+from sktime_llmforecast.nn import (
+    MIN_OBSERVED,
+    load_adapter_network,
+    run_batched,
+    spaced_validation_windows,
+)
 
 #: adapters fine-tuned after the zero-shot rung
 FINALISTS = 2
@@ -158,22 +163,17 @@ def _scored_windows(series, cands, steps, validation_fraction):
     """
     longest = max(c.network.context_length for c in cands)
     shortest = min(c.network.context_length for c in cands)
-    try:
-        _, val = make_windows(series, longest, steps, validation_fraction)
-    except ValueError:  # too short for one window
-        return None
+    val = spaced_validation_windows(series, longest, steps, validation_fraction,
+                                    MAX_SCORED_WINDOWS)
     if val is None:
         return None
-    idx = np.arange(len(val))
-    if len(idx) > MAX_SCORED_WINDOWS:
-        idx = np.unique(np.linspace(0, len(idx) - 1, MAX_SCORED_WINDOWS).round().astype(int))
-    context, mask, target = val.batch(idx)
+    context, mask, target = val.batch(np.arange(len(val)))
     keep = mask[:, -shortest:].sum(axis=1) >= MIN_OBSERVED
     if not keep.any():
         return None
     # make_windows lays the series out one after the other, each after `longest` pads
     offsets = np.cumsum([0] + [len(s) + longest for s in series])
-    member = np.searchsorted(offsets, val.starts[idx], side="right") - 1
+    member = np.searchsorted(offsets, val.starts, side="right") - 1
     scales = np.array([_naive_scale(s) for s in series])
     return context[keep], mask[keep], target[keep], scales[member][keep]
 

@@ -548,12 +548,12 @@ class LLMForecaster(BaseForecaster):
             x_memory = SeriesMemory.from_y(covariate_rows(X, y), len(y))
             self._covariates = CovariateRegression.fit(series, x_memory)
             series = self._covariates.residuals(series, x_memory)
-        result = choice = None
-        if plan.adapter_candidates and not hasattr(self, "pretrained_network_"):
-            # tokenizer="auto" among the shipped adapters (None: nothing to choose)
+        result, after_pretrain = None, hasattr(self, "pretrained_network_")
+        choice = None  # tokenizer="auto" among the shipped adapters (None: no choice)
+        if plan.adapter_candidates and not after_pretrain:
             choice = select_adapter(plan, series, asked, lambda n, p: self._fine_tune(
                 n, p, series, asked, True))
-        if hasattr(self, "pretrained_network_"):
+        if after_pretrain:
             net = copy.deepcopy(self.pretrained_network_)
             pretrained = True
             plan = replace(plan, kind=net.kind, tokenizer=net.tokenizer, search=None,
@@ -573,7 +573,7 @@ class LLMForecaster(BaseForecaster):
                 self.selected_tokenizer_ = plan.tokenizer.clone()
         if result is None:
             result = self._fine_tune(net, plan, series, asked, pretrained)
-        horizon = min(asked, net.config.horizon) if pretrained and asked else None
+        horizon = _trained_horizon(net, asked, pretrained)
         self.history_ = result.history
         self.loss_category_, self.losses_ = result.loss_category, result.losses
         self.data_features_ = result.data_features
@@ -604,9 +604,8 @@ class LLMForecaster(BaseForecaster):
             )
         if plan.loss_switcher is None:  # zero-shot: nothing trains
             return TrainResult(history=empty_history())
-        epochs, horizon = plan.train.max_epochs, None
+        epochs, horizon = plan.train.max_epochs, _trained_horizon(net, asked, pretrained)
         if pretrained:
-            horizon = min(asked, net.config.horizon) if asked else None
             epochs = plan.finetune_epochs if has_window(
                 series, horizon or net.config.horizon, net.config.context_length) else 0
         train = replace(plan.train, max_epochs=epochs, keep_initial=pretrained,
@@ -811,3 +810,9 @@ def _largest_step(steps):
     """The largest of the relative ``steps`` when positive, else None."""
     steps = np.asarray(steps, dtype=int)
     return int(steps.max()) if len(steps) and steps.max() > 0 else None
+
+
+def _trained_horizon(net, asked, pretrained):
+    """Steps a fit trains (and calibrates) the head for: those ``fh`` asks, at most
+    the head's, when fine-tuning a pretrained network; None (the head's) otherwise."""
+    return min(asked, net.config.horizon) if pretrained and asked else None

@@ -82,6 +82,7 @@ from sktime_llmforecast.nn.windows import (
     has_window,
     last_contexts,
     make_windows,
+    spaced_validation_windows,
 )
 
 __all__ = [
@@ -118,6 +119,7 @@ __all__ = [
     "load_adapter_network",
     "load_checkpoint",
     "make_windows",
+    "spaced_validation_windows",
     "network_kind",
     "network_record",
     "optimisation_step",

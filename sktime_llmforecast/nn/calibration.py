@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from sktime_llmforecast.nn.training import run_batched
-from sktime_llmforecast.nn.windows import make_windows
+from sktime_llmforecast.nn.windows import spaced_validation_windows
 from sktime_llmforecast.tokenizers import masked_standardize
 
 #: spread factors tried (log-spaced, 1 included)
@@ -128,17 +128,11 @@ def validation_quantiles(net, series, horizon, validation_fraction, device,
     """The head's quantiles ``(n, Q, T)`` on the validation windows of ``series``
     (at most ``max_windows`` of them, evenly spaced), with their targets ``(n, T)``
     and context scales ``(n,)``; None when there are no validation windows."""
-    try:
-        _, val = make_windows(series, net.config.context_length, horizon,
-                              validation_fraction)
-    except ValueError:  # no window at all
-        return None
+    val = spaced_validation_windows(series, net.config.context_length, horizon,
+                                    validation_fraction, max_windows)
     if val is None:
         return None
-    idx = np.arange(len(val))
-    if len(val) > max_windows:
-        idx = np.unique(np.linspace(0, len(val) - 1, max_windows).round().astype(int))
-    ctx, mask, target = val.batch(idx)
+    ctx, mask, target = val.batch(np.arange(len(val)))
     net.eval()
     out = run_batched(lambda c, m: net.predict(c, m), ctx, mask, device)
     _, state = masked_standardize(torch.as_tensor(ctx), torch.as_tensor(mask))

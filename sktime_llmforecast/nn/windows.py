@@ -172,6 +172,21 @@ def make_windows(series_list, context_length, horizon, validation_fraction=0.2):
     return train, val
 
 
+def spaced_validation_windows(series_list, context_length, horizon, validation_fraction,
+                              max_windows):
+    """:func:`make_windows`' validation windows, at most ``max_windows`` of them,
+    evenly spaced (first and last kept); None when there are none (no window at
+    all, or too few for a split)."""
+    try:
+        _, val = make_windows(series_list, context_length, horizon, validation_fraction)
+    except ValueError:  # no window at all
+        return None
+    if val is None or len(val) <= max_windows:
+        return val
+    idx = np.unique(np.linspace(0, len(val) - 1, max_windows).round().astype(int))
+    return WindowSet(val.values, val.observed, val.starts[idx], context_length, horizon)
+
+
 def last_contexts(series_list, context_length):
     """Left-padded last ``context_length`` values of each series, with masks
     (False at padding and at missing values, which are 0 in ``context``).
