@@ -4,9 +4,11 @@ adapters (zero-shot rung, then the best two fine-tuned)."""
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sktime.datasets import load_airline
 
 from sktime_llmforecast import BinTokenizer, ChunkedDigitTokenizer, LLMForecaster, PatchTokenizer
+from sktime_llmforecast.forecasting import _adapter_search
 from sktime_llmforecast.forecasting import plan as plan_module
 from sktime_llmforecast.pretraining import PretrainConfig, pretrain_adapter
 from tests.conftest import QUICK_PRETRAIN as QUICK
@@ -144,3 +146,15 @@ def test_settings_an_adapter_contradicts_leave_it_out(ship):
     plan = f.plan(fh=[1, 2, 3])
     assert plan.adapter_candidates == ()
     assert isinstance(plan.tokenizer, BinTokenizer)
+
+
+def test_running_out_of_memory_in_one_adapter_stops_the_fit(ship, monkeypatch):
+    """Out of memory is not a score: ``inf`` would quietly pick a smaller adapter."""
+    ship("tiny-patch", "tiny-bins")
+
+    def oom(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(_adapter_search, "forecast_mase", oom)
+    with pytest.raises(torch.OutOfMemoryError):
+        _auto().fit(load_airline(), fh=[1, 2, 3])

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from sktime_llmforecast import LLMForecaster
 from sktime_llmforecast.forecasting._tokenizer_search import successive_halving
@@ -46,6 +47,21 @@ def test_halving_keeps_the_best_half_and_grows_the_budget():
         "ValueError"
     )
     assert all(r["score"] == math.inf for r in rows if r["candidate"] in (2, 4))
+
+
+@pytest.mark.parametrize("exc", [
+    torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+    RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory"),
+])
+def test_running_out_of_memory_stops_the_search_instead_of_scoring_inf(exc):
+    """A candidate too big for the device is the user's to see, not a silent loser."""
+    def evaluate(c, epochs):
+        if c == "big":
+            raise exc
+        return 1.0
+
+    with pytest.raises(type(exc), match="memory"):
+        successive_halving(["small", "big"], evaluate, 1, 2)
 
 
 def test_switcher_picks_a_patch_tokenizer_and_is_not_fooled_by_a_broken_candidate():

@@ -10,7 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sktime_llmforecast.forecasting._tokenizer_search import SCORE_COLUMNS
+from sktime_llmforecast.forecasting._tokenizer_search import (
+    CANDIDATE_ERRORS,
+    SCORE_COLUMNS,
+    candidate_failure,
+)
 from sktime_llmforecast.nn import (
     MIN_OBSERVED,
     load_adapter_network,
@@ -74,6 +78,8 @@ def select_adapter(plan, series, horizon, fine_tune):
     ------
     RuntimeError
         If no finalist could be fine-tuned and scored.
+    torch.OutOfMemoryError
+        Re-raised from any candidate: running out of memory is not a score.
     """
     gaps = any(np.isnan(s).any() for s in series)
     # only patch networks mask missing values
@@ -99,8 +105,8 @@ def select_adapter(plan, series, horizon, fine_tune):
             epochs = results[i].history["epochs_run"]
             score = forecast_mase(net, *windows, cands[i].device)
             error = "" if np.isfinite(score) else "non-finite forecasts"
-        except (ValueError, RuntimeError, FloatingPointError) as exc:
-            score, error = math.inf, f"{type(exc).__name__}: {exc}"
+        except CANDIDATE_ERRORS as exc:
+            score, error = math.inf, candidate_failure(exc)
         final[i] = score
         rows.append(_row(i, cands[i], 1, epochs, score, error))
     scores = pd.DataFrame(rows, columns=SCORE_COLUMNS + ["adapter"])
@@ -121,8 +127,8 @@ def _scored_load(cand, windows):
         net = load_adapter_network(cand.adapter.card, cand.adapter.path, cand.network,
                                    cand.seed, cand.device)
         score = forecast_mase(net, *windows, cand.device)
-    except (ValueError, RuntimeError, FloatingPointError) as exc:
-        return None, math.inf, f"{type(exc).__name__}: {exc}"
+    except CANDIDATE_ERRORS as exc:
+        return None, math.inf, candidate_failure(exc)
     return net, score, "" if np.isfinite(score) else "non-finite forecasts"
 
 

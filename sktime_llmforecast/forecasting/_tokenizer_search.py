@@ -7,11 +7,27 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import torch
 
 from sktime_llmforecast.nn import build_network, make_windows, predict_network, train_on_series
 from sktime_llmforecast.tokenizers.switcher import adapted_variants
 
 SCORE_COLUMNS = ["stage", "round", "candidate", "tokenizer", "epochs", "score", "error"]
+
+#: errors that rule one candidate out of a search (its score becomes ``inf``)
+CANDIDATE_ERRORS = (ValueError, RuntimeError, FloatingPointError)
+
+
+def candidate_failure(exc):
+    """The score-table message of a candidate's failure ``exc``.
+
+    Running out of memory is re-raised, not recorded: the device is too small for
+    this fit, and scoring the largest candidate ``inf`` would hide that behind a
+    choice that looks measured.
+    """
+    if isinstance(exc, torch.OutOfMemoryError) or "can't allocate memory" in str(exc):
+        raise exc
+    return f"{type(exc).__name__}: {exc}"
 
 
 def select_tokenizer(plan, series):
@@ -92,8 +108,8 @@ def successive_halving(candidates, evaluate, min_epochs, eta):
         for i in alive:
             try:
                 score, error = float(evaluate(candidates[i], epochs)), ""
-            except (ValueError, RuntimeError, FloatingPointError) as exc:
-                score, error = math.inf, f"{type(exc).__name__}: {exc}"
+            except CANDIDATE_ERRORS as exc:
+                score, error = math.inf, candidate_failure(exc)
             if not np.isfinite(score):
                 score = math.inf
                 error = error or "non-finite forecasts"
