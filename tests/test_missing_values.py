@@ -75,6 +75,21 @@ def test_windows_mask_missing_context_and_targets_and_drop_empty_ones():
     assert has_window([far], 1) and not has_window([far], 1, context_length=6)
 
 
+def test_every_window_knows_its_series_through_subsets():
+    """``WindowSet.series`` names each window's series, also after sampling."""
+    from sktime_llmforecast.nn import spaced_validation_windows
+
+    series = [np.arange(30.0) + 1000 * i for i in range(3)]
+    series[1] = series[1][:12]  # a shorter middle series shifts the buffer layout
+    train, val = make_windows(series, context_length=8, horizon=2, validation_fraction=0.3)
+    for windows in (train, val, train.one_per_target(phase=1),
+                    spaced_validation_windows(series, 8, 2, 0.3, max_windows=10)):
+        ctx, mask, target = windows.batch(np.arange(len(windows)))
+        # every target value (series i holds 1000 i + position) is from its series
+        np.testing.assert_array_equal(target[:, 0] // 1000, windows.series)
+        assert set(windows.series.tolist()) == {0, 1, 2}
+
+
 def test_missing_targets_are_left_out_of_every_loss():
     f = tiny_forecaster(max_epochs=1).fit(load_airline().iloc[:60], fh=[1, 2, 3])
     net = f.network_

@@ -177,11 +177,8 @@ def _scored_windows(series, cands, steps, validation_fraction):
     keep = mask[:, -shortest:].sum(axis=1) >= MIN_OBSERVED
     if not keep.any():
         return None
-    # make_windows lays the series out one after the other, each after `longest` pads
-    offsets = np.cumsum([0] + [len(s) + longest for s in series])
-    member = np.searchsorted(offsets, val.starts, side="right") - 1
     scales = np.array([_naive_scale(s) for s in series])
-    return context[keep], mask[keep], target[keep], scales[member][keep]
+    return context[keep], mask[keep], target[keep], scales[val.series][keep]
 
 
 def _naive_scale(values):

@@ -12,7 +12,7 @@ needs at least one observed target.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,14 +32,21 @@ class WindowSet:
         False at padding and at missing values.
     starts : np.ndarray of int, shape (W,)
         Buffer position of each window's first context slot.
+    series : np.ndarray of int, shape (W,)
+        Index, in the list given to :func:`make_windows`, of each window's series.
     context_length, horizon : int
     """
 
     values: np.ndarray
     observed: np.ndarray
     starts: np.ndarray
+    series: np.ndarray
     context_length: int
     horizon: int
+
+    def subset(self, idx):
+        """The windows ``idx`` (an index array into this set's windows)."""
+        return replace(self, starts=self.starts[idx], series=self.series[idx])
 
     def __len__(self):
         return len(self.starts)
@@ -61,9 +68,7 @@ class WindowSet:
         for run in np.split(np.arange(len(self.starts)), breaks):
             first = phase % min(self.horizon, len(run))
             keep.append(run[first :: self.horizon])
-        starts = self.starts[np.concatenate(keep)]
-        return WindowSet(self.values, self.observed, starts, self.context_length,
-                         self.horizon)
+        return self.subset(np.concatenate(keep))
 
     def batch(self, idx):
         """Return ``(context, mask, target)`` numpy arrays for windows ``idx``
@@ -129,9 +134,9 @@ def make_windows(series_list, context_length, horizon, validation_fraction=0.2):
     ValueError
         If no series yields a single window.
     """
-    chunks, obs, train_starts, val_starts = [], [], [], []
+    chunks, obs, train_starts, val_starts, train_series, val_series = [], [], [], [], [], []
     offset = 0
-    for s in series_list:
+    for i, s in enumerate(series_list):
         s = np.asarray(s, dtype=float)
         n = len(s)
         seen = np.isfinite(s)
@@ -153,11 +158,15 @@ def make_windows(series_list, context_length, horizon, validation_fraction=0.2):
         # window ending at t: context buffer slots [t, t + L) hold s[t - L : t]
         train_starts.append(offset + tr_ends)
         val_starts.append(offset + val_ends)
+        train_series.append(np.full(len(tr_ends), i))
+        val_series.append(np.full(len(val_ends), i))
         offset += n + context_length
     values = np.concatenate(chunks) if chunks else np.zeros(0)
     observed = np.concatenate(obs) if obs else np.zeros(0, bool)
-    tr = np.concatenate(train_starts) if train_starts else np.zeros(0, int)
-    va = np.concatenate(val_starts) if val_starts else np.zeros(0, int)
+    tr, tr_series, va, va_series = (
+        np.concatenate(parts) if parts else np.zeros(0, int)
+        for parts in (train_starts, train_series, val_starts, val_series)
+    )
     if len(tr) == 0:
         longest = max((int(np.isfinite(np.asarray(s, dtype=float)).sum())
                        for s in series_list), default=0)
@@ -167,8 +176,9 @@ def make_windows(series_list, context_length, horizon, validation_fraction=0.2):
             f"the horizon of {horizon} (at least one of them observed). Pass a longer "
             "series or a shorter fh."
         )
-    train = WindowSet(values, observed, tr, context_length, horizon)
-    val = WindowSet(values, observed, va, context_length, horizon) if len(va) else None
+    train = WindowSet(values, observed, tr, tr_series, context_length, horizon)
+    val = (WindowSet(values, observed, va, va_series, context_length, horizon)
+           if len(va) else None)
     return train, val
 
 
@@ -184,7 +194,7 @@ def spaced_validation_windows(series_list, context_length, horizon, validation_f
     if val is None or len(val) <= max_windows:
         return val
     idx = np.unique(np.linspace(0, len(val) - 1, max_windows).round().astype(int))
-    return WindowSet(val.values, val.observed, val.starts[idx], context_length, horizon)
+    return val.subset(idx)
 
 
 def last_contexts(series_list, context_length):
