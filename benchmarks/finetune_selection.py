@@ -102,7 +102,8 @@ def markdown(folds, machine):
     lines = [
         "## Fine-tuning: keep it or not",
         "",
-        "Command: `python benchmarks/finetune_selection.py`  ",
+        "Command: `python benchmarks/finetune_selection.py --seeds "
+        + " ".join(str(s) for s in seeds) + "`  ",
         f"Machine: {machine}",
         "",
         f"The 14-series backtest of `benchmarks/accuracy.py` (5 origins each), seeds {seeds}; "

@@ -142,8 +142,8 @@ def markdown(table, machine):
         "absolute value. LLMTime digits are counted with SmolLM2-135M's own tokenizer "
         "(one token per digit, one per comma), averaged over AirPassengers and a "
         "500-value random walk around 300,000 (integers, 6 significant digits). Fixed-"
-        "point tokenizers spend one sign token per value; patches cost 1/stride "
-        "tokens per value.\n\n"
+        "point tokenizers spend one sign token per value (chunked digits fold the sign "
+        "into their first chunk); patches cost 1/stride tokens per value.\n\n"
         + head
         + "\n".join(lines)
         + "\n\n"

@@ -283,6 +283,12 @@ class LLMForecaster(BaseForecaster):
         prediction (malformed text is never turned into a NaN forecast).
     pretrained_network_ : torch.nn.Module
         The global model from ``pretrain`` (only after ``pretrain``).
+    pretrain_history_ : dict
+        The training history of ``pretrain`` (as ``history_``), extended by each
+        further ``pretrain`` call (only after ``pretrain``).
+    n_pretrain_series_ : int
+        How many series ``pretrain`` calls have trained on, summed (only after
+        ``pretrain``).
     adapter_card_ : dict or None
         The card of the pretrained adapter ``fit`` started from (None: none).
     interval_spread_ : np.ndarray of shape (n_levels,), or float
