@@ -148,6 +148,19 @@ def test_settings_an_adapter_contradicts_leave_it_out(ship):
     assert isinstance(plan.tokenizer, BinTokenizer)
 
 
+def test_a_token_adapter_serves_any_quantile_levels(ship):
+    """A token network samples its quantiles at any level: it has no head to match."""
+    levels = (0.1, 0.5, 0.9)
+    ship("tiny-patch", "tiny-bins")
+    f = _auto(quantile_levels=levels, num_samples=8)
+    plan = f.plan(fh=[1, 2, 3])
+    assert isinstance(plan.tokenizer, BinTokenizer)  # the patch head has other levels
+    f.fit(load_airline(), fh=[1, 2, 3])
+    q = f.predict_quantiles(alpha=list(levels))
+    assert list(q.columns.get_level_values(-1)) == list(levels)
+    assert (np.diff(q.values, axis=1) >= 0).all()
+
+
 def test_running_out_of_memory_in_one_adapter_stops_the_fit(ship, monkeypatch):
     """Out of memory is not a score: ``inf`` would quietly pick a smaller adapter."""
     ship("tiny-patch", "tiny-bins")

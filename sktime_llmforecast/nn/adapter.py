@@ -29,6 +29,8 @@ _TOKENIZERS = ("PatchTokenizer", "DigitTokenizer", "ChunkedDigitTokenizer", "Bin
 ARCHITECTURE_KEYS = ("backbone", "n_layers", "interface", "n_queries", "tokenizer",
                      "context_length", "horizon", "quantile_levels", "head_width",
                      "prompt")
+#: the architecture keys only a patch network's quantile head reads
+PATCH_HEAD_KEYS = ("quantile_levels", "head_width")
 # what loading reads from a card, and its type
 _CARD_FIELDS = {"network.backbone.kind": str,
                 "network.backbone.source": str, "network.n_layers": (int, type(None)),
@@ -201,9 +203,17 @@ def shipped_adapters():
 
 
 def architecture_mismatch(card_network, wanted):
-    """``{key: (adapter's, wanted)}`` for architecture keys that differ."""
+    """``{key: (adapter's, wanted)}`` for architecture keys that differ.
+
+    ``PATCH_HEAD_KEYS`` count for patch adapters only: a token network has no
+    quantile head (its quantiles come from sampled paths at any level), so a
+    forecaster's ``quantile_levels`` never rule a token adapter out.
+    """
+    token = (card_network.get("tokenizer") or {}).get("class") != "PatchTokenizer"
     out = {}
     for key in ARCHITECTURE_KEYS:
+        if token and key in PATCH_HEAD_KEYS:
+            continue
         have, want = card_network.get(key), jsonable(wanted.get(key))
         if have != want:
             out[key] = (have, want)
