@@ -149,12 +149,17 @@ def markdown(cards, folds, machine):
            "|---|" + "---:|" * len(mase.columns)]
     for m, r in mase.iterrows():
         per.append(f"| {m} | " + " | ".join(f"{v:.3f}" for v in r.values) + " |")
+    commands = "; ".join(
+        f"`python benchmarks/window_design.py --steps {steps} --designs "
+        + " ".join(str(p) for p in sorted(group["patch_len"], reverse=True)) + "`"
+        for steps, group in cards.groupby("steps"))
     return (
         "## Window design: patch length at context 512\n\n"
-        "Command: `python benchmarks/window_design.py`  \n"
+        f"Commands: {commands}  \n"
         f"Machine: {machine}\n\n"
         "The default adapter's architecture pretrained by the default command at a "
-        "small budget, once per patch length (stride = patch length, context 512, "
+        "small budget (and patches of 16 also at the shipped adapter's full budget), "
+        "once per patch length (stride = patch length, context 512, "
         "64 direct steps, 9 levels, corpus v2, seed 0), then scored on the synthetic "
         "validation windows and on the 14-series backtest of `benchmarks/accuracy.py` "
         "(5 origins; fine-tuned rows seed 0 only). The reference rows are the shipped "
