@@ -7,7 +7,12 @@ import pytest
 import torch
 from sktime.datasets import load_airline
 
-from sktime_llmforecast import BinTokenizer, ChunkedDigitTokenizer, LLMForecaster, PatchTokenizer
+from sktime_llmforecast import (
+    BinTokenizer,
+    ChunkedDigitTokenizer,
+    LLMForecaster,
+    PatchTokenizer,
+)
 from sktime_llmforecast.forecasting import _adapter_search
 from sktime_llmforecast.forecasting import plan as plan_module
 from sktime_llmforecast.pretraining import PretrainConfig, pretrain_adapter

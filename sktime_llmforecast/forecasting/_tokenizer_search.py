@@ -9,7 +9,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sktime_llmforecast.nn import build_network, make_windows, predict_network, train_on_series
+from sktime_llmforecast.nn import (
+    build_network,
+    make_windows,
+    predict_network,
+    train_on_series,
+)
 from sktime_llmforecast.tokenizers.switcher import adapted_variants
 
 SCORE_COLUMNS = ["stage", "round", "candidate", "tokenizer", "epochs", "score", "error"]
