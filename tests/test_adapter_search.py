@@ -161,18 +161,24 @@ def test_a_token_adapter_serves_any_quantile_levels(ship):
     plan = f.plan(fh=[1, 2, 3])
     assert isinstance(plan.tokenizer, BinTokenizer)  # the patch head has other levels
     f.fit(load_airline(), fh=[1, 2, 3])
+    assert f.adapter_card_["network"]["tokenizer"]["class"] == "BinTokenizer"
     q = f.predict_quantiles(alpha=list(levels))
     assert list(q.columns.get_level_values(-1)) == list(levels)
     assert (np.diff(q.values, axis=1) >= 0).all()
 
 
-def test_running_out_of_memory_in_one_adapter_stops_the_fit(ship, monkeypatch):
-    """Out of memory is not a score: ``inf`` would quietly pick a smaller adapter."""
+def test_running_out_of_memory_while_fine_tuning_a_finalist_stops_the_fit(ship, monkeypatch):
+    """Out of memory is not a score: ``inf`` would quietly pick the other finalist."""
     ship("tiny-patch", "tiny-bins")
+    calls, score = [], _adapter_search.forecast_mase
 
-    def oom(*args, **kwargs):
-        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    def oom_after_the_zero_shot_rung(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 2:  # the two zero-shot scores pass; the finalist's fails
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
+        return score(*args, **kwargs)
 
-    monkeypatch.setattr(_adapter_search, "forecast_mase", oom)
-    with pytest.raises(torch.OutOfMemoryError):
+    monkeypatch.setattr(_adapter_search, "forecast_mase", oom_after_the_zero_shot_rung)
+    with pytest.raises(torch.cuda.OutOfMemoryError):
         _auto().fit(load_airline(), fh=[1, 2, 3])
+    assert len(calls) == 3

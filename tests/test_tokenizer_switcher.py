@@ -50,8 +50,9 @@ def test_halving_keeps_the_best_half_and_grows_the_budget():
 
 
 @pytest.mark.parametrize("exc", [
-    torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+    torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
     RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory"),
+    RuntimeError("MPS backend out of memory (MPS allocated: 8.00 GB)"),
 ])
 def test_running_out_of_memory_stops_the_search_instead_of_scoring_inf(exc):
     """A candidate too big for the device is the user's to see, not a silent loser."""

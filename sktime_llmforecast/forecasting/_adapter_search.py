@@ -78,8 +78,9 @@ def select_adapter(plan, series, horizon, fine_tune):
     ------
     RuntimeError
         If no finalist could be fine-tuned and scored.
-    torch.OutOfMemoryError
-        Re-raised from any candidate: running out of memory is not a score.
+    torch.cuda.OutOfMemoryError or RuntimeError
+        An out-of-memory error (``nn.is_out_of_memory``) of any candidate is
+        re-raised: running out of memory is not a score.
     """
     gaps = any(np.isnan(s).any() for s in series)
     # only patch networks mask missing values

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-import torch
 
 from sktime_llmforecast.nn import (
     build_network,
+    is_out_of_memory,
     make_windows,
     predict_network,
     train_on_series,
@@ -30,7 +30,7 @@ def candidate_failure(exc):
     this fit, and scoring the largest candidate ``inf`` would hide that behind a
     choice that looks measured.
     """
-    if isinstance(exc, torch.OutOfMemoryError) or "can't allocate memory" in str(exc):
+    if is_out_of_memory(exc):
         raise exc
     return f"{type(exc).__name__}: {exc}"
 

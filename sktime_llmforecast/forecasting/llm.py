@@ -160,7 +160,9 @@ class LLMForecaster(BaseForecaster):
         sktime_llmforecast.pretraining`` (``NAME.safetensors`` + ``NAME.json``);
         None: random initialisation (train from scratch). An adapter fixes the
         architecture it was trained with (backbone, ``n_layers``, tokenizer,
-        interface, ``context_length``, horizon, quantile levels, prompt):
+        interface, ``context_length``, horizon, prompt, and for patch adapters
+        the quantile levels and ``head_width``; token adapters sample their
+        quantiles at any level):
         ``tokenizer="auto"``/None and ``prediction_length=None`` take the
         adapter's, other values must equal them, else a ``ValueError`` says which
         differ (other backbones: pass ``pretrained=None`` or your own adapter).

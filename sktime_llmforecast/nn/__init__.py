@@ -34,6 +34,7 @@ from sktime_llmforecast.nn.adapter import (
 )
 from sktime_llmforecast.nn.base import BackboneNetwork, Batch, NetworkForecast
 from sktime_llmforecast.nn.calibration import calibrate_spread
+from sktime_llmforecast.nn.errors import is_out_of_memory
 from sktime_llmforecast.nn.checkpoint import (
     checkpoint_identity,
     load_checkpoint,
@@ -91,6 +92,7 @@ __all__ = [
     "POINT_FORECASTS",
     "BackboneNetwork",
     "calibrate_spread",
+    "is_out_of_memory",
     "Batch",
     "NetworkConfig",
     "NetworkForecast",

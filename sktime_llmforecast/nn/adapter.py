@@ -17,6 +17,7 @@ from safetensors.torch import load
 
 import sktime_llmforecast.tokenizers as tokenizers
 from sktime_llmforecast import __version__
+from sktime_llmforecast.nn.errors import is_out_of_memory
 from sktime_llmforecast.nn.registry import build_network, network_kind
 
 ADAPTER_FORMAT = "sktime-llmforecast-adapter"
@@ -291,6 +292,8 @@ def load_adapter_network(card, path, config, seed=0, device="cpu"):
     try:
         net.load_saved_weights(blob)
     except RuntimeError as exc:  # tensor shapes differ: another backbone
+        if is_out_of_memory(exc):
+            raise
         raise ValueError(
             "The pretrained adapter's tensors do not fit this backbone (was it "
             f"trained for another one?): {str(exc)[:300]}"
