@@ -13,6 +13,7 @@ from safetensors.torch import load as load_safetensors
 from sktime.datasets import load_airline
 
 from sktime_llmforecast import BinTokenizer, LLMForecaster, PatchTokenizer
+from sktime_llmforecast.nn import BackboneNetwork
 from sktime_llmforecast.pretraining import (
     COMPONENTS,
     PretrainConfig,
@@ -357,6 +358,29 @@ def test_damaged_missing_or_misplaced_adapters_are_clear_errors(adapter, tmp_pat
         _arch(pretrained=3).fit(y, fh=[1])
     with pytest.raises(ValueError, match="mode='trained'"):
         _arch(pretrained=out, mode="zero-shot", tokenizer=None).fit(y, fh=[1])
+
+
+@pytest.mark.parametrize("error, raised", [
+    (RuntimeError("size mismatch for head.weight"), ValueError),
+    (RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 8 GB"),
+     RuntimeError),
+    (torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB"),
+     torch.cuda.OutOfMemoryError),
+])
+def test_loading_tells_a_misfit_adapter_from_running_out_of_memory(adapter, monkeypatch,
+                                                                   error, raised):
+    """Tensors of another shape are the user's mistake (a ``ValueError`` naming the
+    fix); running out of memory while loading is the machine's, and stays itself."""
+    def fail(self, blob):
+        raise error
+
+    monkeypatch.setattr(BackboneNetwork, "load_saved_weights", fail)
+    out, _ = adapter
+    with pytest.raises(raised) as info:
+        _arch(pretrained=out, max_epochs=0).fit(load_airline(), fh=[1])
+    assert type(info.value) is raised
+    if raised is ValueError:
+        assert "do not fit this backbone" in str(info.value)
 
 
 def test_default_adapter_is_for_the_embedded_backbone_only():

@@ -24,6 +24,7 @@ from sktime_llmforecast.nn import (
     SamplingConfig,
     TrainConfig,
     architecture_mismatch,
+    card_network_kind,
     check_bool,
     check_int,
     check_network,
@@ -423,7 +424,7 @@ def _shipped_cards(network):
                 and card["network"]["n_layers"] == wanted["n_layers"]):
             found.append((stem, card))
     return sorted(found, key=lambda sc: (
-        sc[1]["network"]["tokenizer"]["class"] != "PatchTokenizer", sc[0].name))
+        card_network_kind(sc[1]["network"]) != "patch", sc[0].name))
 
 
 def _shipped_matches(network, tokenizer, params):

@@ -23,6 +23,7 @@ module             job
 
 from sktime_llmforecast.nn.adapter import (
     architecture_mismatch,
+    card_network_kind,
     backbone_mismatch,
     load_adapter_network,
     network_record,
@@ -102,6 +103,7 @@ __all__ = [
     "TrainResult",
     "WindowSet",
     "architecture_mismatch",
+    "card_network_kind",
     "autocast_context",
     "backbone_mismatch",
     "batch_loss_terms",

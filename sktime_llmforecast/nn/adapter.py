@@ -57,6 +57,12 @@ def tokenizer_from_record(record):
     return cls(**params)
 
 
+def card_network_kind(card_network):
+    """The network kind (``"patch"`` or ``"token"``) an adapter card's tokenizer
+    builds, as :func:`network_kind` decides it."""
+    return network_kind(tokenizer_from_record(card_network["tokenizer"]))
+
+
 def network_record(config, tokenizer):
     """The ``network`` part of a card, from a ``NetworkConfig`` and its tokenizer
     (None: no tokenizer recorded)."""
@@ -210,7 +216,7 @@ def architecture_mismatch(card_network, wanted):
     quantile head (its quantiles come from sampled paths at any level), so a
     forecaster's ``quantile_levels`` never rule a token adapter out.
     """
-    token = (card_network.get("tokenizer") or {}).get("class") != "PatchTokenizer"
+    token = card_network_kind(card_network) == "token"
     out = {}
     for key in ARCHITECTURE_KEYS:
         if token and key in PATCH_HEAD_KEYS:
