@@ -1,14 +1,17 @@
 """When does fine-tuning the pretrained adapter pay, and can ``fit`` tell?
 
-``fit`` fine-tunes the shipped adapter and keeps the pretrained (zero-shot) weights
-unless an epoch beats them on the validation windows (the last 20 % of windows).
+With ``finetune_check_folds=0``, ``fit`` fine-tunes the shipped adapter and keeps the
+pretrained (zero-shot) weights unless an epoch beats them on the validation windows
+(the last 20 % of windows); the default (3) first asks rolling origins inside the
+training data whether to fine-tune at all (``benchmarks/accuracy.py`` measures it).
 This benchmark measures, on the 14-series rolling-origin backtest of
 ``benchmarks/accuracy.py`` (5 origins each), per fold: the test MASE of the
 zero-shot and of the fine-tuned forecaster, the MASE of their average, and what the
 keep-or-not decision saw (the starting weights' validation loss and point MAE, and
 the best epoch's). From those it scores policies without refitting:
 
-* ``fine-tuned`` (the default rule): keep the best epoch if it beats the start;
+* ``fine-tuned`` (the validation-loss rule, ``finetune_check_folds=0``): keep the
+  best epoch if it beats the start;
 * ``margin m``: keep it only if it beats the start by a relative margin ``m``,
   judged by the validation loss (the objective's yardstick) or by the point MAE;
 * ``average``: the mean of the zero-shot and fine-tuned point forecasts;
@@ -48,7 +51,7 @@ def run_series(sname, case, seed):
         y_train, y_test = case.y.iloc[tr], case.y.iloc[te]
         fh = list(range(1, case.h + 1))
         zero = LLMForecaster(max_epochs=0, random_state=seed).fit(y_train, fh=fh).predict()
-        tuned = LLMForecaster(random_state=seed).fit(y_train, fh=fh)
+        tuned = LLMForecaster(random_state=seed, finetune_check_folds=0).fit(y_train, fh=fh)
         h = tuned.history_
         tuned = tuned.predict()
         best = int(np.argmin(h["val_loss"])) if h["val_loss"] else -1
@@ -70,7 +73,7 @@ def policies(folds):
     None where that does not apply)."""
     tuned = folds["kept_epoch"] >= 0
     out = {"zero-shot": (folds["zero_shot"], None),
-           "fine-tuned (the default rule)": (folds["fine_tuned"], int(tuned.sum())),
+           "fine-tuned (validation-loss rule, finetune_check_folds=0)": (folds["fine_tuned"], int(tuned.sum())),
            "average of zero-shot and fine-tuned": (folds["average"], None)}
     for m in MARGINS[1:]:
         for name, start, best in (("validation loss", "start_val_loss", "best_val_loss"),

@@ -98,3 +98,9 @@ def _shortest_context(plan):
                 if isinstance(t, PatchTokenizer) and t.patch_len <= plan.network.context_length]
         return max(lens, default=1)
     return 1
+
+
+def trained_horizon(net, asked, pretrained):
+    """Steps a fit trains (and calibrates) the head for: those ``fh`` asks, at most
+    the head's, when fine-tuning a pretrained network; None (the head's) otherwise."""
+    return min(asked, net.config.horizon) if pretrained and asked else None

@@ -128,3 +128,9 @@ def shifted(time, steps, freq):
     if isinstance(time, pd.Timestamp):
         return pd.DatetimeIndex([time + int(k) * freq for k in steps])
     return pd.Index(int(time) + steps)
+
+
+def largest_step(steps):
+    """The largest of the relative ``steps`` when positive, else None."""
+    steps = np.asarray(steps, dtype=int)
+    return int(steps.max()) if len(steps) and steps.max() > 0 else None

@@ -18,6 +18,7 @@ from sktime_llmforecast.forecasting._covariates import (
     covariate_rows,
     shifted,
 )
+from sktime_llmforecast.forecasting._finetune_check import checked_plan
 from sktime_llmforecast.forecasting._input_checks import (
     check_complete,
     check_X,
@@ -27,7 +28,8 @@ from sktime_llmforecast.forecasting._input_checks import (
 from sktime_llmforecast.forecasting._layout import assemble
 from sktime_llmforecast.forecasting._memory import SeriesMemory, data_freq
 from sktime_llmforecast.forecasting._seasonal import SeasonalAdjustment, period_of
-from sktime_llmforecast.forecasting._start import sized_to_data, starting_network
+from sktime_llmforecast.forecasting._start import sized_to_data, starting_network, trained_horizon
+from sktime_llmforecast.forecasting._time_grid import largest_step
 from sktime_llmforecast.forecasting.plan import resolve_device, resolve_plan
 from sktime_llmforecast.nn import (
     TrainResult,
@@ -174,6 +176,17 @@ class LLMForecaster(BaseForecaster):
         (``pretrained`` adapter or an earlier ``pretrain``); None: same as
         ``max_epochs``; 0: forecast with the pretrained model as it is
         (zero-shot). Series too short for one training window are not fine-tuned.
+    finetune_check_folds : int, default=3
+        Rolling origins inside the training data on which fine-tuning must prove
+        itself. A fit that starts from a pretrained adapter first refits the
+        forecaster at the last ``finetune_check_folds`` cutoffs that leave a
+        forecast block of ``max(fh)`` values each (the adapter's horizon when ``fit``
+        gets no ``fh``; cutoffs with fewer than 3 such blocks before them are left
+        out), once fine-tuned and once zero-shot, and fine-tunes only when the
+        fine-tuned forecasts have the lower MASE (``finetune_scores_``). 0: no check
+        (fine-tuning keeps the pretrained weights only when it does not lower the
+        validation loss). Not used after ``pretrain``, or when nothing fine-tunes.
+        Costs about ``finetune_check_folds`` extra fine-tunes per ``fit``.
     finetune_interface : bool, default=False
         Whether fine-tuning a pretrained model also trains its input interface.
         False trains the head alone: with a frozen backbone the backbone then runs
@@ -291,6 +304,11 @@ class LLMForecaster(BaseForecaster):
     n_pretrain_series_ : int
         How many series ``pretrain`` calls have trained on, summed (only after
         ``pretrain``).
+    finetune_scores_ : dict or None
+        The ``finetune_check_folds`` check: ``{"zero-shot": MASE, "fine-tuned":
+        MASE}``, each the mean over its folds (``fit`` fine-tuned only when the
+        second was lower); None when no check ran (``finetune_check_folds=0``, no
+        fold fits in the series, after ``pretrain``, or nothing fine-tunes).
     adapter_card_ : dict or None
         The card of the pretrained adapter ``fit`` started from (None: none).
     interval_spread_ : np.ndarray of shape (n_levels,), or float
@@ -369,6 +387,7 @@ class LLMForecaster(BaseForecaster):
         max_epochs=20,
         pretrained="default",
         finetune_epochs=None,
+        finetune_check_folds=3,
         finetune_interface=False,
         batch_size=32,
         learning_rate=1e-3,
@@ -406,6 +425,7 @@ class LLMForecaster(BaseForecaster):
         self.max_epochs = max_epochs
         self.pretrained = pretrained
         self.finetune_epochs = finetune_epochs
+        self.finetune_check_folds = finetune_check_folds
         self.finetune_interface = finetune_interface
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -494,14 +514,14 @@ class LLMForecaster(BaseForecaster):
                     "plan(fh) with an absolute fh needs the cutoff of a fitted forecaster; "
                     "pass relative steps, e.g. fh=[1, 2, 3]."
                 )
-            horizon = _largest_step(fh if fh.is_relative else fh.to_relative(self.cutoff))
+            horizon = largest_step(fh if fh.is_relative else fh.to_relative(self.cutoff))
         return resolve_plan(self.get_params(deep=False), horizon)
 
     def _asked_horizon(self, fh, memory):
         """The most steps ``fh`` asks of any member (None: no ``fh``)."""
         if fh is None:
             return None
-        return _largest_step(np.concatenate(memory.steps_and_times(fh, self.cutoff)[0]))
+        return largest_step(np.concatenate(memory.steps_and_times(fh, self.cutoff)[0]))
 
     def _set_cutoff_from_y(self, y):
         """sktime's cutoff, given the frequency of the data's own grid where sktime's
@@ -549,6 +569,8 @@ class LLMForecaster(BaseForecaster):
         memory = SeriesMemory.from_y(y, len(y))
         asked = self._asked_horizon(fh, memory)  # the plan's horizon, unless an adapter's
         plan = resolve_plan(self.get_params(deep=False), asked)
+        after_pretrain = hasattr(self, "pretrained_network_")
+        plan, self.finetune_scores_ = checked_plan(self, plan, y, X, asked, after_pretrain)
         self._seasonality, series = self._adjusted(y, plan, memory)
         self.sp_, self.seasonal_models_ = self._seasonality.sp, self._seasonality.models
         self._covariates = x_memory = None
@@ -556,7 +578,7 @@ class LLMForecaster(BaseForecaster):
             x_memory = SeriesMemory.from_y(covariate_rows(X, y), len(y))
             self._covariates = CovariateRegression.fit(series, x_memory)
             series = self._covariates.residuals(series, x_memory)
-        result, after_pretrain = None, hasattr(self, "pretrained_network_")
+        result = None
         choice = None  # tokenizer="auto" among the shipped adapters (None: no choice)
         if plan.adapter_candidates and not after_pretrain:
             choice = select_adapter(plan, series, asked, lambda n, p: self._fine_tune(
@@ -581,7 +603,7 @@ class LLMForecaster(BaseForecaster):
                 self.selected_tokenizer_ = plan.tokenizer.clone()
         if result is None:
             result = self._fine_tune(net, plan, series, asked, pretrained)
-        horizon = _trained_horizon(net, asked, pretrained)
+        horizon = trained_horizon(net, asked, pretrained)
         self.history_ = result.history
         self.loss_category_, self.losses_ = result.loss_category, result.losses
         self.data_features_ = result.data_features
@@ -612,7 +634,7 @@ class LLMForecaster(BaseForecaster):
             )
         if plan.loss_switcher is None:  # zero-shot: nothing trains
             return TrainResult(history=empty_history())
-        epochs, horizon = plan.train.max_epochs, _trained_horizon(net, asked, pretrained)
+        epochs, horizon = plan.train.max_epochs, trained_horizon(net, asked, pretrained)
         if pretrained:
             epochs = plan.finetune_epochs if has_window(
                 series, horizon or net.config.horizon, net.config.context_length) else 0
@@ -812,15 +834,3 @@ def _pick(values, cols):
     """``values[i, ..., cols[i]]`` for every row ``i`` (each row's own steps)."""
     shape = (cols.shape[0],) + (1,) * (values.ndim - 2) + (cols.shape[1],)
     return np.take_along_axis(values, cols.reshape(shape), axis=-1)
-
-
-def _largest_step(steps):
-    """The largest of the relative ``steps`` when positive, else None."""
-    steps = np.asarray(steps, dtype=int)
-    return int(steps.max()) if len(steps) and steps.max() > 0 else None
-
-
-def _trained_horizon(net, asked, pretrained):
-    """Steps a fit trains (and calibrates) the head for: those ``fh`` asks, at most
-    the head's, when fine-tuning a pretrained network; None (the head's) otherwise."""
-    return min(asked, net.config.horizon) if pretrained and asked else None

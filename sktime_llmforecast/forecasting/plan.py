@@ -296,7 +296,7 @@ def _check_numbers(p):
     for name in ("context_length", "head_width"):
         if p[name] is not None:
             check_int(name, p[name])
-    for name in ("max_epochs", "n_demonstrations"):
+    for name in ("max_epochs", "n_demonstrations", "finetune_check_folds"):
         check_int(name, p[name], minimum=0)
     if p["finetune_epochs"] is not None:
         check_int("finetune_epochs", p["finetune_epochs"], minimum=0)
