@@ -120,15 +120,15 @@ def scaled_error(y_train, y_test, forecast):
     train, test = _frame(y_train), _frame(y_test)
     pred = _frame(forecast).reindex(index=test.index, columns=test.columns)
     err = (pred - test).abs()
-    if isinstance(train.index, pd.MultiIndex):
-        levels = list(range(train.index.nlevels - 1))
-        scale = train.groupby(level=levels).diff().abs().groupby(level=levels).mean()
-        err = err.groupby(level=levels).mean()
+    if isinstance(train.index, pd.MultiIndex):  # per member: its own steps and scale
+        members = list(range(train.index.nlevels - 1))
+        step = train.groupby(level=members).diff().abs()
+        err, step, level = (frame.groupby(level=members)
+                            for frame in (err, step, train.abs()))
     else:
-        scale, err = train.diff().abs().mean(), err.mean()
+        step, level = train.diff().abs(), train.abs()
+    err, scale, level = err.mean(), step.mean(), level.mean()
     # a constant training part: scale by its level instead (else by 1)
-    level = train.abs().groupby(level=levels).mean() if isinstance(
-        train.index, pd.MultiIndex) else train.abs().mean()
     scale = scale.where(scale > 0, level.where(level > 0, 1.0))
     return float(np.nanmean((err / scale).to_numpy(dtype=float)))
 
