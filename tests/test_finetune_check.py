@@ -11,6 +11,7 @@ from sktime_llmforecast.forecasting import _finetune_check
 from sktime_llmforecast.forecasting._finetune_check import (
     FinetuneCheck,
     fold_cutoffs,
+    run_finetune_check,
     scaled_error,
 )
 from sktime_llmforecast.pretraining import PretrainConfig, pretrain_adapter
@@ -68,6 +69,7 @@ def test_fit_fine_tunes_only_when_the_folds_say_so(adapter):
     scores = f.finetune_scores_
     assert set(scores) == {"zero-shot", "fine-tuned"}
     assert all(np.isfinite(v) and v > 0 for v in scores.values())
+    assert scores["fine-tuned"] != scores["zero-shot"]  # the folds did fine-tune
     chosen = (_arch(pretrained=adapter, finetune_check_folds=0)
               if scores["fine-tuned"] < scores["zero-shot"]
               else _arch(pretrained=adapter, finetune_epochs=0))
@@ -127,3 +129,21 @@ def test_the_check_handles_panels_and_exogenous_data(adapter):
 def test_the_number_of_folds_is_checked():
     with pytest.raises(ValueError, match="finetune_check_folds"):
         _arch(finetune_check_folds=-1).fit(load_airline(), fh=[1])
+
+
+def test_panel_members_are_cut_at_their_own_ends(adapter):
+    """A member that ends early is forecast from its own last values, with X."""
+    y = load_airline()
+    panel = pd.concat({"a": y, "b": 10 * y.iloc[:-12]}, names=["unit", "time"]).to_frame("y")
+    X = pd.DataFrame({"t": np.arange(len(panel), dtype=float)}, index=panel.index)
+    for x in (None, X):
+        check = run_finetune_check(_arch(pretrained=adapter), panel, x, 3, 2)
+        assert check.held_out == (6, 3)
+        assert all(np.isfinite(v) for v in check.scores.values())
+
+
+def test_a_fold_with_nothing_to_score_is_skipped(adapter):
+    y = load_airline().copy()
+    y.iloc[-2:] = np.nan  # the last fold's test block holds no value
+    check = run_finetune_check(_arch(pretrained=adapter), y, None, 2, 3)
+    assert check.held_out == (6, 4)

@@ -29,14 +29,14 @@ class FinetuneCheck:
     ----------
     scores : dict
         ``{"zero-shot": MASE, "fine-tuned": MASE}``, each the mean over the folds.
-    cutoffs : tuple
-        The folds' cutoffs (the last training time point of each).
+    held_out : tuple of int
+        Per fold, the values after its cutoff (counted from each member's end).
     horizon : int
         Steps forecast after each cutoff.
     """
 
     scores: dict
-    cutoffs: tuple
+    held_out: tuple
     horizon: int
 
     @property
@@ -80,37 +80,52 @@ def fold_cutoffs(n_times, horizon, n_folds):
 
 def run_finetune_check(forecaster, y, X, horizon, n_folds):
     """:class:`FinetuneCheck` of ``forecaster`` on ``y`` (and ``X``), or None when
-    no fold fits in ``y``.
+    no fold fits in ``y`` or none could be scored.
 
     ``forecaster`` is cloned for every fold with the check switched off, once as it
     is (fine-tuned) and once with ``finetune_epochs=0`` (zero-shot), so the folds
-    forecast exactly as ``fit`` would.
+    forecast exactly as ``fit`` would. Each panel member is cut at its own end (a
+    member that ends early is forecast from its own last values), and folds are
+    placed by the shortest member. A fold whose data a fit rejects (e.g. a part
+    that is mostly missing values) or whose test block holds no value is skipped.
     """
-    times = y.index.get_level_values(-1).unique().sort_values()
-    cuts = fold_cutoffs(len(times), horizon, n_folds)
-    if not cuts:
-        return None
+    from_end = _positions_from_end(y)
+    n_shortest = len(y) if not isinstance(y.index, pd.MultiIndex) else int(
+        y.groupby(level=list(range(y.index.nlevels - 1))).size().min())
+    held_out = [n_shortest - c for c in fold_cutoffs(n_shortest, horizon, n_folds)]
     variants = {
         "zero-shot": forecaster.clone().set_params(finetune_check_folds=0,
                                                    finetune_epochs=0),
         "fine-tuned": forecaster.clone().set_params(finetune_check_folds=0),
     }
     steps = list(range(1, horizon + 1))
-    errors = {name: [] for name in variants}
-    for cut in cuts:
-        past = y.index.get_level_values(-1).isin(times[:cut])
-        ahead = y.index.get_level_values(-1).isin(times[cut:cut + horizon])
-        x_past = x_ahead = None
-        if X is not None:
-            x_past = X[X.index.get_level_values(-1).isin(times[:cut])]
-            x_ahead = X[X.index.get_level_values(-1).isin(times[cut:cut + horizon])]
-        for name, variant in variants.items():
-            fitted = variant.clone().fit(y[past], X=x_past, fh=steps)
-            forecast = fitted.predict(fh=steps, X=x_ahead)
-            errors[name].append(scaled_error(y[past], y[ahead], forecast))
-    return FinetuneCheck(
-        scores={name: float(np.mean(e)) for name, e in errors.items()},
-        cutoffs=tuple(times[c - 1] for c in cuts), horizon=horizon)
+    errors, used = {name: [] for name in variants}, []
+    for back in held_out:
+        past, ahead = from_end >= back, (from_end < back) & (from_end >= back - horizon)
+        x_past = None if X is None else X[X.index.isin(y.index[past])]
+        x_ahead = None if X is None else X[X.index.isin(y.index[ahead])]
+        try:
+            fold = {name: scaled_error(y[past], y[ahead], variant.clone().fit(
+                        y[past], X=x_past, fh=steps).predict(fh=steps, X=x_ahead))
+                    for name, variant in variants.items()}
+        except ValueError:  # this fold's data is not forecastable; the full y may be
+            continue
+        if all(np.isfinite(v) for v in fold.values()):
+            for name, value in fold.items():
+                errors[name].append(value)
+            used.append(back)
+    if not used:
+        return None
+    return FinetuneCheck(scores={name: float(np.mean(e)) for name, e in errors.items()},
+                         held_out=tuple(used), horizon=horizon)
+
+
+def _positions_from_end(y):
+    """Per row of ``y``: how many rows of its member (series) follow it."""
+    if isinstance(y.index, pd.MultiIndex):
+        members = list(range(y.index.nlevels - 1))
+        return y.groupby(level=members).cumcount(ascending=False).to_numpy()
+    return np.arange(len(y))[::-1]
 
 
 def scaled_error(y_train, y_test, forecast):
@@ -130,7 +145,8 @@ def scaled_error(y_train, y_test, forecast):
     err, scale, level = err.mean(), step.mean(), level.mean()
     # a constant training part: scale by its level instead (else by 1)
     scale = scale.where(scale > 0, level.where(level > 0, 1.0))
-    return float(np.nanmean((err / scale).to_numpy(dtype=float)))
+    values = (err / scale).to_numpy(dtype=float)
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
 
 def _frame(y):

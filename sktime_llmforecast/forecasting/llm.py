@@ -186,7 +186,8 @@ class LLMForecaster(BaseForecaster):
         fine-tuned forecasts have the lower MASE (``finetune_scores_``). 0: no check
         (fine-tuning keeps the pretrained weights only when it does not lower the
         validation loss). Not used after ``pretrain``, or when nothing fine-tunes.
-        Costs about ``finetune_check_folds`` extra fine-tunes per ``fit``.
+        Costs ``2 * finetune_check_folds`` extra fits (half of them zero-shot). Each
+        panel member is cut at its own end; folds are placed by the shortest.
     finetune_interface : bool, default=False
         Whether fine-tuning a pretrained model also trains its input interface.
         False trains the head alone: with a frozen backbone the backbone then runs
