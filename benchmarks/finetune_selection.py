@@ -73,7 +73,8 @@ def policies(folds):
     None where that does not apply)."""
     tuned = folds["kept_epoch"] >= 0
     out = {"zero-shot": (folds["zero_shot"], None),
-           "fine-tuned (validation-loss rule, finetune_check_folds=0)": (folds["fine_tuned"], int(tuned.sum())),
+           "fine-tuned (validation-loss rule, finetune_check_folds=0)":
+               (folds["fine_tuned"], int(tuned.sum())),
            "average of zero-shot and fine-tuned": (folds["average"], None)}
     for m in MARGINS[1:]:
         for name, start, best in (("validation loss", "start_val_loss", "best_val_loss"),

@@ -3,9 +3,10 @@
 Two targets of the accuracy issue, measured on the machine the command runs on:
 
 * *fit*: ``LLMForecaster()`` with every default (the shipped adapter, its
-  rolling-origin fine-tuning check, fine-tuned where the check says so) fitted to AirPassengers (144 monthly values) for ``fh = 1..12``. Wall time of
-  ``fit`` after the backbone is loaded once (the load is a one-off per process,
-  reported apart), median of ``--repeats`` fits with different seeds;
+  rolling-origin fine-tuning check, fine-tuned where the check says so) fitted to
+  AirPassengers (144 monthly values) for ``fh = 1..12``. Wall time of ``fit``
+  after the backbone is loaded once (the load is a one-off per process, reported
+  apart), median of ``--repeats`` fits with different seeds;
 * *predict*: a panel of 1,000 synthetic series (the pretraining generator, 144
   values each, seed 0) fitted as one global model zero-shot (``max_epochs=0``; the
   network and so the cost of a forecast are the same as after fine-tuning), then

@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 from sktime.datasets import load_airline
 
-from sktime_llmforecast import LLMForecaster, PatchTokenizer
 from sktime_llmforecast.forecasting import _finetune_check
 from sktime_llmforecast.forecasting._finetune_check import (
     FinetuneCheck,
@@ -17,15 +16,12 @@ from sktime_llmforecast.forecasting._finetune_check import (
 from sktime_llmforecast.pretraining import PretrainConfig, pretrain_adapter
 from tests.conftest import QUICK_PRETRAIN as QUICK
 from tests.conftest import TINY_GPT2_1 as TINY
+from tests.conftest import tiny_forecaster
 
 
 def _arch(**kw):
-    params = {"backbone": TINY, "pretrained": None,
-              "tokenizer": PatchTokenizer(patch_len=8, stride=4), "context_length": 24,
-              "prediction_length": 6, "random_state": 0, "device": "cpu",
-              "max_epochs": 3}
-    params.update(kw)
-    return LLMForecaster(**params)
+    return tiny_forecaster(**{"backbone": TINY, "context_length": 24,
+                              "prediction_length": 6, **kw})
 
 
 @pytest.fixture(scope="module")

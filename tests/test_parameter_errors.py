@@ -20,7 +20,8 @@ from sktime_llmforecast.nn import NetworkConfig, SamplingConfig, TrainConfig
 from sktime_llmforecast.pretraining import PretrainConfig, pretrain_adapter, read_card
 from tests.conftest import QUICK_PRETRAIN as QUICK
 from tests.conftest import TINY_GPT2_1 as TINY
-from tests.conftest import TINY_LLAMA
+from tests.conftest import TINY_LLAMA, tiny_forecaster
+
 TINY_MAMBA = {"model_type": "mamba", "hidden_size": 32, "num_hidden_layers": 2,
               "vocab_size": 16, "state_size": 4}
 FIX = "python -m sktime_llmforecast.pretraining"
@@ -195,11 +196,8 @@ def test_a_stored_layer_types_list_is_still_cut():
 
 
 def _arch(**kw):
-    params = dict(backbone=TINY, pretrained=None, tokenizer=PatchTokenizer(patch_len=8, stride=4),
-                  context_length=24, prediction_length=6, random_state=0, device="cpu",
-                  max_epochs=0)
-    params.update(kw)
-    return LLMForecaster(**params)
+    return tiny_forecaster(**{"backbone": TINY, "context_length": 24, "prediction_length": 6,
+                              "max_epochs": 0, **kw})
 
 
 @pytest.fixture(scope="module")

@@ -27,13 +27,12 @@ from sktime_llmforecast.pretraining.cli import main as cli_main
 from sktime_llmforecast.tokenizers import TokenizerSwitcher
 from tests.conftest import QUICK_PRETRAIN as QUICK
 from tests.conftest import TINY_GPT2_1 as TINY
+from tests.conftest import tiny_forecaster
 
 
 def _arch(**kw):
-    params = dict(backbone=TINY, pretrained=None, tokenizer=PatchTokenizer(patch_len=8, stride=4),
-                  context_length=24, prediction_length=6, random_state=0, device="cpu")
-    params.update(kw)
-    return LLMForecaster(**params)
+    return tiny_forecaster(**{"backbone": TINY, "context_length": 24, "prediction_length": 6,
+                              "max_epochs": 20, **kw})
 
 
 @pytest.fixture(scope="module")

@@ -31,13 +31,10 @@ class FinetuneCheck:
         ``{"zero-shot": MASE, "fine-tuned": MASE}``, each the mean over the folds.
     held_out : tuple of int
         Per fold, the values after its cutoff (counted from each member's end).
-    horizon : int
-        Steps forecast after each cutoff.
     """
 
     scores: dict
     held_out: tuple
-    horizon: int
 
     @property
     def fine_tune(self):
@@ -117,7 +114,7 @@ def run_finetune_check(forecaster, y, X, horizon, n_folds):
     if not used:
         return None
     return FinetuneCheck(scores={name: float(np.mean(e)) for name, e in errors.items()},
-                         held_out=tuple(used), horizon=horizon)
+                         held_out=tuple(used))
 
 
 def _positions_from_end(y):
