@@ -80,8 +80,9 @@ def run():
         for origin in range(N_ORIGINS):
             end = len(y) - (N_ORIGINS - 1 - origin) * H
             y_train, y_test = y.iloc[:end - H], y.iloc[end - H:end]
-            for mode, kw in (("fine-tuned", {"finetune_check_folds": 0}),
-                             ("zero-shot", {"max_epochs": 0})):
+            # values, as the calibration reads them (no check, no differences)
+            for mode, kw in (("fine-tuned", {"check_folds": 0, "difference": False}),
+                             ("zero-shot", {"max_epochs": 0, "difference": False})):
                 f = LLMForecaster(random_state=0, deseasonalize=RAW_SERIES, **kw)
                 f.fit(y_train, fh=np.arange(1, H + 1))
                 args = (f.network_, [y_train.to_numpy(float)], H,

@@ -1,6 +1,6 @@
 """When does fine-tuning the pretrained adapter pay, and can ``fit`` tell?
 
-With ``finetune_check_folds=0``, ``fit`` fine-tunes the shipped adapter and keeps the
+With ``check_folds=0``, ``fit`` fine-tunes the shipped adapter and keeps the
 pretrained (zero-shot) weights unless an epoch beats them on the validation windows
 (the last 20 % of windows); the default (3) first asks rolling origins inside the
 training data whether to fine-tune at all (``benchmarks/accuracy.py`` measures it).
@@ -10,7 +10,7 @@ zero-shot and of the fine-tuned forecaster, the MASE of their average, and what 
 keep-or-not decision saw (the starting weights' validation loss and point MAE, and
 the best epoch's). From those it scores policies without refitting:
 
-* ``fine-tuned`` (the validation-loss rule, ``finetune_check_folds=0``): keep the
+* ``fine-tuned`` (the validation-loss rule, ``check_folds=0``): keep the
   best epoch if it beats the start;
 * ``margin m``: keep it only if it beats the start by a relative margin ``m``,
   judged by the validation loss (the objective's yardstick) or by the point MAE;
@@ -50,8 +50,9 @@ def run_series(sname, case, seed):
     for k, (tr, te) in enumerate(accuracy.splitter(case).split(case.y)):
         y_train, y_test = case.y.iloc[tr], case.y.iloc[te]
         fh = list(range(1, case.h + 1))
-        zero = LLMForecaster(max_epochs=0, random_state=seed).fit(y_train, fh=fh).predict()
-        tuned = LLMForecaster(random_state=seed, finetune_check_folds=0).fit(y_train, fh=fh)
+        zero = LLMForecaster(max_epochs=0, difference=False,
+                             random_state=seed).fit(y_train, fh=fh).predict()
+        tuned = LLMForecaster(random_state=seed, check_folds=0).fit(y_train, fh=fh)
         h = tuned.history_
         tuned = tuned.predict()
         best = int(np.argmin(h["val_loss"])) if h["val_loss"] else -1
@@ -73,7 +74,7 @@ def policies(folds):
     None where that does not apply)."""
     tuned = folds["kept_epoch"] >= 0
     out = {"zero-shot": (folds["zero_shot"], None),
-           "fine-tuned (validation-loss rule, finetune_check_folds=0)":
+           "fine-tuned (validation-loss rule, check_folds=0)":
                (folds["fine_tuned"], int(tuned.sum())),
            "average of zero-shot and fine-tuned": (folds["average"], None)}
     for m in MARGINS[1:]:

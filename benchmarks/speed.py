@@ -67,7 +67,7 @@ def run(repeats=3):
     for seed in range(repeats):
         s, f = timed(lambda seed=seed: LLMForecaster(random_state=seed).fit(y, fh=fh))
         fits.append((s, f.history_["epochs_run"], f.history_["best_epoch"],
-                     f.finetune_scores_))
+                     f.check_scores_))
     data = panel()
     f = LLMForecaster(max_epochs=0).fit(data, fh=np.arange(1, STEPS + 1))
     pred = {"predict": [], "predict_interval": [], "predict_quantiles": []}

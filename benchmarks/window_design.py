@@ -95,8 +95,8 @@ def backtest(patch_len, steps, done):
 
     adapter = str(adapter_stem(patch_len, steps))
     name = design_name(patch_len, steps)
-    for mname, kw in ((f"{name}, zero-shot", dict(max_epochs=0)),
-                      (f"{name}, fine-tuned", {"finetune_check_folds": 0})):
+    for mname, kw in ((f"{name}, zero-shot", dict(max_epochs=0, difference=False)),
+                      (f"{name}, fine-tuned", {"check_folds": 0})):
         rows = []
         for sname, case in accuracy.datasets().items():
             if (sname, mname) in done:

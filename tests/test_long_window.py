@@ -90,7 +90,7 @@ def test_fine_tuning_trains_the_steps_fh_asks(long_adapter):
     out, _ = long_adapter
     y = load_airline().iloc[:20]
     # the fine-tune itself (the rolling-origin check may prefer zero-shot here)
-    f = _arch(pretrained=str(out), max_epochs=2, finetune_check_folds=0).fit(y, fh=[1, 2, 3])
+    f = _arch(pretrained=str(out), max_epochs=2, check_folds=0).fit(y, fh=[1, 2, 3])
     assert f.history_["epochs_run"] >= 1
     assert f.horizon_ == 24
     assert np.isfinite(f.predict(fh=range(1, 30)).values).all()

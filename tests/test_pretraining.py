@@ -310,14 +310,14 @@ def test_fine_tuning_keeps_pretrained_weights_unless_validation_improves(adapter
     # the validation-loss rule inside a fine-tune (no rolling-origin check first)
     # a learning rate that wrecks the model: the adapter's weights are kept
     f = _arch(pretrained=out, max_epochs=3, learning_rate=50.0,
-              finetune_check_folds=0).fit(y, fh=[1, 2])
+              check_folds=0).fit(y, fh=[1, 2])
     assert f.history_["epochs_run"] >= 1 and f.history_["best_epoch"] == -1
     stored = load_safetensors(out.with_suffix(".safetensors").read_bytes())
     for name, tensor in f.network_.trainable_state().items():
         torch.testing.assert_close(tensor, stored[name], rtol=0, atol=0)
     # a sensible one improves on it (validation loss below the starting point)
     g = _arch(pretrained=out, max_epochs=5, finetune_epochs=5,
-              finetune_check_folds=0).fit(y, fh=[1, 2])
+              check_folds=0).fit(y, fh=[1, 2])
     assert g.history_["best_epoch"] >= 0
 
 

@@ -228,3 +228,13 @@ class SeasonalAdjustment:
 
         return replace(paths, mean=put_back(paths.mean),
                        quantiles=put_back(paths.quantiles), samples=put_back(paths.samples))
+
+
+def seasonally_adjusted(memory, plan):
+    """``(SeasonalAdjustment fitted on memory's series, the series adjusted)`` with
+    ``plan``'s ``deseasonalize`` and ``sp`` (None: read from the data's frequency)."""
+    sp = 1  # deseasonalize=False: nothing is adjusted
+    if plan.deseasonalize:
+        sp = plan.sp if plan.sp is not None else period_of(memory.freq)
+    seasonality = SeasonalAdjustment.fit(memory, sp, plan.deseasonalize or "auto")
+    return seasonality, seasonality.adjusted_series(memory)

@@ -12,13 +12,14 @@ from sktime.datatypes import convert_to
 from sktime.forecasting.base import BaseForecaster
 from sktime.utils.validation.forecasting import check_fh
 
+from sktime_llmforecast.forecasting import _differencing as differencing
 from sktime_llmforecast.forecasting._adapter_search import select_adapter
 from sktime_llmforecast.forecasting._covariates import (
     CovariateRegression,
     covariate_rows,
     shifted,
 )
-from sktime_llmforecast.forecasting._finetune_check import checked_plan
+from sktime_llmforecast.forecasting._fit_check import checked_plan
 from sktime_llmforecast.forecasting._input_checks import (
     check_complete,
     check_X,
@@ -27,7 +28,7 @@ from sktime_llmforecast.forecasting._input_checks import (
 )
 from sktime_llmforecast.forecasting._layout import assemble
 from sktime_llmforecast.forecasting._memory import SeriesMemory, data_freq
-from sktime_llmforecast.forecasting._seasonal import SeasonalAdjustment, period_of
+from sktime_llmforecast.forecasting._seasonal import seasonally_adjusted
 from sktime_llmforecast.forecasting._start import sized_to_data, starting_network, trained_horizon
 from sktime_llmforecast.forecasting._time_grid import largest_step
 from sktime_llmforecast.forecasting.plan import resolve_device, resolve_plan
@@ -176,18 +177,21 @@ class LLMForecaster(BaseForecaster):
         (``pretrained`` adapter or an earlier ``pretrain``); None: same as
         ``max_epochs``; 0: forecast with the pretrained model as it is
         (zero-shot). Series too short for one training window are not fine-tuned.
-    finetune_check_folds : int, default=3
-        Rolling origins inside the training data on which fine-tuning must prove
-        itself. A fit that starts from a pretrained adapter first refits the
-        forecaster at the last ``finetune_check_folds`` cutoffs that leave a
-        forecast block of ``max(fh)`` values each (the adapter's horizon when ``fit``
-        gets no ``fh``; cutoffs with fewer than 3 such blocks before them are left
-        out), once fine-tuned and once zero-shot, and fine-tunes only when the
-        fine-tuned forecasts have the lower MASE (``finetune_scores_``). 0: no check
-        (fine-tuning keeps the pretrained weights only when it does not lower the
-        validation loss). Not used after ``pretrain``, or when nothing fine-tunes.
-        Costs ``2 * finetune_check_folds`` extra fits (half of them zero-shot). Each
-        panel member is cut at its own end; folds are placed by the shortest.
+    check_folds : int, default=3
+        Rolling origins inside the training data on which ``fit`` checks its
+        choices. A fit that starts from a pretrained adapter first refits the
+        forecaster at the last ``check_folds`` cutoffs that leave a forecast block
+        of ``max(fh)`` values each (the adapter's horizon when ``fit`` gets no
+        ``fh``; cutoffs with fewer than 3 such blocks before them are left out) and
+        scores each candidate by MASE (``check_scores_``): zero-shot on values and
+        on differences (``difference="auto"``; the lower picks the representation),
+        then fine-tuned in that representation, fine-tuning only when it scores
+        lower than zero-shot. 0: no check (``difference="auto"`` reads values, and
+        fine-tuning keeps the pretrained weights only when it does not lower the
+        validation loss). Not used after ``pretrain``, or when there is nothing to
+        choose. Costs up to ``3 * check_folds`` extra fits (two thirds of them
+        zero-shot). Each panel member is cut at its own end; folds are placed by the
+        shortest.
     finetune_interface : bool, default=False
         Whether fine-tuning a pretrained model also trains its input interface.
         False trains the head alone: with a frozen backbone the backbone then runs
@@ -248,6 +252,14 @@ class LLMForecaster(BaseForecaster):
         frequency: 12 for monthly data, 4 quarterly, 52 weekly, 7 daily, 5 for
         business days, 24 hourly, a day's steps for minute data (48 half-hourly),
         and 1 (no adjustment) for yearly data or an integer index.
+    difference : {"auto", True, False}, default="auto"
+        Whether the network reads (and forecasts) the first differences of each
+        (seasonally adjusted) series instead of its values; forecasts are then
+        cumulated from the last observed value (quantiles: the median cumulated,
+        each level's distance from it in quadrature over the steps, calibrated
+        after cumulating). Differences turn a trend into a level the network
+        forecasts well, and hurt on cycles (sunspots). "auto": the rolling-origin
+        check (``check_folds``) picks, where it runs; values where it does not.
     head_dropout : float, default=0.0
     head_width : int or None, default=None
         Patch mode: every token's hidden state is first mapped to ``head_width``
@@ -305,11 +317,14 @@ class LLMForecaster(BaseForecaster):
     n_pretrain_series_ : int
         How many series ``pretrain`` calls have trained on, summed (only after
         ``pretrain``).
-    finetune_scores_ : dict or None
-        The ``finetune_check_folds`` check: ``{"zero-shot": MASE, "fine-tuned":
-        MASE}``, each the mean over its folds (``fit`` fine-tuned only when the
-        second was lower); None when no check ran (``finetune_check_folds=0``, no
-        fold fits in the series, after ``pretrain``, or nothing fine-tunes).
+    check_scores_ : dict or None
+        The ``check_folds`` check: the mean MASE over its folds per candidate,
+        e.g. ``{"values, zero-shot": ..., "differences, zero-shot": ...,
+        "differences, fine-tuned": ...}`` (``fit`` fine-tuned only when the
+        fine-tuned score was lower); None when no check ran (``check_folds=0``, no
+        fold fits in the series, after ``pretrain``, or nothing to choose).
+    difference_ : bool
+        Whether the network reads first differences (``difference``).
     adapter_card_ : dict or None
         The card of the pretrained adapter ``fit`` started from (None: none).
     interval_spread_ : np.ndarray of shape (n_levels,), or float
@@ -388,7 +403,7 @@ class LLMForecaster(BaseForecaster):
         max_epochs=20,
         pretrained="default",
         finetune_epochs=None,
-        finetune_check_folds=3,
+        check_folds=3,
         finetune_interface=False,
         batch_size=32,
         learning_rate=1e-3,
@@ -403,6 +418,7 @@ class LLMForecaster(BaseForecaster):
         point_forecast="median",
         deseasonalize="auto",
         sp=None,
+        difference="auto",
         head_dropout=0.0,
         head_width=None,
         dtype="float32",
@@ -426,7 +442,7 @@ class LLMForecaster(BaseForecaster):
         self.max_epochs = max_epochs
         self.pretrained = pretrained
         self.finetune_epochs = finetune_epochs
-        self.finetune_check_folds = finetune_check_folds
+        self.check_folds = check_folds
         self.finetune_interface = finetune_interface
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -441,6 +457,7 @@ class LLMForecaster(BaseForecaster):
         self.point_forecast = point_forecast
         self.deseasonalize = deseasonalize
         self.sp = sp
+        self.difference = difference
         self.head_dropout = head_dropout
         self.head_width = head_width
         self.dtype = dtype
@@ -486,7 +503,7 @@ class LLMForecaster(BaseForecaster):
             check_X(X)
         if self.is_fitted:  # refuse bad data before sktime moves the cutoff
             y_inner = convert_to(y, self.get_tag("y_inner_mtype"))
-            self._memory.updated(y_inner, self.plan_.history_length)
+            self._memory.updated(y_inner, differencing.kept_length(self.plan_))
             if getattr(self, "_covariates", None) is not None:
                 if X is None:
                     raise ValueError(
@@ -495,7 +512,7 @@ class LLMForecaster(BaseForecaster):
                     )
                 self._x_memory.updated(
                     covariate_rows(convert_to(X, self.get_tag("X_inner_mtype")), y_inner),
-                    self.plan_.history_length)
+                    differencing.kept_length(self.plan_))
         return super().update(y, X=X, update_params=update_params)
 
     def pretrain(self, y, X=None, fh=None):
@@ -541,7 +558,7 @@ class LLMForecaster(BaseForecaster):
         plan = self.plan(fh)
         if plan.loss_switcher is None:
             raise ValueError("mode='zero-shot' has nothing to pretrain; use mode='trained'.")
-        series = self._adjusted(y, plan)[1]
+        series = differencing.pretraining_series(y, plan)
         start = starting_network(plan, series)
         result = train_on_series(start.network, series, start.plan.train,
                                  start.plan.loss_switcher)
@@ -557,7 +574,7 @@ class LLMForecaster(BaseForecaster):
     def _pretrain_update(self, y, X=None, fh=None):
         """Continue pretraining the global model on more panel data."""
         plan = self.plan(fh)
-        series = self._adjusted(y, plan)[1]
+        series = differencing.pretraining_series(y, plan)
         result = train_on_series(self.pretrained_network_, series, plan.train,
                                  plan.loss_switcher)
         for key in ("train_loss", "val_loss", "val_mae", "loss_weights", "active_losses"):
@@ -571,14 +588,16 @@ class LLMForecaster(BaseForecaster):
         asked = self._asked_horizon(fh, memory)  # the plan's horizon, unless an adapter's
         plan = resolve_plan(self.get_params(deep=False), asked)
         after_pretrain = hasattr(self, "pretrained_network_")
-        plan, self.finetune_scores_ = checked_plan(self, plan, y, X, asked, after_pretrain)
-        self._seasonality, series = self._adjusted(y, plan, memory)
+        plan, self.check_scores_ = checked_plan(self, plan, y, X, asked, after_pretrain)
+        self._seasonality, series = seasonally_adjusted(memory, plan)
         self.sp_, self.seasonal_models_ = self._seasonality.sp, self._seasonality.models
         self._covariates = x_memory = None
         if X is not None:  # the network reads (and forecasts) what X does not explain
             x_memory = SeriesMemory.from_y(covariate_rows(X, y), len(y))
             self._covariates = CovariateRegression.fit(series, x_memory)
             series = self._covariates.residuals(series, x_memory)
+        self.difference_ = plan.difference
+        series = differencing.differenced(series) if plan.difference else series
         result = None
         choice = None  # tokenizer="auto" among the shipped adapters (None: no choice)
         if plan.adapter_candidates and not after_pretrain:
@@ -619,9 +638,11 @@ class LLMForecaster(BaseForecaster):
         if plan.loss_switcher is not None:  # trained and pretrained heads: calibrate
             self.interval_spread_, self.n_calibration_windows_ = calibrate_spread(
                 net, series, horizon or net.config.horizon,
-                plan.train.validation_fraction, resolve_device(self.device))
-        self._memory = memory.last(plan.history_length)
-        self._x_memory = None if x_memory is None else x_memory.last(plan.history_length)
+                plan.train.validation_fraction, resolve_device(self.device),
+                cumulative=plan.difference)
+        kept = differencing.kept_length(plan)
+        self._memory = memory.last(kept)
+        self._x_memory = None if x_memory is None else x_memory.last(kept)
         return self
 
     def _fine_tune(self, net, plan, series, asked, pretrained):
@@ -644,23 +665,12 @@ class LLMForecaster(BaseForecaster):
                         train_interface=not pretrained or self.finetune_interface)
         return train_on_series(net, series, train, plan.loss_switcher)
 
-    @staticmethod
-    def _adjusted(y, plan, memory=None):
-        """``(SeasonalAdjustment fitted on y, y's series seasonally adjusted)``;
-        ``y`` was checked by ``fit``/``pretrain`` (``check_y``)."""
-        memory = SeriesMemory.from_y(y, len(y)) if memory is None else memory
-        sp = 1  # deseasonalize=False: nothing is adjusted
-        if plan.deseasonalize:
-            sp = plan.sp if plan.sp is not None else period_of(memory.freq)
-        seasonality = SeasonalAdjustment.fit(memory, sp, plan.deseasonalize or "auto")
-        return seasonality, seasonality.adjusted_series(memory)
-
     def _update(self, y, X=None, update_params=True):
         """Align ``y`` (and ``X``) with the stored histories (checked in ``update``)."""
-        self._memory = self._memory.updated(y, self.plan_.history_length)
+        self._memory = self._memory.updated(y, differencing.kept_length(self.plan_))
         if getattr(self, "_covariates", None) is not None:
             self._x_memory = self._x_memory.updated(covariate_rows(X, y),
-                                                    self.plan_.history_length)
+                                                    differencing.kept_length(self.plan_))
         return self
 
     def _paths(self, fh, X=None, greedy=False):
@@ -688,8 +698,11 @@ class LLMForecaster(BaseForecaster):
                     "times (pass X covering fh)."
                 )
             series = self._covariates.residuals(series, self._x_memory)
-        paths = forecast_paths(self.network_, series, plan.history_length, total, device,
+        read = differencing.differenced(series) if plan.difference else series
+        paths = forecast_paths(self.network_, read, plan.history_length, total, device,
                                plan.sampling, greedy, spread=self.interval_spread_)
+        if plan.difference:  # cumulated from each series' last value
+            paths = differencing.integrated(paths, series)
         if getattr(self, "_covariates", None) is not None:
             paths = shifted(paths, self._covariates.future_effects(
                 X, self._memory.keys, times, total, steps))

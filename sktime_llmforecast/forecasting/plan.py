@@ -88,6 +88,10 @@ class FitPlan:
         network (each series only where the seasonality test passes); None: none.
     sp : int or None
         The seasonal period (None: read from the data's frequency in ``fit``).
+    difference : bool
+        Whether the network reads first differences of the adjusted series.
+    choose_difference : bool
+        ``difference="auto"``: the rolling-origin check may set ``difference``.
     adapter_candidates : tuple of FitPlan
         With ``pretrained="default"`` and ``tokenizer="auto"``: one plan per shipped
         adapter for the backbone and ``n_layers`` when there are several (``fit``
@@ -108,6 +112,8 @@ class FitPlan:
     history_length: int
     deseasonalize: str | None = "auto"
     sp: int | None = None
+    difference: bool = False
+    choose_difference: bool = False
     adapter_candidates: tuple = ()
 
     @property
@@ -281,6 +287,8 @@ def resolve_plan(params, horizon=None):
         history_length=network.context_length * (1 + n_demo),
         deseasonalize="auto" if p["deseasonalize"] is True else p["deseasonalize"] or None,
         sp=None if p["sp"] is None else int(p["sp"]),
+        difference=p["difference"] is True,
+        choose_difference=p["difference"] == "auto",
     )
     if len(candidates) > 1:
         plan = replace(plan, adapter_candidates=tuple(
@@ -296,7 +304,7 @@ def _check_numbers(p):
     for name in ("context_length", "head_width"):
         if p[name] is not None:
             check_int(name, p[name])
-    for name in ("max_epochs", "n_demonstrations", "finetune_check_folds"):
+    for name in ("max_epochs", "n_demonstrations", "check_folds"):
         check_int(name, p[name], minimum=0)
     if p["finetune_epochs"] is not None:
         check_int("finetune_epochs", p["finetune_epochs"], minimum=0)
@@ -311,6 +319,10 @@ def _check_numbers(p):
             "deseasonalize must be 'auto' (or True), 'multiplicative', 'additive' or "
             "False, got "
             f"{p['deseasonalize']!r}."
+        )
+    if not (isinstance(p["difference"], bool) or p["difference"] == "auto"):
+        raise ValueError(
+            f"difference must be 'auto', True or False, got {p['difference']!r}."
         )
     if p["point_forecast"] not in ("median", "mean", "greedy"):
         raise ValueError(

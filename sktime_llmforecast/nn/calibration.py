@@ -50,6 +50,24 @@ def head_median(levels, quantiles):
     return interp_quantiles(levels, quantiles, [0.5])[:, 0]
 
 
+def integrated_quantiles(levels, quantiles, start=0.0):
+    """Quantiles ``(n, Q, T)`` of forecast steps cumulated from ``start``: the median
+    cumulated, each level's distance from it added in quadrature over the steps."""
+    median = head_median(levels, quantiles)[:, None]
+    dev = quantiles - median
+    start = np.asarray(start, dtype=float).reshape(-1, 1, 1)
+    return start + np.cumsum(median, axis=-1) + np.sign(dev) * np.sqrt(
+        np.cumsum(dev**2, axis=-1))
+
+
+def integrated_targets(target):
+    """Validation targets ``(n, T)`` of differenced windows as the cumulated change
+    from each window's end (missing steps count as no change, and stay missing)."""
+    out = np.cumsum(np.nan_to_num(target), axis=-1)
+    out[~np.isfinite(target)] = np.nan
+    return out
+
+
 def widen(levels, quantiles, spread):
     """Quantiles ``(n, Q, T)`` with their distance from the median times ``spread``:
     one factor, or one per level ``(Q,)`` (then sorted along the levels, so that
@@ -140,12 +158,15 @@ def validation_quantiles(net, series, horizon, validation_fraction, device,
 
 
 def calibrate_spread(net, series, horizon, validation_fraction, device,
-                     method="conformal"):
+                     method="conformal", cumulative=False):
     """Fit the spread factors of ``net``'s quantile head on the validation windows
     of ``series`` (the last ``validation_fraction`` of each member's windows, as
     training holds them out; at most :data:`MAX_WINDOWS` of them, evenly spaced),
     over the first ``horizon`` steps; ``method``:
     ``"conformal"`` (:func:`conformal_spread`) or ``"pinball"`` (:func:`fit_spread`).
+    ``cumulative``: ``series`` are differences, and the factors are fitted to the
+    cumulated forecasts (:func:`integrated_quantiles`) and targets, as they are
+    forecast.
 
     Returns
     -------
@@ -163,9 +184,11 @@ def calibrate_spread(net, series, horizon, validation_fraction, device,
     if found is None:
         return 1.0, 0
     quantiles, target, scale = found
+    levels = np.asarray(net.config.quantile_levels, dtype=float)
+    if cumulative:
+        quantiles, target = integrated_quantiles(levels, quantiles), integrated_targets(target)
     if len(target) < MIN_WINDOWS:
         return 1.0, len(target)
-    levels = np.asarray(net.config.quantile_levels, dtype=float)
     if method not in ("conformal", "pinball"):
         raise ValueError(f"method must be 'conformal' or 'pinball', got {method!r}")
     if method == "conformal":

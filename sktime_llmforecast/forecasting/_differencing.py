@@ -1,0 +1,97 @@
+"""First differences around the network (``LLMForecaster(difference=...)``).
+
+With differencing, the network reads and forecasts the steps of each (seasonally
+adjusted) series rather than its values, and the forecast is cumulated from the
+series' last observed value: a trend becomes a level the network forecasts
+directly (as ARIMA's ``d = 1`` with drift does), instead of a slope it must
+extrapolate. Forecast paths are integrated here:
+
+- the last observed value of each series is the origin (missing values inside or
+  at the end of a series count as no change: :func:`differenced`);
+- mean paths and sample paths are cumulative sums (exact for each path);
+- quantile-head forecasts are cumulated as a median path, with each level's
+  distance from the median added up in quadrature over the steps (the steps'
+  errors taken as independent). The spread is calibrated after integration
+  (``calibrate_spread(..., cumulative=True)`` on the validation windows), so the
+  quadrature rule sets the shape over the steps and the conformal factors the width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from sktime_llmforecast.forecasting._memory import SeriesMemory
+from sktime_llmforecast.forecasting._seasonal import seasonally_adjusted
+from sktime_llmforecast.nn.calibration import integrated_quantiles
+from sktime_llmforecast.tokenizers import interpolate_gaps
+
+
+def differenced(series):
+    """First differences of each 1-D series, one value shorter. Missing values after
+    the first observed one are filled first (linearly between observed neighbours,
+    held at the last observed value after it: no change where nothing was seen),
+    so every difference after the first observed value is defined; the ones
+    before it stay missing (masked)."""
+    out = []
+    for s in series:
+        values = np.array(s, dtype=float)
+        seen = np.flatnonzero(np.isfinite(values))
+        if len(seen):
+            values[seen[0]:] = interpolate_gaps(values[seen[0]:])
+        out.append(np.diff(values))
+    return out
+
+
+def last_values(series):
+    """The last observed (finite) value of each series ``(n_series,)``, the origin of
+    the integrated forecast.
+
+    Raises
+    ------
+    ValueError
+        If a series has no observed value.
+    """
+    out = []
+    for s in series:
+        s = np.asarray(s, dtype=float).reshape(-1)
+        seen = np.flatnonzero(np.isfinite(s))
+        if not len(seen):
+            raise ValueError(
+                "difference=True needs an observed value to cumulate the forecast "
+                "from, but a series is all missing values (NaN); drop it or impute it."
+            )
+        out.append(s[seen[-1]])
+    return np.asarray(out)
+
+
+def integrated(paths, series):
+    """``paths`` (a ``Paths`` forecast from ``differenced(series)``) cumulated from
+    the last observed value of each of ``series``."""
+    last = last_values(series)
+
+    def cumulate(a):
+        if a is None:
+            return None
+        start = last[:, None] if a.ndim == 2 else last[:, None, None]
+        return start + np.cumsum(a, axis=-1)
+
+    quantiles = paths.quantiles
+    if quantiles is not None:
+        quantiles = integrated_quantiles(paths.levels, quantiles, last)
+    return replace(paths, mean=cumulate(paths.mean), quantiles=quantiles,
+                   samples=cumulate(paths.samples))
+
+
+def kept_length(plan):
+    """Values of history a fitted forecaster keeps per series: what a forecast
+    reads, and one more with ``difference`` (the differences are one shorter)."""
+    return plan.history_length + int(plan.difference)
+
+
+def pretraining_series(y, plan):
+    """The series a network trained on ``y`` (checked) reads: seasonally adjusted as
+    ``plan`` says, and differenced with ``plan.difference``."""
+    series = seasonally_adjusted(SeriesMemory.from_y(y, len(y)), plan)[1]
+    return differenced(series) if plan.difference else series
