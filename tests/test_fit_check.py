@@ -182,3 +182,20 @@ def test_a_fold_with_nothing_to_score_is_skipped(adapter):
     y.iloc[-2:] = np.nan  # the last fold's test block holds no value
     check = run_fit_check(_arch(pretrained=adapter), y, None, 2, 3)
     assert check.held_out == (6, 4)
+
+
+def test_zero_shot_point_forecasts_do_not_depend_on_the_calibration(adapter):
+    """The check fits its zero-shot folds with validation_fraction=0 (no interval
+    calibration, most of a zero-shot fit's time on long series): that must not
+    change the point forecast it scores."""
+    y = load_airline()
+    kw = dict(pretrained=adapter, finetune_epochs=0, check_folds=0)
+    calibrated = _arch(**kw).fit(y, fh=[1, 2, 3])
+    plain = _arch(validation_fraction=0.0, **kw).fit(y, fh=[1, 2, 3])
+    assert calibrated.n_calibration_windows_ > 0 and plain.n_calibration_windows_ == 0
+    pd.testing.assert_series_equal(calibrated.predict(), plain.predict())
+    for d in (False, True):
+        kw["difference"] = d
+        pd.testing.assert_series_equal(
+            _arch(**kw).fit(y, fh=[1, 2, 3]).predict(),
+            _arch(validation_fraction=0.0, **kw).fit(y, fh=[1, 2, 3]).predict())

@@ -19,8 +19,9 @@ scaled by the mean absolute one-step change of its training values):
    there than zero-shot in the same representation.
 
 The rule of step 1 (folds, margin, geometric mean) was chosen on zero-shot
-forecasts of 8 quarterly macro series outside the accuracy benchmark
-(``benchmarks/calibration.py``'s dev series); docs/benchmarks.md has the numbers.
+forecasts of 8 quarterly macro series outside the accuracy benchmark and of the
+benchmark's own series (``benchmarks/difference_rule.py``; docs/benchmarks.md,
+"Values or differences").
 """
 
 from dataclasses import dataclass, replace
@@ -80,14 +81,16 @@ def checked_plan(forecaster, plan, y, X, asked, after_pretrain):
     ``scores`` as :attr:`FitCheck.scores` (None: no check ran; ``"auto"`` then
     reads values).
 
-    The check runs when ``fit`` starts from a pretrained adapter (not ``pretrain``'s
-    network, ``after_pretrain``) with ``check_folds > 0``, and there is a choice:
-    ``difference="auto"``, or a fine-tune (``finetune_epochs > 0``). Each fold
-    forecasts ``asked`` steps (None: the adapter's horizon).
+    The check runs when ``fit`` starts from one pretrained adapter (not
+    ``pretrain``'s network, ``after_pretrain``; not a search among several shipped
+    adapters, which scores its finalists on the validation windows instead) with
+    ``check_folds > 0``, and there is a choice: ``difference="auto"``, or a
+    fine-tune (``finetune_epochs > 0``). Each fold forecasts ``asked`` steps (None:
+    the adapter's horizon).
     """
     fine_tunes = plan.loss_switcher is not None and plan.finetune_epochs > 0
     if (forecaster.check_folds == 0 or after_pretrain or plan.adapter is None
-            or not (fine_tunes or plan.choose_difference)):
+            or plan.adapter_candidates or not (fine_tunes or plan.choose_difference)):
         return plan, None
     representations = (False, True) if plan.choose_difference else (plan.difference,)
     check = run_fit_check(forecaster, y, X, asked or plan.network.horizon,
@@ -131,7 +134,10 @@ def run_fit_check(forecaster, y, X, horizon, n_folds, representations=(False,),
     wide = DIFFERENCE_FOLDS * n_folds if len(representations) > 1 else n_folds
     folds = [n_shortest - c for c in fold_cutoffs(n_shortest, horizon, wide)]
     base = forecaster.clone().set_params(check_folds=0)
-    zero_shot = {d: base.clone().set_params(finetune_epochs=0, difference=d)
+    # zero-shot point forecasts do not depend on the interval calibration, which
+    # validation_fraction=0 skips (on long series most of a zero-shot fit's time)
+    zero_shot = {d: base.clone().set_params(finetune_epochs=0, difference=d,
+                                            validation_fraction=0.0)
                  for d in representations}
     errors = _fold_errors({label(d, False): f for d, f in zero_shot.items()},
                           y, X, from_end, folds, horizon)

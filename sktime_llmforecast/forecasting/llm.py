@@ -179,19 +179,22 @@ class LLMForecaster(BaseForecaster):
         (zero-shot). Series too short for one training window are not fine-tuned.
     check_folds : int, default=3
         Rolling origins inside the training data on which ``fit`` checks its
-        choices. A fit that starts from a pretrained adapter first refits the
-        forecaster at the last ``check_folds`` cutoffs that leave a forecast block
-        of ``max(fh)`` values each (the adapter's horizon when ``fit`` gets no
-        ``fh``; cutoffs with fewer than 3 such blocks before them are left out) and
-        scores each candidate by MASE (``check_scores_``): zero-shot on values and
-        on differences (``difference="auto"``; the lower picks the representation),
-        then fine-tuned in that representation, fine-tuning only when it scores
-        lower than zero-shot. 0: no check (``difference="auto"`` reads values, and
-        fine-tuning keeps the pretrained weights only when it does not lower the
-        validation loss). Not used after ``pretrain``, or when there is nothing to
-        choose. Costs up to ``3 * check_folds`` extra fits (two thirds of them
-        zero-shot). Each panel member is cut at its own end; folds are placed by the
-        shortest.
+        choices (``check_scores_``). A fit that starts from a pretrained adapter
+        first refits the forecaster at cutoffs that each leave a forecast block of
+        ``max(fh)`` values (the adapter's horizon when ``fit`` gets no ``fh``;
+        cutoffs with fewer than 3 such blocks before them are left out) and scores
+        the forecasts by MASE: with ``difference="auto"``, zero-shot on values and
+        on differences at the last ``2 * check_folds`` cutoffs (differences when
+        their MASE is below 0.9 times the values', geometric mean over the cutoffs);
+        then, where ``fit`` would fine-tune, fine-tuned in that representation at
+        the last ``check_folds``, fine-tuning only when that scores lower than
+        zero-shot. 0: no check (``difference="auto"`` reads values, and fine-tuning
+        keeps the pretrained weights only when it does not lower the validation
+        loss). Not used after ``pretrain``, in a search among several shipped
+        adapters (``tokenizer="auto"``), or when there is nothing to choose. Costs
+        up to ``5 * check_folds`` extra fits (``4 * check_folds`` of them
+        zero-shot, which do not train). Each panel member is cut at its own end;
+        folds are placed by the shortest.
     finetune_interface : bool, default=False
         Whether fine-tuning a pretrained model also trains its input interface.
         False trains the head alone: with a frozen backbone the backbone then runs
@@ -756,8 +759,9 @@ class LLMForecaster(BaseForecaster):
         """Return testing parameter settings for the estimator.
 
         Tiny randomly initialised backbones, so the sktime suite runs offline and
-        fast: patch (resampler, prompt), patch with LoRA and coupled losses, token
-        (chunked digits, bins) and a tokenizer search.
+        fast: patch (resampler, prompt), patch with LoRA, coupled losses and
+        differences, token (chunked digits, bins on differences) and a tokenizer
+        search.
         """
         from sktime_llmforecast.losses import LossSwitcher
         from sktime_llmforecast.tokenizers import (
@@ -804,6 +808,7 @@ class LLMForecaster(BaseForecaster):
                 "context_length": 6,
                 "prediction_length": 2,
                 "max_epochs": 1,
+                "difference": True,
                 "random_state": 1,
                 "device": "cpu",
             },
@@ -822,6 +827,7 @@ class LLMForecaster(BaseForecaster):
                 "tokenizer": BinTokenizer(n_bins=64, low=-5.0, high=5.0),
                 "context_length": 8,
                 "max_epochs": 1,
+                "difference": True,
                 "random_state": 3,
                 "device": "cpu",
             },
