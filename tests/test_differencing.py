@@ -26,12 +26,10 @@ def _series(n=80, seed=0):
     return pd.Series(50 + 0.5 * np.arange(n) + rng.normal(0, 1, n).cumsum(), index=idx)
 
 
-def test_differences_fill_gaps_after_the_first_observed_value():
+def test_a_difference_next_to_a_missing_value_is_missing():
     x = np.array([np.nan, 1.0, np.nan, 5.0, 6.0, np.nan])
     (d,) = differenced([x])
-    # leading gap stays missing; inner gap linear; trailing gap held (no change)
-    np.testing.assert_array_equal(d, [np.nan, 2.0, 2.0, 1.0, 0.0])
-    np.testing.assert_array_equal(x[1], 1.0)  # the input is not changed
+    np.testing.assert_array_equal(d, [np.nan, np.nan, np.nan, 1.0, np.nan])
     np.testing.assert_array_equal(last_values([x, [3.0, np.nan]]), [6.0, 3.0])
     with pytest.raises(ValueError, match="all missing values"):
         last_values([np.array([np.nan, np.nan])])
@@ -85,12 +83,38 @@ def test_intervals_widen_with_the_horizon_and_hold_the_median():
     assert np.isfinite(f.predict_var().to_numpy()).all()
 
 
+def test_recursive_blocks_are_not_widened_twice(monkeypatch):
+    """Beyond the head the cumulated sum carries the earlier steps' spread already:
+    forecast_paths must not add it again (it does for values)."""
+    from sktime_llmforecast.forecasting import llm
+
+    seen = []
+
+    def record(*args, **kwargs):
+        seen.append(kwargs["accumulate"])
+        return forecast_paths(*args, **kwargs)
+
+    forecast_paths = llm.forecast_paths
+    monkeypatch.setattr(llm, "forecast_paths", record)
+    y = _series()
+    for d in (True, False):
+        f = _arch(difference=d, prediction_length=4).fit(y, fh=list(range(1, 13)))
+        q = f.predict_quantiles(alpha=[0.1, 0.9])
+        width = (q.iloc[:, 1] - q.iloc[:, 0]).to_numpy()
+        if d:  # cumulated in quadrature: never narrower, across blocks too
+            assert (np.diff(width) >= -1e-9).all()
+    assert seen == [False, True]
+
+
 def test_differences_with_a_panel_and_a_trailing_gap():
     y = _series()
     panel = pd.concat({"a": y, "b": 2 * y.iloc[:-3]}, names=["unit", "time"]).to_frame("y")
     f = _arch(difference=True).fit(panel, fh=[1, 2])
     pred = f.predict()
     assert np.isfinite(pred.to_numpy()).all()
+    # each member is forecast from its own end
+    assert pred.loc["b"].index[0] == y.index[-3]
+    assert pred.loc["a"].index[0] == y.index[-1] + 1
     gappy = y.copy()
     gappy.iloc[-1] = np.nan  # no change after the last observed value
     g = _arch(difference=True).fit(gappy, fh=[1, 2])

@@ -199,3 +199,16 @@ def test_zero_shot_point_forecasts_do_not_depend_on_the_calibration(adapter):
         pd.testing.assert_series_equal(
             _arch(**kw).fit(y, fh=[1, 2, 3]).predict(),
             _arch(validation_fraction=0.0, **kw).fit(y, fh=[1, 2, 3]).predict())
+
+
+def test_the_representation_stands_when_no_fine_tuned_fold_scores(adapter, monkeypatch):
+    real = _fit_check._fold_errors
+
+    def no_tuned(candidates, *args):
+        return {} if any("fine-tuned" in n for n in candidates) else real(candidates, *args)
+
+    monkeypatch.setattr(_fit_check, "_fold_errors", no_tuned)
+    check = run_fit_check(_arch(pretrained=adapter), load_airline(), None, 3, 2,
+                          (False, True), True)
+    assert check.fine_tune and set(check.scores) == ZERO_SHOT  # fit fine-tunes as asked
+    assert check.difference == (check.scores["differences / values"] < DIFFERENCE_MARGIN)

@@ -6,14 +6,17 @@ series' last observed value: a trend becomes a level the network forecasts
 directly (as ARIMA's ``d = 1`` with drift does), instead of a slope it must
 extrapolate. Forecast paths are integrated here:
 
-- the last observed value of each series is the origin (missing values inside or
-  at the end of a series count as no change: :func:`differenced`);
+- the last observed value of each series is the origin (a difference next to a
+  missing value is missing and masked; after missing values at the end, the first
+  forecast step starts from the last observed value);
 - mean paths and sample paths are cumulative sums (exact for each path);
 - quantile-head forecasts are cumulated as a median path, with each level's
   distance from the median added up in quadrature over the steps (the steps'
   errors taken as independent). The spread is calibrated after integration
   (``calibrate_spread(..., cumulative=True)`` on the validation windows), so the
-  quadrature rule sets the shape over the steps and the conformal factors the width.
+  quadrature rule sets the shape over the steps and the conformal factors the width;
+  recursive blocks beyond the head are not widened again (``forecast_paths(...,
+  accumulate=False)``): the cumulated sum already carries the earlier steps.
 """
 
 from __future__ import annotations
@@ -25,23 +28,12 @@ import numpy as np
 from sktime_llmforecast.forecasting._memory import SeriesMemory
 from sktime_llmforecast.forecasting._seasonal import seasonally_adjusted
 from sktime_llmforecast.nn.calibration import integrated_quantiles
-from sktime_llmforecast.tokenizers import interpolate_gaps
 
 
 def differenced(series):
-    """First differences of each 1-D series, one value shorter. Missing values after
-    the first observed one are filled first (linearly between observed neighbours,
-    held at the last observed value after it: no change where nothing was seen),
-    so every difference after the first observed value is defined; the ones
-    before it stay missing (masked)."""
-    out = []
-    for s in series:
-        values = np.array(s, dtype=float)
-        seen = np.flatnonzero(np.isfinite(values))
-        if len(seen):
-            values[seen[0]:] = interpolate_gaps(values[seen[0]:])
-        out.append(np.diff(values))
-    return out
+    """First differences of each 1-D series, one value shorter; a difference next to
+    a missing value is missing (the network masks it)."""
+    return [np.diff(np.asarray(s, dtype=float)) for s in series]
 
 
 def last_values(series):

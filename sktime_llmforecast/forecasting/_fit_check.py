@@ -10,8 +10,8 @@ values after each, and scores every candidate by MASE (each member and column
 scaled by the mean absolute one-step change of its training values):
 
 1. with ``difference="auto"``, zero-shot on values and zero-shot on differences at
-   ``DIFFERENCE_FOLDS * n_folds`` cutoffs (zero-shot fits are cheap, and one or two
-   folds are too noisy to choose on); differences are chosen when the geometric
+   up to ``DIFFERENCE_FOLDS * n_folds`` cutoffs, those with enough history before
+   them (zero-shot fits are cheap, and one or two folds are noisy to choose on); differences are chosen when the geometric
    mean over the folds of their MASE over the values' MASE is below
    ``DIFFERENCE_MARGIN``;
 2. where ``fit`` would fine-tune, fine-tuned in that representation at the last
@@ -153,9 +153,10 @@ def run_fit_check(forecaster, y, X, horizon, n_folds, representations=(False,),
     if fine_tunes:
         tuned = {label(difference, True): base.clone().set_params(difference=difference)}
         more = _fold_errors(tuned, y, X, from_end, list(errors), horizon)
-        if not more:
-            return None
-        errors = {back: {**errors[back], **more[back]} for back in more}
+        if not more:  # no fine-tuned fold scored: keep the representation, fine-tune
+            fine_tunes, fine_tune = False, True
+        else:
+            errors = {back: {**errors[back], **more[back]} for back in more}
     names = list(next(iter(errors.values())))
     scores = {name: float(np.mean([e[name] for e in errors.values()])) for name in names}
     if fine_tunes:

@@ -184,7 +184,7 @@ class LLMForecaster(BaseForecaster):
         ``max(fh)`` values (the adapter's horizon when ``fit`` gets no ``fh``;
         cutoffs with fewer than 3 such blocks before them are left out) and scores
         the forecasts by MASE: with ``difference="auto"``, zero-shot on values and
-        on differences at the last ``2 * check_folds`` cutoffs (differences when
+        on differences at up to the last ``2 * check_folds`` cutoffs (differences when
         their MASE is below 0.9 times the values', geometric mean over the cutoffs);
         then, where ``fit`` would fine-tune, fine-tuned in that representation at
         the last ``check_folds``, fine-tuning only when that scores lower than
@@ -321,11 +321,14 @@ class LLMForecaster(BaseForecaster):
         How many series ``pretrain`` calls have trained on, summed (only after
         ``pretrain``).
     check_scores_ : dict or None
-        The ``check_folds`` check: the mean MASE over its folds per candidate,
-        e.g. ``{"values, zero-shot": ..., "differences, zero-shot": ...,
-        "differences, fine-tuned": ...}`` (``fit`` fine-tuned only when the
-        fine-tuned score was lower); None when no check ran (``check_folds=0``, no
-        fold fits in the series, after ``pretrain``, or nothing to choose).
+        The ``check_folds`` check: the mean MASE per candidate over the last
+        ``check_folds`` folds, e.g. ``{"values, zero-shot": ..., "differences,
+        zero-shot": ..., "differences, fine-tuned": ...}`` (``fit`` fine-tuned only
+        when the fine-tuned score was lower), and with ``difference="auto"``
+        ``"differences / values"``, the geometric mean over all its zero-shot folds
+        of the ratio of their MASEs (differences when below 0.9); None when no check
+        ran (``check_folds=0``, no fold fits in the series, after ``pretrain``, in
+        a search among shipped adapters, or nothing to choose).
     difference_ : bool
         Whether the network reads first differences (``difference``).
     adapter_card_ : dict or None
@@ -703,7 +706,8 @@ class LLMForecaster(BaseForecaster):
             series = self._covariates.residuals(series, self._x_memory)
         read = differencing.differenced(series) if plan.difference else series
         paths = forecast_paths(self.network_, read, plan.history_length, total, device,
-                               plan.sampling, greedy, spread=self.interval_spread_)
+                               plan.sampling, greedy, spread=self.interval_spread_,
+                               accumulate=not plan.difference)
         if plan.difference:  # cumulated from each series' last value
             paths = differencing.integrated(paths, series)
         if getattr(self, "_covariates", None) is not None:

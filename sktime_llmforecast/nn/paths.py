@@ -125,7 +125,8 @@ def _extend(history, block):
 
 
 def forecast_paths(net, series, history_length, total, device,
-                   sampling: SamplingConfig = SamplingConfig(), greedy=False, spread=1.0):
+                   sampling: SamplingConfig = SamplingConfig(), greedy=False, spread=1.0,
+                   accumulate=True):
     """Forecast ``total`` steps after every series, recursively in head-sized blocks.
 
     Parameters
@@ -143,6 +144,10 @@ def forecast_paths(net, series, history_length, total, device,
         Deterministic paths (mean head or greedy decoding) instead of samples.
     spread : float, default=1.0
         Factor on the quantile head's distance from its median (patch mode).
+    accumulate : bool, default=True
+        Add each recursive block's predecessor spread in quadrature (patch mode).
+        False where the caller cumulates the steps itself (differences), which
+        already carries the earlier steps' spread.
 
     Returns
     -------
@@ -179,7 +184,7 @@ def forecast_paths(net, series, history_length, total, device,
             done += block.mean.shape[1]
         if block.quantiles is not None:
             block.quantiles = widen(levels, block.quantiles, spread)
-            if block_no and len(levels) > 1:  # one level: no spread to carry
+            if accumulate and block_no and len(levels) > 1:  # one level: nothing to carry
                 block.quantiles = accumulate_spread(levels, block.quantiles,
                                                     blocks[-1].quantiles)
         blocks.append(block)
