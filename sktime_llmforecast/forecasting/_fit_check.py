@@ -11,9 +11,9 @@ scaled by the mean absolute one-step change of its training values):
 
 1. with ``difference="auto"``, zero-shot on values and zero-shot on differences at
    up to ``DIFFERENCE_FOLDS * n_folds`` cutoffs, those with enough history before
-   them (zero-shot fits are cheap, and one or two folds are noisy to choose on); differences are chosen when the geometric
-   mean over the folds of their MASE over the values' MASE is below
-   ``DIFFERENCE_MARGIN``;
+   them (zero-shot fits are cheap, and one or two folds are noisy to choose on);
+   differences are chosen when the geometric mean over the folds of their MASE
+   over the values' MASE is below ``DIFFERENCE_MARGIN``;
 2. where ``fit`` would fine-tune, fine-tuned in that representation at the last
    ``n_folds`` cutoffs; ``fit`` fine-tunes only when it scored a lower mean MASE
    there than zero-shot in the same representation.
