@@ -149,18 +149,15 @@ def run_fit_check(forecaster, y, X, horizon, n_folds, representations=(False,),
         extra["differences / values"] = ratio
         difference = bool(ratio < DIFFERENCE_MARGIN)
     errors = {back: errors[back] for back in sorted(errors)[:n_folds][::-1]}  # the last
-    fine_tune = False
+    tuned, zero = label(difference, True), label(difference, False)
     if fine_tunes:
-        tuned = {label(difference, True): base.clone().set_params(difference=difference)}
-        more = _fold_errors(tuned, y, X, from_end, list(errors), horizon)
-        if not more:  # no fine-tuned fold scored: keep the representation, fine-tune
-            fine_tunes, fine_tune = False, True
-        else:
+        more = _fold_errors({tuned: base.clone().set_params(difference=difference)},
+                            y, X, from_end, list(errors), horizon)
+        if more:  # else no fine-tuned fold scored: keep the representation, fine-tune
             errors = {back: {**errors[back], **more[back]} for back in more}
     names = list(next(iter(errors.values())))
     scores = {name: float(np.mean([e[name] for e in errors.values()])) for name in names}
-    if fine_tunes:
-        fine_tune = scores[label(difference, True)] < scores[label(difference, False)]
+    fine_tune = scores[tuned] < scores[zero] if tuned in scores else fine_tunes
     return FitCheck(scores={**scores, **extra}, held_out=tuple(sorted(errors, reverse=True)),
                     difference=difference, fine_tune=fine_tune)
 
