@@ -110,15 +110,15 @@ def markdown(tables, machine):
     rules = [c for c in tables["benchmark"].columns if not c.endswith(": short")]
     lines = ["## A shorter history: chosen on rolling origins?", "",
              "Command: `python benchmarks/history_rule.py`  ", f"Machine: {machine}", "",
-             f"Zero-shot forecasts of the shipped adapter fitted on the whole history or on "
-             f"its last {SHORT_CYCLES} × max(sp, h) values, the short history chosen per "
-             "outer origin after the representation when it scores below a margin on up "
-             f"to {INNER} inner origins (the script's docstring). Geo-mean over series of "
-             "MASE relative to seasonal naive, as in the section \"Values or "
-             "differences\"; the short history was tried for PBS scripts, so the "
-             "benchmark column is not out of sample.", "",
-             "| rule | dev | benchmark | PBS scripts | origins on the short history "
-             "(dev / benchmark) |", "|---|---:|---:|---:|---:|"]
+             (f"Zero-shot forecasts of the shipped adapter fitted on the whole history or "
+              f"on its last {SHORT_CYCLES} × max(sp, h) values, the short history chosen "
+              "per outer origin after the representation when it scores below a margin "
+              f"on up to {INNER} inner origins (the script's docstring). Geo-mean over "
+              "series of MASE relative to seasonal naive, as in the section \"Values or "
+              "differences\"; the short history was tried for PBS scripts, so the "
+              "benchmark column is not out of sample."), "",
+             ("| rule | dev | benchmark | PBS scripts | origins on the short history "
+              "(dev / benchmark) |"), "|---|---:|---:|---:|---:|"]
     for rule in rules:
         dev, bench = (float(np.exp(np.log(tables[s][rule]).mean())) for s in
                       ("dev", "benchmark"))

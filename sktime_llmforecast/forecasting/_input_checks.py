@@ -235,3 +235,37 @@ def missing_value_refusal(mode, tokenizer, pretrained):
         return (f"a tokenizer search with token candidates ({', '.join(others)}; "
                 "tokenizer='auto' without an adapter searches them too)")
     return f"token mode ({type(tokenizer).__name__}: every value becomes tokens)"
+
+
+def check_maskable(kind, series):
+    """Refuse missing values (NaN) in the ``series`` a ``kind`` network would train
+    on, unless it is a patch network, the only kind that masks them.
+
+    Raises
+    ------
+    ValueError
+        Naming the network kind and the fix.
+    """
+    if kind != "patch" and any(np.isnan(v).any() for v in series):
+        raise ValueError(
+            f"y has missing values (NaN), but this forecaster's {kind} network "
+            "(its adapter's or pretrain's tokenizer) cannot mask them; only patch "
+            "networks do. Impute first, e.g. y.interpolate(), or use a patch adapter."
+        )
+
+
+def check_future_steps(steps):
+    """Refuse forecast steps (relative to each member's cutoff) at or before it.
+
+    Raises
+    ------
+    ValueError
+        If a step is not strictly after the cutoff.
+    """
+    for member_steps in steps:
+        if (member_steps <= 0).any():
+            raise ValueError(
+                "LLMForecaster only forecasts the future: fh must be strictly after "
+                f"the cutoff, but got relative steps {member_steps.tolist()}. "
+                "In-sample (fitted) values are not supported."
+            )

@@ -22,6 +22,8 @@ from sktime_llmforecast.forecasting._covariates import (
 from sktime_llmforecast.forecasting._fit_check import checked_plan
 from sktime_llmforecast.forecasting._input_checks import (
     check_complete,
+    check_future_steps,
+    check_maskable,
     check_X,
     check_y,
     missing_value_refusal,
@@ -654,12 +656,7 @@ class LLMForecaster(BaseForecaster):
     def _fine_tune(self, net, plan, series, asked, pretrained):
         """Train ``net`` in place: from scratch, or a pretrained network for the
         steps ``fh`` asks (a series too short for one window is not fine-tuned)."""
-        if net.kind != "patch" and any(np.isnan(v).any() for v in series):
-            raise ValueError(
-                f"y has missing values (NaN), but this forecaster's {net.kind} network "
-                "(its adapter's or pretrain's tokenizer) cannot mask them; only patch "
-                "networks do. Impute first, e.g. y.interpolate(), or use a patch adapter."
-            )
+        check_maskable(net.kind, series)
         if plan.loss_switcher is None:  # zero-shot: nothing trains
             return TrainResult(history=empty_history())
         epochs, horizon = plan.train.max_epochs, trained_horizon(net, asked, pretrained)
@@ -684,13 +681,7 @@ class LLMForecaster(BaseForecaster):
         (computed once per call; every ``predict_*`` reduces them), with the columns
         of each row's ``fh`` steps and each member's forecast times."""
         steps, times = self._memory.steps_and_times(fh, self.cutoff)
-        for member_steps in steps:
-            if (member_steps <= 0).any():
-                raise ValueError(
-                    "LLMForecaster only forecasts the future: fh must be strictly after "
-                    f"the cutoff, but got relative steps {member_steps.tolist()}. "
-                    "In-sample (fitted) values are not supported."
-                )
+        check_future_steps(steps)
         plan = self.plan_
         total = max(int(s.max()) for s in steps)
         # the machine, not the plan: a forecaster fitted on a GPU predicts on the CPU
