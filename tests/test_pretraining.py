@@ -269,6 +269,9 @@ def test_card_records_backbone_settings_training_and_validation(adapter):
     assert pre["generator"]["class"] == "SyntheticSeriesGenerator"
     assert pre["generator"]["version"] and pre["seed"] == 0 and pre["steps_run"] == 6
     assert pre["losses"] == ["mse", "crps_quantile"]
+    # the processor and torch's kernel instruction set: an adapter's bits depend on them
+    cpu = torch.backends.cpu.get_cpu_capability()
+    assert f", {cpu}), " in pre["machine"] and pre["machine"].endswith("torch threads")
     val = card["validation"]
     for key in ("loss", "mae_standardised", "crps_quantile"):
         assert np.isfinite(val[key])

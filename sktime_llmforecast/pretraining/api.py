@@ -15,6 +15,7 @@ from sktime_llmforecast.pretraining.synthetic import (
     GENERATOR_VERSION,
     SyntheticSeriesGenerator,
 )
+from sktime_llmforecast.pretraining.throughput import processor
 from sktime_llmforecast.pretraining.trainer import PretrainConfig, pretrain_network
 from sktime_llmforecast.tokenizers import PatchTokenizer, TokenizerSwitcher
 
@@ -126,7 +127,8 @@ def pretrain_adapter(forecaster, out, config=None, generator=None, checkpoint_di
         "losses": list(objective.names),
         "device": config.device,
         "seconds": round(float(history["seconds"]), 1),
-        "machine": f"{platform.machine()}, {history['throughput']['threads']} torch threads"
+        "machine": f"{platform.machine()} ({processor()}), "
+                   f"{history['throughput']['threads']} torch threads"
                    + (f" per process, {dp.world_size} processes" if dp.active else ""),
         "torch": torch.__version__,
         "backbone_dtype": str(net.backbone_dtype).replace("torch.", ""),

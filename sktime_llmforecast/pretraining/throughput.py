@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import time
+from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -19,6 +21,23 @@ def available_cores():
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - macOS, Windows
         return os.cpu_count() or 1
+
+
+def processor():
+    """The processor as the card records it: its model name (Linux's /proc/cpuinfo,
+    else the platform's word) and the instruction set torch's CPU kernels use (e.g.
+    ``AVX2``, ``AVX512``). Float results, and so the adapter's bits, can differ
+    between kernels, so the card names both."""
+    model = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    model = model or platform.processor() or platform.machine()
+    return f"{model}, {torch.backends.cpu.get_cpu_capability()}"
 
 
 @contextlib.contextmanager
