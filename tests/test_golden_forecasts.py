@@ -11,7 +11,8 @@ On the machine that wrote them the values are bit-identical (``--check`` compare
 exactly). The test allows a relative ``CROSS_CPU_RTOL`` so that another CPU's kernels
 still pass: training carries their last-bit differences into the forecasts (an AMD
 EPYC with AVX2 differed by up to 8.4e-6 from the values written on the machine of
-2026-12-04), while any change of method moves forecasts by far more.
+2026-12-04), while any change of method moves forecasts by far more. A pretrained adapter's
+weights hash is compared only by ``--check``.
 """
 
 from __future__ import annotations
@@ -195,7 +196,10 @@ def _compare(name, got, want, exact):
     assert set(got) == set(want), name
     for key, value in want.items():
         if isinstance(value, str):
-            assert got[key] == value, (name, key)
+            # a weights hash is bit-level: another CPU's kernels change it (the
+            # numbers beside it are compared within CROSS_CPU_RTOL instead)
+            if exact or not key.endswith("sha256"):
+                assert got[key] == value, (name, key)
         elif exact:
             assert got[key] == value, (name, key)
         else:
