@@ -13,29 +13,19 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
 def machine_line():
-    """One line naming the machine, Python and torch, and today's date."""
+    """One line naming the machine (its processor and torch's CPU kernel instruction
+    set, as adapter cards name them: machines of one kind can differ several-fold in
+    speed), Python and torch, and today's date."""
     import torch
 
-    cpu = _cpu_model() or platform.processor() or platform.machine()
+    from sktime_llmforecast.pretraining.throughput import processor
+
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     return (
-        f"{os.cpu_count()} CPU cores ({cpu}, {torch.backends.cpu.get_cpu_capability()}), "
-        f"{gpu}, Python "
+        f"{os.cpu_count()} CPU cores ({processor()}), {gpu}, Python "
         f"{platform.python_version()}, torch {torch.__version__}, "
         f"{_dt.date.today().isoformat()}"
     )
-
-
-def _cpu_model():
-    """The CPU's model name from /proc/cpuinfo (Linux), else None: machines of one
-    kind can differ several-fold in speed, so timings name the processor."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
 
 
 def write_section(name, body):
