@@ -300,9 +300,10 @@ def run(resume=True, only=None, folds_csv=None, seeds=SEEDS, series=None, redo=F
     return pd.DataFrame(rows)
 
 
-def backtest_one(sname, case, cv, mname, forecaster, proba, seed):
+def backtest_one(sname, case, cv, mname, forecaster, proba, seed, describe=None):
     """One (series, method, seed) backtest as per-origin rows (one error row when it
-    fails)."""
+    fails). ``describe(fitted forecaster) -> dict``: extra columns of each origin's
+    row, read from the forecaster fitted there."""
     from sktime.forecasting.model_evaluation import evaluate
 
     t0 = time.perf_counter()
@@ -310,7 +311,8 @@ def backtest_one(sname, case, cv, mname, forecaster, proba, seed):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = evaluate(forecaster, cv, case.y, scoring=scorers(case.sp, proba),
-                           error_score="raise", return_data=True)
+                           error_score="raise", return_data=True,
+                           return_model=describe is not None)
     except Exception as exc:  # reported in the table, not hidden
         print(sname, mname, seed, "FAILED", repr(exc)[:300], flush=True)
         return [{"series": sname, "method": mname, "seed": seed, "cutoff": "",
@@ -325,7 +327,8 @@ def backtest_one(sname, case, cv, mname, forecaster, proba, seed):
         out.append({"series": sname, "freq": case.freq, "method": mname, "seed": seed,
                     "cutoff": str(r["cutoff"]), "seconds": seconds / len(res),
                     **{v: r.get(v, np.nan) for v in COLUMNS.values()},
-                    "scaled_CRPS": crps / scale if scale > 0 else np.nan})
+                    "scaled_CRPS": crps / scale if scale > 0 else np.nan,
+                    **(describe(r["fitted_forecaster"]) if describe else {})})
     print(sname, mname, seed, round(res["MASE"].mean(), 3), round(seconds, 1), flush=True)
     return out
 

