@@ -129,11 +129,23 @@ def choices(folds):
     return pd.DataFrame(out)
 
 
+def complete_series(folds):
+    """Series on which every method has a row for every seed it runs."""
+    ok = folds[folds["error"].isna()] if "error" in folds else folds
+    n_methods = ok.groupby("series", sort=False)["method"].nunique()
+    return [s for s, n in n_methods.items() if n == len(methods())]
+
+
 def markdown(folds, machine):
     base = pd.read_csv(accuracy.FOLDS_CSV, keep_default_na=False, na_values=[""])
     base = base[base["method"].isin(["seasonal naive", "AutoARIMA", "Theta"])]
+    complete = complete_series(folds)
     both = pd.concat([folds, base], ignore_index=True)
-    table, mase = accuracy.summary(both)
+    table, mase = accuracy.summary(both[both["series"].isin(complete)])
+    n_all = len(accuracy.datasets())
+    cover = ("" if len(complete) == n_all else
+             f" **Partial run: the {len(complete)} of {n_all} series every method has "
+             f"finished ({', '.join(complete)}); every row is averaged over those only.**")
     lines = [
         "## Pretrained adapters and the switcher among them",
         "",
@@ -146,7 +158,8 @@ def markdown(folds, machine):
          "`tokenizer=\"auto\"`, which scores the three zero-shot on the validation "
          "windows, fine-tunes the best two and keeps the better. Seeds "
          f"{sorted(set(folds['seed'].astype(int)))}. *s per fold*: fit and predict. "
-         "Per-origin rows: [adapter_switch_folds.csv](adapter_switch_folds.csv)."),
+         "Per-origin rows: [adapter_switch_folds.csv](adapter_switch_folds.csv)."
+         + cover),
         "",
         ("| method | seeds | geo-mean rel. MASE | wins vs seasonal naive | MASE | "
          "scaled CRPS | cov 80 % | cov 95 % | s per fold |"),
@@ -167,7 +180,7 @@ def markdown(folds, machine):
               "|---|" + "---:|" * len(mase.columns)]
     for m, r in mase.iterrows():
         lines.append(f"| {m} | " + " | ".join(f"{v:.3f}" for v in r.values) + " |")
-    ch = choices(folds)
+    ch = choices(folds[folds["series"].isin(complete)])
     if len(ch):
         kept = ch["kept"].value_counts().to_dict()
         lines += [
