@@ -67,7 +67,7 @@ def series():
 def forecaster(name, arm, seed, folder):
     from sktime_llmforecast import LLMForecaster
 
-    common = dict(tokenizer=tokenizer(name), point_forecast="greedy", random_state=seed)
+    common = {"tokenizer": tokenizer(name), "point_forecast": "greedy", "random_state": seed}
     if arm == "from scratch":
         return LLMForecaster(pretrained=None, context_length=96, prediction_length=24,
                              **common)

@@ -186,4 +186,3 @@ def decoded_mae_standardised(net, windows, device="cpu"):
     steps = min(out.mean.shape[1], target.shape[1])
     err = np.abs(out.mean[:, :steps] - target[:, :steps]) / state.scale.numpy()
     return float(err.mean()) if np.isfinite(err).all() else math.inf
-
