@@ -28,6 +28,15 @@ def machine_line():
     )
 
 
+def save_rows(rows, path):
+    """Write ``rows`` (a list of dicts) to the CSV ``path``, creating its folder: a
+    resumable benchmark calls it after every result."""
+    import pandas as pd
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+
 def write_section(name, body):
     """Replace (or append) the section ``name`` of docs/benchmarks.md with ``body``."""
     DOC.parent.mkdir(parents=True, exist_ok=True)

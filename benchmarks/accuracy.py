@@ -273,6 +273,8 @@ def run(resume=True, only=None, folds_csv=None, seeds=SEEDS, series=None, redo=F
     they come, and with ``resume`` the triples already there are not run again.
     ``only``/``series``: just the methods/series whose name contains that text;
     ``redo``: first drop the selected rows from the CSV, so they are run again."""
+    from _report import save_rows
+
     from sktime_llmforecast.backbones import load_backbone, resolve_backbone_spec
 
     load_backbone(resolve_backbone_spec("smollm2-135m"))  # once; cached afterwards
@@ -296,7 +298,7 @@ def run(resume=True, only=None, folds_csv=None, seeds=SEEDS, series=None, redo=F
                 if (sname, mname, seed) in done or not selected(sname, mname):
                     continue
                 rows += backtest_one(sname, case, cv, mname, factory(seed), proba, seed)
-                _save(rows, folds_csv)
+                save_rows(rows, folds_csv)
     return pd.DataFrame(rows)
 
 
@@ -331,11 +333,6 @@ def backtest_one(sname, case, cv, mname, forecaster, proba, seed, describe=None)
                     **(describe(r["fitted_forecaster"]) if describe else {})})
     print(sname, mname, seed, round(res["MASE"].mean(), 3), round(seconds, 1), flush=True)
     return out
-
-
-def _save(rows, path):
-    path.parent.mkdir(exist_ok=True)
-    pd.DataFrame(rows).to_csv(path, index=False)
 
 
 def summary(folds):

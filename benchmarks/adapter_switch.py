@@ -34,6 +34,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import accuracy
+from _report import save_rows
 
 FOLDS_CSV = accuracy.DOCS / "adapter_switch_folds.csv"
 PATCH = "patch adapter (the default), fine-tuned"
@@ -110,8 +111,7 @@ def run(seeds, only=None, series=None, folds_csv=FOLDS_CSV):
                     continue
                 rows += accuracy.backtest_one(sname, case, cv, mname, factory(seed), True,
                                               seed, describe=describe)
-                folds_csv.parent.mkdir(exist_ok=True)
-                pd.DataFrame(rows).to_csv(folds_csv, index=False)
+                save_rows(rows, folds_csv)
     return pd.DataFrame(rows)
 
 

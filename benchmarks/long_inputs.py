@@ -97,6 +97,8 @@ def run_fold(y_train, y_test, sp, tokenizer, context, interface, seed, quick):
 
 
 def run(budgets, seeds, quick, folds_csv):
+    from _report import save_rows
+
     rows = pd.read_csv(folds_csv).to_dict("records") if folds_csv.exists() else []
     done = {(r["series"], int(r["budget"]), r["arm"], int(r["seed"]), int(r["origin"]))
             for r in rows}
@@ -115,8 +117,7 @@ def run(budgets, seeds, quick, folds_csv):
                                  origin=origin, context=int(context))
                         print(r, flush=True)
                         rows.append(r)
-                        folds_csv.parent.mkdir(exist_ok=True)
-                        pd.DataFrame(rows).to_csv(folds_csv, index=False)
+                        save_rows(rows, folds_csv)
     return pd.DataFrame(rows)
 
 

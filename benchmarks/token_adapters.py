@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import save_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDS_CSV = ROOT / "docs" / "token_adapters_folds.csv"
@@ -101,8 +102,7 @@ def run(seeds, folder=None, folds_csv=FOLDS_CSV):
                          "epochs": f.history_["epochs_run"]}
                     print(r, flush=True)
                     rows.append(r)
-                    folds_csv.parent.mkdir(exist_ok=True)
-                    pd.DataFrame(rows).to_csv(folds_csv, index=False)
+                    save_rows(rows, folds_csv)
     return pd.DataFrame(rows)
 
 
