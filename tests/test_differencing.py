@@ -86,7 +86,7 @@ def test_intervals_widen_with_the_horizon_and_hold_the_median():
 def test_recursive_blocks_are_not_widened_twice(monkeypatch):
     """Beyond the head the cumulated sum carries the earlier steps' spread already:
     forecast_paths must not add it again (it does for values)."""
-    from sktime_llmforecast.forecasting import llm
+    from sktime_llmforecast.forecasting import _fitted_paths
 
     seen = []
 
@@ -94,8 +94,8 @@ def test_recursive_blocks_are_not_widened_twice(monkeypatch):
         seen.append(kwargs["accumulate"])
         return forecast_paths(*args, **kwargs)
 
-    forecast_paths = llm.forecast_paths
-    monkeypatch.setattr(llm, "forecast_paths", record)
+    forecast_paths = _fitted_paths.forecast_paths
+    monkeypatch.setattr(_fitted_paths, "forecast_paths", record)
     y = _series()
     for d in (True, False):
         f = _arch(difference=d, prediction_length=4).fit(y, fh=list(range(1, 13)))

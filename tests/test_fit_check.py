@@ -204,8 +204,10 @@ def test_zero_shot_point_forecasts_do_not_depend_on_the_calibration(adapter):
 def test_the_representation_stands_when_no_fine_tuned_fold_scores(adapter, monkeypatch):
     real = _fit_check._fold_errors
 
-    def no_tuned(candidates, *args):
-        return {} if any("fine-tuned" in n for n in candidates) else real(candidates, *args)
+    def no_tuned(candidates, *args, **kwargs):
+        if any("fine-tuned" in n for n in candidates):
+            return {}
+        return real(candidates, *args, **kwargs)
 
     monkeypatch.setattr(_fit_check, "_fold_errors", no_tuned)
     check = run_fit_check(_arch(pretrained=adapter), load_airline(), None, 3, 2,

@@ -335,12 +335,12 @@ def test_plan_resolves_parameters_once_without_loading():
 
 
 def test_a_prediction_computes_its_paths_once(monkeypatch):
-    import sktime_llmforecast.forecasting.llm as llm
+    import sktime_llmforecast.forecasting._fitted_paths as fitted_paths
 
     f = _tiny(max_epochs=1).fit(_sine(n=80), fh=[1, 2, 3])
     calls = []
-    real = llm.forecast_paths
-    monkeypatch.setattr(llm, "forecast_paths", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = fitted_paths.forecast_paths
+    monkeypatch.setattr(fitted_paths, "forecast_paths", lambda *a, **k: calls.append(1) or real(*a, **k))
     dist = f.predict_proba()  # patch mode: a Normal from the mean and the quantile head
     assert len(calls) == 1
     np.testing.assert_allclose(dist.mean().values.ravel(), f.predict().values)

@@ -12,6 +12,7 @@ from sktime_llmforecast.tokenizers import (
     DigitTokenizer,
     PatchTokenizer,
 )
+from sktime_llmforecast.nn import forecast_paths
 from sktime_llmforecast.nn.token import sample_token
 from tests.conftest import TINY_GPT2, TINY_LLAMA
 
@@ -112,6 +113,29 @@ def test_sampling_reads_each_window_once_and_draws_the_same_paths():
         anew = net.tokenizer.decode(out, rep).reshape(2, 5, 6)
     torch.testing.assert_close(samples, anew)
     assert samples.std(dim=1).gt(0).any()  # paths differ
+
+
+def test_decoding_stops_at_the_values_asked_with_the_same_draws():
+    """``n_values``: the first values of the whole head's paths, for fewer steps."""
+    y = load_airline()
+    f = _token_forecaster(ChunkedDigitTokenizer(k=2), max_epochs=1)
+    f.fit(y[:-6], fh=np.arange(1, 7))
+    net = f.network_
+    ctx = torch.tensor(np.stack([y.values[-30:-6], y.values[-40:-16]]), dtype=torch.float64)
+    mask = torch.ones_like(ctx, dtype=torch.bool)
+    calls = _backbone_batches(net)
+    with torch.no_grad():
+        whole = net.sample(ctx, mask, num_samples=5, seed=3)
+        n_whole = len(calls)
+        first = net.sample(ctx, mask, num_samples=5, seed=3, n_values=2)
+        n_first = len(calls) - n_whole
+        greedy = net.predict(ctx, mask, greedy=True, n_values=2).mean
+    assert n_first == 2 * net.tokenizer.tokens_per_value  # the window, then 2 values
+    torch.testing.assert_close(first, whole[:, :, :2])
+    torch.testing.assert_close(greedy, net.greedy(ctx, mask)[:, :2])
+    # forecast_paths asks a token network for no more than the steps it needs
+    paths = forecast_paths(net, [y.values[:-6]], 24, 3, "cpu")
+    assert paths.samples.shape == (1, f.num_samples, 3)
 
 
 def test_training_loss_reads_logits_of_the_forecast_tokens_only():

@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from sktime_llmforecast.forecasting._fitted_paths import shared_network_predictions
 from sktime_llmforecast.forecasting.plan import resolve_plan
 
 #: a fold's training part holds at least this many horizons of values
@@ -82,8 +83,9 @@ def checked_plan(forecaster, plan, y, X, asked, after_pretrain):
     reads values).
 
     The check runs when ``fit`` starts from one pretrained adapter (not
-    ``pretrain``'s network, ``after_pretrain``; not a search among several shipped
-    adapters, which scores its finalists on the validation windows instead) with
+    ``pretrain``'s network, ``after_pretrain``; not a plan that still holds several
+    shipped adapters: a search that keeps another than the primary one has scored
+    its finalists on the validation windows instead) with
     ``check_folds > 0``, and there is a choice: ``difference="auto"``, or a
     fine-tune (``finetune_epochs > 0``). Each fold forecasts ``asked`` steps (None:
     the adapter's horizon).
@@ -140,7 +142,7 @@ def run_fit_check(forecaster, y, X, horizon, n_folds, representations=(False,),
                                             validation_fraction=0.0)
                  for d in representations}
     errors = _fold_errors({label(d, False): f for d, f in zero_shot.items()},
-                          y, X, from_end, folds, horizon)
+                          y, X, from_end, folds, horizon, shared=True)
     if not errors:
         return None
     extra, difference = {}, representations[0]
@@ -171,25 +173,54 @@ def difference_ratio(errors):
     return float(np.exp(np.mean(np.log(ratios)))) if ratios else 1.0
 
 
-def _fold_errors(candidates, y, X, from_end, folds, horizon):
+def _fold_errors(candidates, y, X, from_end, folds, horizon, shared=False):
     """``{fold: {name: MASE}}`` of each of ``candidates`` (name -> forecaster) fitted
     before and scored on the ``horizon`` values after each fold's cutoff; folds a
-    fit rejects or without a value to score are left out."""
+    fit rejects or without a value to score are left out.
+
+    ``shared``: the candidates are zero-shot forecasters of one adapter (one
+    network at every fold), so all their folds' forecasts are decoded in one batch
+    (``shared_network_predictions``) instead of one decode per fold and candidate.
+    """
     steps = list(range(1, horizon + 1))
-    out = {}
+    scored, waiting = {}, {}  # (fold, name) -> forecast; -> (fitted, x_ahead)
     for back in folds:
-        past, ahead = from_end >= back, (from_end < back) & (from_end >= back - horizon)
-        x_past = None if X is None else X[X.index.isin(y.index[past])]
-        x_ahead = None if X is None else X[X.index.isin(y.index[ahead])]
+        past = from_end >= back
+        x_past, x_ahead = _x_parts(X, y, past, _ahead(from_end, back, horizon))
         try:
-            fold = {name: scaled_error(y[past], y[ahead], candidate.clone().fit(
-                        y[past], X=x_past, fh=steps).predict(fh=steps, X=x_ahead))
+            fold = {(back, name): candidate.clone().fit(y[past], X=x_past, fh=steps)
                     for name, candidate in candidates.items()}
+            if not shared:
+                fold = {key: f.predict(fh=steps, X=x_ahead) for key, f in fold.items()}
         except ValueError:  # this fold's data is not forecastable; the full y may be
             continue
-        if all(np.isfinite(v) for v in fold.values()):
-            out[back] = fold
-    return out
+        if shared:
+            waiting.update({key: (f, x_ahead) for key, f in fold.items()})
+        else:
+            scored.update(fold)
+    if waiting:
+        keys = list(waiting)
+        scored.update(zip(keys, shared_network_predictions(
+            [waiting[k][0] for k in keys], steps, [waiting[k][1] for k in keys])))
+    out = {}
+    for (back, name), forecast in scored.items():
+        past = from_end >= back
+        out.setdefault(back, {})[name] = scaled_error(
+            y[past], y[_ahead(from_end, back, horizon)], forecast)
+    return {back: fold for back, fold in out.items()
+            if all(np.isfinite(v) for v in fold.values())}
+
+
+def _ahead(from_end, back, horizon):
+    """Rows of the ``horizon`` values after the cutoff ``back`` rows before the end."""
+    return (from_end < back) & (from_end >= back - horizon)
+
+
+def _x_parts(X, y, past, ahead):
+    """``X`` at the rows of ``y`` in ``past`` and in ``ahead`` (None without ``X``)."""
+    if X is None:
+        return None, None
+    return X[X.index.isin(y.index[past])], X[X.index.isin(y.index[ahead])]
 
 
 def _positions_from_end(y):

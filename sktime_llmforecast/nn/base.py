@@ -134,12 +134,14 @@ class BackboneNetwork(nn.Module):
         raise NotImplementedError
 
     def predict(self, context, mask, sampling: SamplingConfig = SamplingConfig(),
-                greedy=False):  # pragma: no cover - abstract
+                greedy=False, n_values=None):  # pragma: no cover - abstract
         """Forecast ``horizon`` steps after each row of ``context (B, L)``.
 
         ``greedy=True`` asks for a deterministic ``mean``; otherwise sampling
-        networks draw ``sampling.num_samples`` paths. Returns a
-        :class:`NetworkForecast` of tensors.
+        networks draw ``sampling.num_samples`` paths. ``n_values`` (at most
+        ``horizon``; None: ``horizon``): the steps the caller needs; a network
+        that decodes value by value (token networks) stops there, the others
+        forecast their whole head. Returns a :class:`NetworkForecast` of tensors.
         """
         raise NotImplementedError
 

@@ -181,9 +181,10 @@ class PatchForecastNetwork(BackboneNetwork):
         return out
 
     def predict(self, context, mask, sampling: SamplingConfig = SamplingConfig(),
-                greedy=False):
+                greedy=False, n_values=None):
         """The mean ``(B, H)`` and quantiles ``(B, Q, H)``, monotone in ``Q``, in
-        original units (``sampling`` and ``greedy`` do not apply: nothing is drawn)."""
+        original units (``sampling``, ``greedy`` and ``n_values`` do not apply:
+        nothing is drawn, and the head forecasts all ``H`` steps at once)."""
         z, state = self(context, mask)
         mean = self.tokenizer.decode(z[:, 0].float(), state)
         zq = z[:, 2:].float().sort(dim=1).values  # no crossing quantiles

@@ -74,6 +74,15 @@ class Paths:
     levels: np.ndarray = None
     counts: dict = None
 
+    def rows(self, start, stop, total=None):
+        """The paths of series ``start`` to ``stop`` (exclusive), cut at ``total``
+        steps (None: all); ``counts`` stay with the whole batch."""
+        def cut(a):
+            return None if a is None else a[start:stop, ..., :total]
+
+        return Paths(mean=cut(self.mean), quantiles=cut(self.quantiles),
+                     samples=cut(self.samples), levels=self.levels)
+
     def point(self, point_forecast="median"):
         """Point forecasts ``(n_series, total)``: the sample median or mean, the
         head's interpolated median, or the mean (greedy) path."""
@@ -170,8 +179,8 @@ def forecast_paths(net, series, history_length, total, device,
         if block_no:  # every sample path continues on its own: one draw each
             draws = replace(sampling, num_samples=1,
                             seed=sampling.seed + _BLOCK_SEED_STRIDE * block_no)
-        block = run_batched(lambda c, m, _s=draws: net.predict(c, m, _s, greedy),
-                            ctx, mask, device)
+        block = run_batched(lambda c, m, _s=draws, _n=total - done: net.predict(
+            c, m, _s, greedy, n_values=min(_n, net.config.horizon)), ctx, mask, device)
         if block.samples is not None:
             block.samples = block.samples.reshape(n_series, sampling.num_samples, -1)
             flat = block.samples.reshape(n_series * sampling.num_samples, -1)

@@ -147,22 +147,27 @@ class TokenForecastNetwork(BackboneNetwork):
         return out
 
     def predict(self, context, mask, sampling: SamplingConfig = SamplingConfig(),
-                greedy=False):
-        """Greedy decoding (``mean``) or ``sampling.num_samples`` sampled paths."""
+                greedy=False, n_values=None):
+        """Greedy decoding (``mean``) or ``sampling.num_samples`` sampled paths of
+        ``n_values`` values (None: ``horizon``)."""
         if greedy:
-            return NetworkForecast(mean=self.greedy(context, mask))
+            return NetworkForecast(mean=self.greedy(context, mask, n_values))
         samples = self.sample(context, mask, sampling.num_samples, sampling.temperature,
-                              sampling.top_p, sampling.seed)
+                              sampling.top_p, sampling.seed, n_values)
         return NetworkForecast(samples=samples)
 
-    def greedy(self, context, mask):
-        """Greedy grammar-constrained decoding of ``horizon`` values ``(B, H)``."""
+    def greedy(self, context, mask, n_values=None):
+        """Greedy grammar-constrained decoding of ``n_values`` values (None:
+        ``horizon``), ``(B, n_values)``."""
         ids, attention, state = self._encode_window(context, mask)
-        out = self._decode(ids, attention, lambda logits: logits.argmax(-1, keepdim=True))
+        out = self._decode(ids, attention, lambda logits: logits.argmax(-1, keepdim=True),
+                           n_values=n_values)
         return self.tokenizer.decode(out, state)
 
-    def sample(self, context, mask, num_samples, temperature=1.0, top_p=1.0, seed=0):
-        """Sample ``num_samples`` continuations per row: values ``(B, S, H)``.
+    def sample(self, context, mask, num_samples, temperature=1.0, top_p=1.0, seed=0,
+               n_values=None):
+        """Sample ``num_samples`` continuations of ``n_values`` values (None:
+        ``horizon``) per row: values ``(B, S, n_values)``.
 
         The window is read once per row; its key/value cache and next-token logits
         are then repeated ``S`` times, and all samples of the batch are decoded
@@ -175,7 +180,7 @@ class TokenForecastNetwork(BackboneNetwork):
         def choose(logits):
             return sample_token(logits, temperature, top_p, generator)
 
-        out = self._decode(ids, attention, choose, repeats=num_samples)
+        out = self._decode(ids, attention, choose, repeats=num_samples, n_values=n_values)
         rep = type(state)(
             loc=state.loc.repeat_interleave(num_samples, dim=0),
             scale=state.scale.repeat_interleave(num_samples, dim=0),
@@ -183,15 +188,16 @@ class TokenForecastNetwork(BackboneNetwork):
         values = self.tokenizer.decode(out, rep)  # (B * S, H)
         return values.reshape(context.shape[0], num_samples, -1)
 
-    def _decode(self, ids, attention, choose, repeats=1):
-        """Generate ``horizon * w`` tokens after ``ids``; ``choose`` picks each.
+    def _decode(self, ids, attention, choose, repeats=1, n_values=None):
+        """Generate ``n_values * w`` tokens after ``ids`` (None: ``horizon`` values);
+        ``choose`` picks each.
 
         ``repeats > 1`` continues every row ``repeats`` times (rows
         ``b * repeats ... (b + 1) * repeats - 1`` continue row ``b``) from one
         pass over its window.
         """
         w = self.tokenizer.tokens_per_value
-        n_steps = self.config.horizon * w
+        n_steps = min(n_values or self.config.horizon, self.config.horizon) * w
         logits, past = self(ids, attention, logits_from=ids.shape[1] - 1)
         if repeats > 1:
             attention = attention.repeat_interleave(repeats, dim=0)

@@ -134,8 +134,10 @@ class ZeroShotDigitNetwork(BackboneNetwork):
         )
 
     def predict(self, context, mask, sampling: SamplingConfig = SamplingConfig(),
-                greedy=False):
-        """Sampled paths, or one greedy (temperature 0) path as the ``mean``."""
+                greedy=False, n_values=None):
+        """Sampled paths, or one greedy (temperature 0) path as the ``mean``
+        (``horizon`` values: the text's values are parsed whole, ``n_values`` does
+        not apply)."""
         if greedy:
             values, counts = self.sample(context, mask, 1, temperature=0.0, top_p=1.0,
                                          seed=sampling.seed)
