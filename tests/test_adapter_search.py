@@ -1,5 +1,6 @@
 """tokenizer="auto" with pretrained="default": successive halving over the shipped
-adapters (zero-shot rung, then the best two fine-tuned)."""
+adapters (zero-shot rung, then the best two fine-tuned), the primary (patch) adapter
+kept unless another beats it by ``CHALLENGE_MARGIN``."""
 
 import numpy as np
 import pandas as pd
@@ -57,8 +58,15 @@ def _auto(**kw):
     return LLMForecaster(**params)
 
 
-def test_auto_scores_every_adapter_zero_shot_and_fine_tunes_the_best_two(ship):
+@pytest.fixture
+def margin(monkeypatch):
+    """``margin(m)``: set the challenge margin (a large one: any adapter challenges)."""
+    return lambda m: monkeypatch.setattr(_adapter_search, "CHALLENGE_MARGIN", m)
+
+
+def test_auto_scores_every_adapter_zero_shot_and_fine_tunes_the_best_two(ship, margin):
     ship("tiny-patch", "tiny-bins", "tiny-chunked")
+    margin(1e9)  # every adapter challenges the primary one
     y = load_airline()
     f = _auto().fit(y, fh=[1, 2, 3])
     scores = f.tokenizer_scores_
@@ -75,17 +83,63 @@ def test_auto_scores_every_adapter_zero_shot_and_fine_tunes_the_best_two(ship):
     assert np.isfinite(f.predict().values).all()
 
 
-def test_the_winner_is_the_forecaster_its_adapter_gives_when_fixed(ship, shipped):
-    """The search fine-tunes each finalist exactly as fit fine-tunes one adapter
-    (the rolling-origin check does not run in a search)."""
+@pytest.mark.parametrize("zero_shot, tuned, finalists, winner", [
+    # no challenger within the margin (0.85 > 0.8 * 1.0): the primary, no fine-tune
+    ({"patch": 1.0, "bins": 0.85, "chunked": 0.9}, {}, set(), "patch"),
+    # chunked challenges; it and the primary are the best two; its fine-tuned score
+    # (0.5) is not below 0.8 times the primary's (0.6): the primary is kept
+    ({"patch": 1.0, "bins": 0.85, "chunked": 0.5}, {"patch": 0.6, "chunked": 0.5},
+     {"patch", "chunked"}, "patch"),
+    ({"patch": 1.0, "bins": 0.85, "chunked": 0.5}, {"patch": 0.6, "chunked": 0.4},
+     {"patch", "chunked"}, "chunked"),
+    # both token adapters challenge: they are the best two; the better one wins
+    ({"patch": 1.0, "bins": 0.7, "chunked": 0.5}, {"bins": 0.3, "chunked": 0.5},
+     {"bins", "chunked"}, "bins"),
+])
+def test_another_adapter_must_beat_the_primary_one_by_the_margin(
+        ship, margin, monkeypatch, zero_shot, tuned, finalists, winner):
+    ship("tiny-patch", "tiny-bins", "tiny-chunked")
+    margin(0.8)
+    names = {PatchTokenizer: "patch", BinTokenizer: "bins", ChunkedDigitTokenizer: "chunked"}
+    seen = set()
+
+    def scripted(net, *args):
+        name = names[type(net.tokenizer)]
+        if name in seen:  # the second score of an adapter: after its fine-tune
+            return tuned[name]
+        seen.add(name)
+        return zero_shot[name]
+
+    monkeypatch.setattr(_adapter_search, "forecast_mase", scripted)
+    f = _auto().fit(load_airline(), fh=[1, 2, 3])
+    scores = f.tokenizer_scores_
+    assert set(scores.query("round == 1")["adapter"]) == {f"tiny-{n}" for n in finalists}
+    assert names[type(f.network_.tokenizer)] == winner
+    assert names[type(f.selected_tokenizer_)] == winner
+    # the primary adapter is fitted as if it were fixed: its rolling-origin check ran
+    assert (f.check_scores_ is not None) == (winner == "patch")
+
+
+@pytest.mark.parametrize("challenge", [0.0, 1e9])
+def test_the_winner_is_the_forecaster_its_adapter_gives_when_fixed(
+        ship, shipped, margin, challenge):
+    """A token winner is fine-tuned exactly as fit fine-tunes one adapter, without
+    the rolling-origin check; the primary adapter is fitted as if it were fixed."""
     ship("tiny-patch", "tiny-bins")
+    margin(challenge)
     y = load_airline()
     f = _auto().fit(y, fh=[1, 2, 3])
-    assert f.check_scores_ is None and not f.difference_
-    winner = f.tokenizer_scores_.query("round == 1").set_index("adapter")["score"].idxmin()
-    g = _auto(pretrained=str(shipped[winner]), check_folds=0).fit(y, fh=[1, 2, 3])
+    if isinstance(f.network_.tokenizer, PatchTokenizer):
+        g = _auto(tokenizer=None).fit(y, fh=[1, 2, 3])
+        assert f.check_scores_ == g.check_scores_ and f.check_scores_ is not None
+        if challenge == 0.0:
+            assert set(f.tokenizer_scores_["round"]) == {0}
+    else:
+        assert f.check_scores_ is None and not f.difference_
+        g = _auto(pretrained=str(shipped["tiny-bins"]), check_folds=0).fit(y, fh=[1, 2, 3])
     np.testing.assert_allclose(f.predict().values, g.predict().values, rtol=1e-6)
     assert f.history_["epochs_run"] == g.history_["epochs_run"]
+    assert f.difference_ == g.difference_
 
 
 def test_a_fixed_or_none_tokenizer_takes_the_patch_adapter_without_a_search(ship):
@@ -169,9 +223,11 @@ def test_a_token_adapter_serves_any_quantile_levels(ship):
     assert (np.diff(q.values, axis=1) >= 0).all()
 
 
-def test_running_out_of_memory_while_fine_tuning_a_finalist_stops_the_fit(ship, monkeypatch):
+def test_running_out_of_memory_while_fine_tuning_a_finalist_stops_the_fit(
+        ship, margin, monkeypatch):
     """Out of memory is not a score: ``inf`` would quietly pick the other finalist."""
     ship("tiny-patch", "tiny-bins")
+    margin(1e9)  # both are finalists
     calls, score = [], _adapter_search.forecast_mase
 
     def oom_after_the_zero_shot_rung(*args, **kwargs):

@@ -1,6 +1,16 @@
-"""Successive halving over the shipped pretrained adapters: every adapter is scored
-zero-shot on the user's validation windows (the cheap first rung), the best two are
-fine-tuned as ``fit`` would fine-tune one, and the better of those is kept."""
+"""Successive halving over the shipped pretrained adapters, with the primary (patch)
+adapter as the incumbent.
+
+Every adapter is scored zero-shot on the user's validation windows (the cheap first
+rung). Another adapter challenges the primary one only when its score is below
+``CHALLENGE_MARGIN`` times the primary's; with no challenger the primary adapter is
+kept and ``fit`` goes on as if it were fixed (its rolling-origin check included).
+Otherwise the best two of the primary and the challengers are fine-tuned as ``fit``
+would fine-tune one, and a challenger again has to beat the primary's fine-tuned
+score by the margin. Few validation windows are close to their series' end and
+to each other, so a small win on them is mostly noise; the margin was chosen on
+series outside the accuracy benchmark (``benchmarks/adapter_margin.py``).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +34,9 @@ from sktime_llmforecast.nn import (
 
 #: adapters fine-tuned after the zero-shot rung
 FINALISTS = 2
+#: another adapter is chosen over the primary one only when its validation MASE is
+#: below this times the primary's (in each rung where both are scored)
+CHALLENGE_MARGIN = 0.8
 #: validation windows the rungs score, at most (evenly spaced over all of them)
 MAX_SCORED_WINDOWS = 256
 
@@ -34,12 +47,13 @@ class AdapterChoice:
 
     Attributes
     ----------
-    network : BackboneNetwork
-        The winner, fine-tuned.
+    network : BackboneNetwork or None
+        The winner, fine-tuned; None when the primary adapter won (``fit`` then
+        fits it as it fits a fixed adapter).
     plan : FitPlan
         The winner's plan (its adapter, tokenizer and architecture).
-    result : TrainResult
-        The winner's fine-tuning.
+    result : TrainResult or None
+        The winner's fine-tuning (None with ``network``).
     scores : pd.DataFrame
         One row per adapter and rung (``SCORE_COLUMNS`` plus ``adapter``).
     """
@@ -56,7 +70,7 @@ def select_adapter(plan, series, horizon, fine_tune):
     Parameters
     ----------
     plan : FitPlan
-        With at least two ``adapter_candidates``.
+        With at least two ``adapter_candidates``, the primary one first.
     series : list of np.ndarray
         The (seasonally adjusted) training series.
     horizon : int or None
@@ -69,10 +83,11 @@ def select_adapter(plan, series, horizon, fine_tune):
     Returns
     -------
     AdapterChoice or None
-        None when there is nothing to choose: fewer than two adapters can read
-        ``series`` (token adapters cannot read missing values), or the series
-        are too short for a validation split. ``fit`` then fine-tunes the
-        primary adapter (``plan.adapter``) as it would without a search.
+        ``network`` None: the primary adapter won (no challenger within the margin
+        at the zero-shot rung, or none beat its fine-tuned score by it); ``fit``
+        then fits it as if it were fixed. None when there is nothing to choose:
+        fewer than two adapters can read ``series`` (token adapters cannot read
+        missing values), or the series are too short for a validation split.
 
     Raises
     ------
@@ -91,35 +106,47 @@ def select_adapter(plan, series, horizon, fine_tune):
     windows = _scored_windows(series, cands, steps, plan.train.validation_fraction)
     if windows is None:
         return None
-    rows, finalists = [], []  # finalists: (score, index, network), the best so far
+    rows, zero, nets = [], {}, {}
     for i, cand in enumerate(cands):
-        net, score, error = _scored_load(cand, windows)
-        rows.append(_row(i, cand, 0, 0, score, error))
-        if net is not None:
-            finalists = sorted(finalists + [(score, i, net)], key=lambda f: f[:2])
-            del finalists[FINALISTS:]  # the others' backbones are freed here
+        nets[i], zero[i], error = _scored_load(cand, windows)
+        rows.append(_row(i, cand, 0, 0, zero[i], error))
+    contenders = [i for i in zero if nets[i] is not None
+                  and (i == 0 or _challenges(zero[i], zero[0]))]
+    if not set(contenders) - {0}:  # no challenger: the primary adapter, as if fixed
+        return AdapterChoice(None, cands[0], None, _frame(rows))
+    finalists = sorted(contenders, key=lambda i: (zero[i], i))[:FINALISTS]
+    nets = {i: nets[i] for i in finalists}  # the others' backbones are freed here
     results, final = {}, {}
-    for _, i, net in finalists:
+    for i in finalists:
         error, epochs = "", 0
         try:
-            results[i] = fine_tune(net, cands[i])
+            results[i] = fine_tune(nets[i], cands[i])
             epochs = results[i].history["epochs_run"]
-            score = forecast_mase(net, *windows, cands[i].device)
-            error = "" if np.isfinite(score) else "non-finite forecasts"
+            final[i] = forecast_mase(nets[i], *windows, cands[i].device)
+            error = "" if np.isfinite(final[i]) else "non-finite forecasts"
         except CANDIDATE_ERRORS as exc:
-            score, error = math.inf, candidate_failure(exc)
-        final[i] = score
-        rows.append(_row(i, cands[i], 1, epochs, score, error))
-    scores = pd.DataFrame(rows, columns=SCORE_COLUMNS + ["adapter"])
-    alive = [(final[i], rank, i, net) for rank, (_, i, net) in enumerate(finalists)
-             if np.isfinite(final[i])]
+            final[i], error = math.inf, candidate_failure(exc)
+        rows.append(_row(i, cands[i], 1, epochs, final[i], error))
+    scores = _frame(rows)
+    alive = [i for i in finalists if np.isfinite(final[i])]
     if not alive:
         raise RuntimeError(
             "No pretrained adapter could be fine-tuned and scored; errors: "
             + "; ".join(e for e in scores["error"] if e)
         )
-    _, _, best, net = min(alive, key=lambda a: a[:2])
-    return AdapterChoice(net, cands[best], results[best], scores)
+    best = min(alive, key=lambda i: (final[i], i))
+    if best == 0 or (0 in alive and not _challenges(final[best], final[0])):
+        return AdapterChoice(None, cands[0], None, scores)
+    return AdapterChoice(nets[best], cands[best], results[best], scores)
+
+
+def _challenges(score, primary):
+    """Whether ``score`` beats the primary adapter's by ``CHALLENGE_MARGIN``."""
+    return bool(np.isfinite(score) and score < CHALLENGE_MARGIN * primary)
+
+
+def _frame(rows):
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS + ["adapter"])
 
 
 def _scored_load(cand, windows):
@@ -143,7 +170,8 @@ def forecast_mase(net, context, mask, target, scale, device):
     """
     net.eval()
     length = net.config.context_length
-    out = run_batched(lambda c, m: net.predict(c, m, greedy=True),
+    steps = min(target.shape[1], net.config.horizon)
+    out = run_batched(lambda c, m: net.predict(c, m, greedy=True, n_values=steps),
                       context[:, -length:], mask[:, -length:], device)
     point = out.mean
     levels = list(net.config.quantile_levels)

@@ -14,15 +14,11 @@ from sktime.utils.validation.forecasting import check_fh
 
 from sktime_llmforecast.forecasting import _differencing as differencing
 from sktime_llmforecast.forecasting._adapter_search import select_adapter
-from sktime_llmforecast.forecasting._covariates import (
-    CovariateRegression,
-    covariate_rows,
-    shifted,
-)
+from sktime_llmforecast.forecasting._covariates import CovariateRegression, covariate_rows
 from sktime_llmforecast.forecasting._fit_check import checked_plan
+from sktime_llmforecast.forecasting._fitted_paths import fitted_paths, pick
 from sktime_llmforecast.forecasting._input_checks import (
     check_complete,
-    check_future_steps,
     check_maskable,
     check_X,
     check_y,
@@ -38,7 +34,6 @@ from sktime_llmforecast.nn import (
     TrainResult,
     calibrate_spread,
     empty_history,
-    forecast_paths,
     has_window,
     train_on_series,
 )
@@ -97,11 +92,14 @@ class LLMForecaster(BaseForecaster):
     tokenizer : tokenizer object, TokenizerSwitcher, "auto" or None, default="auto"
         ``"auto"``: the pretrained adapter's tokenizer. With ``pretrained="default"``
         and several shipped adapters for the backbone (one per tokenizer), ``fit``
-        chooses among them by successive halving: each is scored zero-shot on the
-        validation windows, the best two are fine-tuned, and the better of those is
-        kept (``tokenizer_scores_``, ``selected_tokenizer_``; adapters a setting
-        such as ``context_length`` contradicts, and token adapters when ``y`` has
-        missing values, are left out). With ``pretrained=None`` a
+        chooses among them by successive halving with the primary (patch) adapter
+        as the incumbent: each is scored zero-shot on the validation windows; when
+        another scores below 0.8 times the primary's, the best two are fine-tuned
+        and a challenger is kept only if it again beats the primary by that
+        margin; otherwise the primary adapter is fitted as if it were fixed
+        (``tokenizer_scores_``, ``selected_tokenizer_``; adapters a setting such as
+        ``context_length`` contradicts, and token adapters when ``y`` has missing
+        values, are left out). With ``pretrained=None`` a
         default ``TokenizerSwitcher``, which (like a given one) chooses among
         candidates in ``fit`` by successive halving on the validation MASE of
         decoded forecasts (``tokenizer_scores_``, ``selected_tokenizer_``). A fixed
@@ -192,8 +190,9 @@ class LLMForecaster(BaseForecaster):
         the last ``check_folds``, fine-tuning only when that scores lower than
         zero-shot. 0: no check (``difference="auto"`` reads values, and fine-tuning
         keeps the pretrained weights only when it does not lower the validation
-        loss). Not used after ``pretrain``, in a search among several shipped
-        adapters (``tokenizer="auto"``), or when there is nothing to choose. Costs
+        loss). Not used after ``pretrain``, when ``tokenizer="auto"`` keeps
+        another shipped adapter than the primary one, or when there is nothing to
+        choose. Costs
         up to ``5 * check_folds`` extra fits (``4 * check_folds`` of them
         zero-shot, which do not train). Each panel member is cut at its own end;
         folds are placed by the shortest.
@@ -596,21 +595,22 @@ class LLMForecaster(BaseForecaster):
         asked = self._asked_horizon(fh, memory)  # the plan's horizon, unless an adapter's
         plan = resolve_plan(self.get_params(deep=False), asked)
         after_pretrain = hasattr(self, "pretrained_network_")
-        plan, self.check_scores_ = checked_plan(self, plan, y, X, asked, after_pretrain)
-        self._seasonality, series = seasonally_adjusted(memory, plan)
-        self.sp_, self.seasonal_models_ = self._seasonality.sp, self._seasonality.models
-        self._covariates = x_memory = None
-        if X is not None:  # the network reads (and forecasts) what X does not explain
-            x_memory = SeriesMemory.from_y(covariate_rows(X, y), len(y))
-            self._covariates = CovariateRegression.fit(series, x_memory)
-            series = self._covariates.residuals(series, x_memory)
-        self.difference_ = plan.difference
-        series = differencing.differenced(series) if plan.difference else series
-        result = None
-        choice = None  # tokenizer="auto" among the shipped adapters (None: no choice)
+        choice, checked, result = None, self, None  # choice: among shipped adapters
         if plan.adapter_candidates and not after_pretrain:
-            choice = select_adapter(plan, series, asked, lambda n, p: self._fine_tune(
-                n, p, series, asked, True))
+            read = self._network_input(memory, plan, X, y)[-1]  # values: no check ran
+            choice = select_adapter(plan, read, asked, lambda n, p: self._fine_tune(
+                n, p, read, asked, True))
+            if choice is not None:
+                self.tokenizer_scores_ = choice.scores
+                self.selected_tokenizer_ = choice.plan.tokenizer.clone()
+            if choice is None or choice.network is None:  # the primary adapter, as if
+                plan, choice = replace(plan, adapter_candidates=()), None  # it were fixed
+                checked = self.clone().set_params(tokenizer=plan.tokenizer.clone())
+        plan, self.check_scores_ = checked_plan(checked, plan, y, X, asked, after_pretrain)
+        self._seasonality, self._covariates, x_memory, series = self._network_input(
+            memory, plan, X, y)
+        self.sp_, self.seasonal_models_ = self._seasonality.sp, self._seasonality.models
+        self.difference_ = plan.difference
         if after_pretrain:
             net = copy.deepcopy(self.pretrained_network_)
             pretrained = True
@@ -619,8 +619,6 @@ class LLMForecaster(BaseForecaster):
         elif choice is not None:
             net, plan, result, pretrained = choice.network, choice.plan, choice.result, True
             self.adapter_card_ = plan.adapter.card
-            self.tokenizer_scores_ = choice.scores
-            self.selected_tokenizer_ = plan.tokenizer.clone()
         else:
             default = fh is None and self.prediction_length is None
             start = starting_network(sized_to_data(plan, series, default), series)
@@ -653,6 +651,19 @@ class LLMForecaster(BaseForecaster):
         self._x_memory = None if x_memory is None else x_memory.last(kept)
         return self
 
+    def _network_input(self, memory, plan, X, y):
+        """``(seasonality, covariates, x_memory, series)``: the series the network
+        reads under ``plan`` (seasonally adjusted, less what ``X`` explains, and
+        differenced where ``plan.difference``), with what undoes each step."""
+        seasonality, series = seasonally_adjusted(memory, plan)
+        covariates = x_memory = None
+        if X is not None:  # the network reads (and forecasts) what X does not explain
+            x_memory = SeriesMemory.from_y(covariate_rows(X, y), len(y))
+            covariates = CovariateRegression.fit(series, x_memory)
+            series = covariates.residuals(series, x_memory)
+        series = differencing.differenced(series) if plan.difference else series
+        return seasonality, covariates, x_memory, series
+
     def _fine_tune(self, net, plan, series, asked, pretrained):
         """Train ``net`` in place: from scratch, or a pretrained network for the
         steps ``fh`` asks (a series too short for one window is not fine-tuned)."""
@@ -680,46 +691,18 @@ class LLMForecaster(BaseForecaster):
         """Forecast paths for every stored series, each from its member's own end
         (computed once per call; every ``predict_*`` reduces them), with the columns
         of each row's ``fh`` steps and each member's forecast times."""
-        steps, times = self._memory.steps_and_times(fh, self.cutoff)
-        check_future_steps(steps)
-        plan = self.plan_
-        total = max(int(s.max()) for s in steps)
-        # the machine, not the plan: a forecaster fitted on a GPU predicts on the CPU
-        # of the machine it was loaded on when device="auto"
-        device = resolve_device(self.device)
-        series = self._seasonality.adjusted_series(self._memory)
-        if getattr(self, "_covariates", None) is not None:
-            if X is None:
-                raise ValueError(
-                    "The forecaster was fitted with X: predict needs X at the forecast "
-                    "times (pass X covering fh)."
-                )
-            series = self._covariates.residuals(series, self._x_memory)
-        read = differencing.differenced(series) if plan.difference else series
-        paths = forecast_paths(self.network_, read, plan.history_length, total, device,
-                               plan.sampling, greedy, spread=self.interval_spread_,
-                               accumulate=not plan.difference)
-        if plan.difference:  # cumulated from each series' last value
-            paths = differencing.integrated(paths, series)
-        if getattr(self, "_covariates", None) is not None:
-            paths = shifted(paths, self._covariates.future_effects(
-                X, self._memory.keys, times, total, steps))
-        paths = self._seasonality.restored(paths, self._memory.ends, total)
-        if paths.counts is not None:
-            self.sample_counts_ = paths.counts
-        cols = np.repeat(np.stack(steps) - 1, len(self._memory.columns), axis=0)
-        return paths, cols, times
+        return fitted_paths(self, fh, X, greedy)
 
     def _predict(self, fh, X=None):
         """Point forecast ``fh`` (out-of-sample only) for every series seen in fit."""
         point = self.plan_.point_forecast
         paths, cols, times = self._paths(fh, X, greedy=point == "greedy")
-        return self._to_frame(_pick(paths.point(point), cols), times)
+        return self._to_frame(pick(paths.point(point), cols), times)
 
     def _predict_quantiles(self, fh, X, alpha):
         """Quantiles from the samples, or interpolated from the quantile head."""
         paths, cols, times = self._paths(fh, X)
-        q = _pick(paths.quantiles_at(alpha), cols)
+        q = pick(paths.quantiles_at(alpha), cols)
         frames = [self._to_frame(q[:, a], times) for a in range(len(alpha))]
         out = pd.concat(frames, axis=1, keys=list(alpha)).swaplevel(0, 1, axis=1)
         columns = self._memory.columns
@@ -728,17 +711,17 @@ class LLMForecaster(BaseForecaster):
     def _predict_var(self, fh, X=None, cov=False):
         """Sample variance, or (patch mode) the normal variance of the IQR."""
         paths, cols, times = self._paths(fh, X)
-        return self._to_frame(_pick(paths.variance(), cols), times)
+        return self._to_frame(pick(paths.variance(), cols), times)
 
     def _predict_proba(self, fh, X, marginal=True):
         """Empirical distribution of the samples, or (patch mode) a Normal."""
         paths, cols, times = self._paths(fh, X)
         if paths.samples is None:
-            mean = self._to_frame(_pick(paths.point(self.plan_.point_forecast), cols), times)
-            sd = np.sqrt(self._to_frame(_pick(paths.variance(), cols), times)).clip(lower=1e-12)
+            mean = self._to_frame(pick(paths.point(self.plan_.point_forecast), cols), times)
+            sd = np.sqrt(self._to_frame(pick(paths.variance(), cols), times)).clip(lower=1e-12)
             return Normal(mu=mean, sigma=sd, index=mean.index, columns=mean.columns)
         paths.variance()  # one sample path has no spread: a ValueError saying so
-        samples = _pick(paths.samples, cols)
+        samples = pick(paths.samples, cols)
         frames = [self._to_frame(samples[:, k], times) for k in range(samples.shape[1])]
         spl = pd.concat(frames, keys=range(len(frames)))
         ref = frames[0]
@@ -844,8 +827,3 @@ class LLMForecaster(BaseForecaster):
             },
         ]
 
-
-def _pick(values, cols):
-    """``values[i, ..., cols[i]]`` for every row ``i`` (each row's own steps)."""
-    shape = (cols.shape[0],) + (1,) * (values.ndim - 2) + (cols.shape[1],)
-    return np.take_along_axis(values, cols.reshape(shape), axis=-1)
