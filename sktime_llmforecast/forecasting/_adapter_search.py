@@ -36,7 +36,7 @@ from sktime_llmforecast.nn import (
 FINALISTS = 2
 #: another adapter is chosen over the primary one only when its validation MASE is
 #: below this times the primary's (in each rung where both are scored)
-CHALLENGE_MARGIN = 0.8
+CHALLENGE_MARGIN = 0.9
 #: validation windows the rungs score, at most (evenly spaced over all of them)
 MAX_SCORED_WINDOWS = 256
 
