@@ -109,3 +109,14 @@ def test_the_check_scores_zero_shot_folds_as_one_by_one_forecasts(adapters):
     assert together.keys() == alone.keys() == {30, 20, 10}
     for back, fold in alone.items():
         assert together[back] == pytest.approx(fold, rel=1e-6)
+
+
+def test_a_fine_tune_that_changes_nothing_is_a_tie_the_pretrained_model_wins(adapters):
+    """The zero-shot folds are decoded in one batch, the fine-tuned ones alone: float
+    rounding must not turn a tie into a fine-tune."""
+    f = _zero_shot(adapters["patch"], finetune_epochs=2, learning_rate=1e-12,
+                   check_folds=2, validation_fraction=0.2, difference=False)
+    check = _fit_check.run_fit_check(f, load_airline(), None, 5, 2)
+    zero, tuned = check.scores["values, zero-shot"], check.scores["values, fine-tuned"]
+    assert tuned == pytest.approx(zero, rel=1e-6)
+    assert not check.fine_tune

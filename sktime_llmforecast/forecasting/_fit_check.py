@@ -39,6 +39,10 @@ DIFFERENCE_FOLDS = 2
 #: differences are chosen when their MASE over the values' is below this
 #: (geometric mean over the folds): values are kept unless differences clearly win
 DIFFERENCE_MARGIN = 0.9
+#: scores within this relative distance are a tie: a fine-tune that kept the
+#: pretrained weights forecasts as the zero-shot model does, but the zero-shot folds
+#: are decoded in one batch, whose float rounding differs from one-by-one decoding
+TIE_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,8 @@ class FitCheck:
     difference : bool
         Whether the network should read differences.
     fine_tune : bool
-        Whether fine-tuning scored strictly lower (ties keep the pretrained model).
+        Whether fine-tuning scored lower by more than ``TIE_TOLERANCE`` (ties keep
+        the pretrained model).
     """
 
     scores: dict
@@ -159,7 +164,8 @@ def run_fit_check(forecaster, y, X, horizon, n_folds, representations=(False,),
             errors = {back: {**errors[back], **more[back]} for back in more}
     names = list(next(iter(errors.values())))
     scores = {name: float(np.mean([e[name] for e in errors.values()])) for name in names}
-    fine_tune = scores[tuned] < scores[zero] if tuned in scores else fine_tunes
+    fine_tune = (scores[tuned] < scores[zero] * (1 - TIE_TOLERANCE) if tuned in scores
+                 else fine_tunes)
     return FitCheck(scores={**scores, **extra}, held_out=tuple(sorted(errors, reverse=True)),
                     difference=difference, fine_tune=fine_tune)
 
