@@ -9,6 +9,7 @@ from sktime.datasets import load_airline
 from sktime_llmforecast import BinTokenizer, LLMForecaster, PatchTokenizer
 from sktime_llmforecast.forecasting import _fit_check
 from sktime_llmforecast.forecasting._fitted_paths import shared_network_predictions
+from sktime_llmforecast.nn import TrainResult, empty_history
 from sktime_llmforecast.pretraining import PretrainConfig, pretrain_adapter
 from tests.conftest import QUICK_PRETRAIN as QUICK
 from tests.conftest import TINY_GPT2_1 as TINY
@@ -120,3 +121,21 @@ def test_a_fine_tune_that_changes_nothing_is_a_tie_the_pretrained_model_wins(ada
     zero, tuned = check.scores["values, zero-shot"], check.scores["values, fine-tuned"]
     assert tuned == pytest.approx(zero, rel=1e-6)
     assert not check.fine_tune
+
+
+def test_a_fine_tune_that_kept_the_pretrained_weights_scores_as_zero_shot(adapters,
+                                                                          monkeypatch):
+    """No second decode where the fine-tune kept the adapter's weights: the score is
+    the zero-shot model's at that fold (for sampled tokens, not other draws)."""
+    predicts = []
+    real = LLMForecaster._predict
+    monkeypatch.setattr(LLMForecaster, "_predict",
+                        lambda self, *a, **k: predicts.append(1) or real(self, *a, **k))
+    # every fine-tune keeps the pretrained weights (as no epoch lowered the loss)
+    monkeypatch.setattr(LLMForecaster, "_fine_tune",
+                        lambda *args: TrainResult(history=empty_history()))
+    f = _zero_shot(adapters["bins"], finetune_epochs=2, check_folds=2,
+                   validation_fraction=0.2, difference=False)
+    check = _fit_check.run_fit_check(f, load_airline(), None, 5, 2)
+    assert check.scores["values, fine-tuned"] == check.scores["values, zero-shot"]
+    assert not check.fine_tune and predicts == []

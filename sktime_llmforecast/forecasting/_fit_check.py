@@ -159,7 +159,8 @@ def run_fit_check(forecaster, y, X, horizon, n_folds, representations=(False,),
     tuned, zero = label(difference, True), label(difference, False)
     if fine_tunes:
         more = _fold_errors({tuned: base.clone().set_params(difference=difference)},
-                            y, X, from_end, list(errors), horizon)
+                            y, X, from_end, list(errors), horizon,
+                            unchanged={back: e[zero] for back, e in errors.items()})
         if more:  # else no fine-tuned fold scored: keep the representation, fine-tune
             errors = {back: {**errors[back], **more[back]} for back in more}
     names = list(next(iter(errors.values())))
@@ -179,7 +180,8 @@ def difference_ratio(errors):
     return float(np.exp(np.mean(np.log(ratios)))) if ratios else 1.0
 
 
-def _fold_errors(candidates, y, X, from_end, folds, horizon, shared=False):
+def _fold_errors(candidates, y, X, from_end, folds, horizon, shared=False,
+                 unchanged=None):
     """``{fold: {name: MASE}}`` of each of ``candidates`` (name -> forecaster) fitted
     before and scored on the ``horizon`` values after each fold's cutoff; folds a
     fit rejects or without a value to score are left out.
@@ -187,19 +189,28 @@ def _fold_errors(candidates, y, X, from_end, folds, horizon, shared=False):
     ``shared``: the candidates are zero-shot forecasters of one adapter (one
     network at every fold), so all their folds' forecasts are decoded in one batch
     (``shared_network_predictions``) instead of one decode per fold and candidate.
+    ``unchanged``: ``{fold: MASE}`` of the zero-shot model; a candidate whose
+    fine-tune kept the pretrained weights there (``best_epoch == -1``) forecasts as
+    that model does, so it gets its score without a second decode (for a token
+    network, a second decode would differ only by its random draws).
     """
     steps = list(range(1, horizon + 1))
-    scored, waiting = {}, {}  # (fold, name) -> forecast; -> (fitted, x_ahead)
+    scored, waiting, kept = {}, {}, {}  # (fold, name) -> forecast; (fitted, X); MASE
     for back in folds:
         past = from_end >= back
         x_past, x_ahead = _x_parts(X, y, past, _ahead(from_end, back, horizon))
         try:
             fold = {(back, name): candidate.clone().fit(y[past], X=x_past, fh=steps)
                     for name, candidate in candidates.items()}
+            same = {key: unchanged[back] for key, f in fold.items()
+                    if unchanged is not None and back in unchanged
+                    and f.history_["best_epoch"] == -1}
             if not shared:
-                fold = {key: f.predict(fh=steps, X=x_ahead) for key, f in fold.items()}
+                fold = {key: f.predict(fh=steps, X=x_ahead) for key, f in fold.items()
+                        if key not in same}
         except ValueError:  # this fold's data is not forecastable; the full y may be
             continue
+        kept.update(same)
         if shared:
             waiting.update({key: (f, x_ahead) for key, f in fold.items()})
         else:
@@ -209,10 +220,13 @@ def _fold_errors(candidates, y, X, from_end, folds, horizon, shared=False):
         scored.update(zip(keys, shared_network_predictions(
             [waiting[k][0] for k in keys], steps, [waiting[k][1] for k in keys])))
     out = {}
-    for (back, name), forecast in scored.items():
+    for back, name in list(scored) + list(kept):
+        if (back, name) in kept:
+            out.setdefault(back, {})[name] = kept[(back, name)]
+            continue
         past = from_end >= back
         out.setdefault(back, {})[name] = scaled_error(
-            y[past], y[_ahead(from_end, back, horizon)], forecast)
+            y[past], y[_ahead(from_end, back, horizon)], scored[(back, name)])
     return {back: fold for back, fold in out.items()
             if all(np.isfinite(v) for v in fold.values())}
 
