@@ -135,6 +135,18 @@ def choices(folds):
     return pd.DataFrame(out)
 
 
+def series_ranks(folds):
+    """Per series: the switcher's mean MASE and the best and worst fixed adapter's."""
+    fixed = folds[folds["method"].isin(FIXED.values())]
+    mean = fixed.groupby(["series", "method"])["MASE"].mean().unstack()
+    mean = mean.rename(columns={v: k for k, v in FIXED.items()})
+    switcher = folds[folds["method"] == SWITCH].groupby("series")["MASE"].mean()
+    return pd.DataFrame({"series": mean.index, "switcher": switcher.reindex(mean.index),
+                         "best": mean.idxmin(axis=1), "best_mase": mean.min(axis=1),
+                         "worst": mean.idxmax(axis=1), "worst_mase": mean.max(axis=1)}
+                        ).reset_index(drop=True)
+
+
 def complete_series(folds):
     """Series on which every method has a row for every seed it runs."""
     ok = folds[folds["error"].isna()] if "error" in folds else folds
@@ -199,6 +211,18 @@ def markdown(folds, machine):
             f"times, the worst {int((ch['kept'] == ch['worst']).sum())} times; its forecast "
             f"equals the kept adapter's fixed forecast in {int(ch['same_as_fixed'].sum())} "
             f"of {len(ch)} folds.",
+        ]
+        per = series_ranks(folds[folds["series"].isin(complete)])
+        lines += [
+            "",
+            "Per series (mean MASE over the origins), the switcher against the fixed "
+            "adapters, fine-tuned: "
+            + "; ".join(f"{r.series} {r.switcher:.3f} (best {r.best} {r.best_mase:.3f}, "
+                        f"worst {r.worst} {r.worst_mase:.3f})" for r in per.itertuples())
+            + f". It scores as the series' worst fixed adapter on "
+            f"{int(np.isclose(per['switcher'], per['worst_mase'], rtol=1e-6).sum())} of "
+            f"{len(per)} series and worse than it on "
+            f"{int((per['switcher'] > per['worst_mase'] * (1 + 1e-6)).sum())}.",
         ]
     failed = folds[folds["error"].notna()] if "error" in folds else folds.iloc[:0]
     for r in failed.itertuples():
