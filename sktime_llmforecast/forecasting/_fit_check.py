@@ -39,9 +39,8 @@ DIFFERENCE_FOLDS = 2
 #: differences are chosen when their MASE over the values' is below this
 #: (geometric mean over the folds): values are kept unless differences clearly win
 DIFFERENCE_MARGIN = 0.9
-#: scores within this relative distance are a tie: a fine-tune that kept the
-#: pretrained weights forecasts as the zero-shot model does, but the zero-shot folds
-#: are decoded in one batch, whose float rounding differs from one-by-one decoding
+#: scores within this relative distance are a tie: the zero-shot folds are decoded
+#: in one batch and the fine-tuned ones alone, and batches round differently
 TIE_TOLERANCE = 1e-6
 
 
@@ -188,7 +187,9 @@ def _fold_errors(candidates, y, X, from_end, folds, horizon, shared=False,
 
     ``shared``: the candidates are zero-shot forecasters of one adapter (one
     network at every fold), so all their folds' forecasts are decoded in one batch
-    (``shared_network_predictions``) instead of one decode per fold and candidate.
+    (``shared_network_predictions``) instead of one decode per fold and candidate,
+    and the clones waiting for it hold one network object (a network that trains
+    its backbone would otherwise hold a private copy per clone).
     ``unchanged``: ``{fold: MASE}`` of the zero-shot model; a candidate whose
     fine-tune kept the pretrained weights there (``best_epoch == -1``) forecasts as
     that model does, so it gets its score without a second decode (for a token
@@ -211,7 +212,10 @@ def _fold_errors(candidates, y, X, from_end, folds, horizon, shared=False,
         except ValueError:  # this fold's data is not forecastable; the full y may be
             continue
         kept.update(same)
-        if shared:
+        if shared:  # one network object for all: the clones' copies are freed
+            for f in fold.values():
+                f.network_ = next((g.network_ for g, _ in waiting.values()
+                                   if g.network_.config == f.network_.config), f.network_)
             waiting.update({key: (f, x_ahead) for key, f in fold.items()})
         else:
             scored.update(fold)
