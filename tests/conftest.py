@@ -48,6 +48,27 @@ def tiny_forecaster(**params):
     return LLMForecaster(**{**defaults, **params})
 
 
+def pretrain_tiny_adapters(folder, archs, prediction_length):
+    """Pretrain a few steps of one tiny adapter (one block of the tiny GPT-2) per
+    ``archs`` entry, ``name -> (tokenizer, context_length)``, into ``folder``; patch
+    adapters train MSE and quantile CRPS, token adapters cross-entropy. Returns
+    ``name -> path stem``."""
+    from sktime_llmforecast import LLMForecaster, PatchTokenizer
+    from sktime_llmforecast.pretraining import PretrainConfig, pretrain_adapter
+
+    stems = {}
+    for name, (tok, context) in archs.items():
+        f = LLMForecaster(backbone=TINY_GPT2_1, n_layers=1, pretrained=None, tokenizer=tok,
+                          context_length=context, prediction_length=prediction_length,
+                          device="cpu")
+        patch = isinstance(tok, PatchTokenizer)
+        losses = ("mse", "crps_quantile") if patch else ("token_ce",)
+        pretrain_adapter(f, folder / name, PretrainConfig(steps=4, **QUICK_PRETRAIN),
+                         losses=losses)
+        stems[name] = folder / name
+    return stems
+
+
 @pytest.fixture
 def tiny_gpt2():
     return dict(TINY_GPT2)

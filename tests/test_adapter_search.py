@@ -16,9 +16,8 @@ from sktime_llmforecast import (
 )
 from sktime_llmforecast.forecasting import _adapter_search
 from sktime_llmforecast.forecasting import plan as plan_module
-from sktime_llmforecast.pretraining import PretrainConfig, pretrain_adapter
-from tests.conftest import QUICK_PRETRAIN as QUICK
 from tests.conftest import TINY_GPT2_1 as TINY
+from tests.conftest import pretrain_tiny_adapters
 
 ARCHS = {  # stem -> (tokenizer, context_length): the token adapters read shorter contexts
     "tiny-patch": (PatchTokenizer(patch_len=8, stride=4), 24),
@@ -31,15 +30,7 @@ ARCHS = {  # stem -> (tokenizer, context_length): the token adapters read shorte
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory):
     """Three tiny adapters of the same backbone, as if shipped (stem -> path)."""
-    folder = tmp_path_factory.mktemp("shipped")
-    stems = {}
-    for name, (tok, context) in ARCHS.items():
-        f = LLMForecaster(backbone=TINY, n_layers=1, pretrained=None, tokenizer=tok,
-                          context_length=context, prediction_length=6, device="cpu")
-        losses = ("mse", "crps_quantile") if "patch" in name else ("token_ce",)
-        pretrain_adapter(f, folder / name, PretrainConfig(steps=4, **QUICK), losses=losses)
-        stems[name] = folder / name
-    return stems
+    return pretrain_tiny_adapters(tmp_path_factory.mktemp("shipped"), ARCHS, 6)
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ from sktime_llmforecast import BinTokenizer, LLMForecaster, PatchTokenizer
 from sktime_llmforecast.forecasting import _fit_check
 from sktime_llmforecast.forecasting._fitted_paths import shared_network_predictions
 from sktime_llmforecast.nn import TrainResult, empty_history
-from sktime_llmforecast.pretraining import PretrainConfig, pretrain_adapter
-from tests.conftest import QUICK_PRETRAIN as QUICK
 from tests.conftest import TINY_GPT2_1 as TINY
+from tests.conftest import pretrain_tiny_adapters
 
 TOKENIZERS = {"patch": (PatchTokenizer(patch_len=8, stride=4), 24),
               "bins": (BinTokenizer(n_bins=32), 16)}
@@ -20,15 +19,7 @@ TOKENIZERS = {"patch": (PatchTokenizer(patch_len=8, stride=4), 24),
 
 @pytest.fixture(scope="module")
 def adapters(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("adapters")
-    out = {}
-    for name, (tok, context) in TOKENIZERS.items():
-        f = LLMForecaster(backbone=TINY, n_layers=1, pretrained=None, tokenizer=tok,
-                          context_length=context, prediction_length=4, device="cpu")
-        losses = ("mse", "crps_quantile") if name == "patch" else ("token_ce",)
-        pretrain_adapter(f, folder / name, PretrainConfig(steps=4, **QUICK), losses=losses)
-        out[name] = folder / name
-    return out
+    return pretrain_tiny_adapters(tmp_path_factory.mktemp("adapters"), TOKENIZERS, 4)
 
 
 def _zero_shot(adapter, **kw):

@@ -6,14 +6,14 @@ import torch
 from sktime.datasets import load_airline
 
 from sktime_llmforecast import LLMForecaster
+from sktime_llmforecast.nn import forecast_paths
+from sktime_llmforecast.nn.token import sample_token
 from sktime_llmforecast.tokenizers import (
     BinTokenizer,
     ChunkedDigitTokenizer,
     DigitTokenizer,
     PatchTokenizer,
 )
-from sktime_llmforecast.nn import forecast_paths
-from sktime_llmforecast.nn.token import sample_token
 from tests.conftest import TINY_GPT2, TINY_LLAMA
 
 BACKBONE = dict(TINY_GPT2, n_positions=512)
@@ -87,13 +87,19 @@ def _backbone_batches(net):
     return calls
 
 
-def test_sampling_reads_each_window_once_and_draws_the_same_paths():
+def _chunked_network_and_two_windows(max_epochs):
+    """A chunked (k=2) network fitted on AirPassengers for 6 steps, and two windows
+    of 24 values ``(ctx, mask)`` to decode from."""
     y = load_airline()
-    f = _token_forecaster(ChunkedDigitTokenizer(k=2), max_epochs=2)
+    f = _token_forecaster(ChunkedDigitTokenizer(k=2), max_epochs=max_epochs)
     f.fit(y[:-6], fh=np.arange(1, 7))
-    net = f.network_
     ctx = torch.tensor(np.stack([y.values[-30:-6], y.values[-40:-16]]), dtype=torch.float64)
-    mask = torch.ones_like(ctx, dtype=torch.bool)
+    return f, ctx, torch.ones_like(ctx, dtype=torch.bool)
+
+
+def test_sampling_reads_each_window_once_and_draws_the_same_paths():
+    f, ctx, mask = _chunked_network_and_two_windows(max_epochs=2)
+    net = f.network_
     calls = _backbone_batches(net)
     with torch.no_grad():
         samples = net.sample(ctx, mask, num_samples=5, seed=3)
@@ -117,12 +123,8 @@ def test_sampling_reads_each_window_once_and_draws_the_same_paths():
 
 def test_decoding_stops_at_the_values_asked_with_the_same_draws():
     """``n_values``: the first values of the whole head's paths, for fewer steps."""
-    y = load_airline()
-    f = _token_forecaster(ChunkedDigitTokenizer(k=2), max_epochs=1)
-    f.fit(y[:-6], fh=np.arange(1, 7))
+    f, ctx, mask = _chunked_network_and_two_windows(max_epochs=1)
     net = f.network_
-    ctx = torch.tensor(np.stack([y.values[-30:-6], y.values[-40:-16]]), dtype=torch.float64)
-    mask = torch.ones_like(ctx, dtype=torch.bool)
     calls = _backbone_batches(net)
     with torch.no_grad():
         whole = net.sample(ctx, mask, num_samples=5, seed=3)
@@ -134,7 +136,7 @@ def test_decoding_stops_at_the_values_asked_with_the_same_draws():
     torch.testing.assert_close(first, whole[:, :, :2])
     torch.testing.assert_close(greedy, net.greedy(ctx, mask)[:, :2])
     # forecast_paths asks a token network for no more than the steps it needs
-    paths = forecast_paths(net, [y.values[:-6]], 24, 3, "cpu")
+    paths = forecast_paths(net, [load_airline().values[:-6]], 24, 3, "cpu")
     assert paths.samples.shape == (1, f.num_samples, 3)
 
 
