@@ -86,8 +86,12 @@ def rung_scores(y_train, seed):
 
 
 def mase(y_train, y_test, pred):
-    scale = np.mean(np.abs(y_train.values[SP:] - y_train.values[:-SP]))
-    return float(np.mean(np.abs(y_test.values - np.asarray(pred))) / scale)
+    """Seasonal MASE (period ``SP``) of the forecast values ``pred``."""
+    from sktime.performance_metrics.forecasting import MeanAbsoluteScaledError
+
+    return float(MeanAbsoluteScaledError(sp=SP)(
+        y_test.to_numpy(float), np.asarray(pred, dtype=float).ravel(),
+        y_train=y_train.to_numpy(float)))
 
 
 def run(seed, folds_csv=FOLDS_CSV):

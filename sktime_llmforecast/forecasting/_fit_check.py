@@ -224,13 +224,11 @@ def _fold_errors(candidates, y, X, from_end, folds, horizon, shared=False,
         scored.update(zip(keys, shared_network_predictions(
             [waiting[k][0] for k in keys], steps, [waiting[k][1] for k in keys])))
     out = {}
-    for back, name in list(scored) + list(kept):
-        if (back, name) in kept:
-            out.setdefault(back, {})[name] = kept[(back, name)]
-            continue
-        past = from_end >= back
+    for (back, name), forecast in scored.items():
         out.setdefault(back, {})[name] = scaled_error(
-            y[past], y[_ahead(from_end, back, horizon)], scored[(back, name)])
+            y[from_end >= back], y[_ahead(from_end, back, horizon)], forecast)
+    for (back, name), error in kept.items():
+        out.setdefault(back, {})[name] = error
     return {back: fold for back, fold in out.items()
             if all(np.isfinite(v) for v in fold.values())}
 

@@ -138,8 +138,8 @@ class BackboneNetwork(nn.Module):
         """Forecast ``horizon`` steps after each row of ``context (B, L)``.
 
         ``greedy=True`` asks for a deterministic ``mean``; otherwise sampling
-        networks draw ``sampling.num_samples`` paths. ``n_values`` (at most
-        ``horizon``; None: ``horizon``): the steps the caller needs; a network
+        networks draw ``sampling.num_samples`` paths. ``n_values`` (None, or more
+        than ``horizon``: ``horizon``): the steps the caller needs; a network
         that decodes value by value (token networks) stops there, the others
         forecast their whole head. Returns a :class:`NetworkForecast` of tensors.
         """

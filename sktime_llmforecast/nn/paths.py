@@ -180,7 +180,7 @@ def forecast_paths(net, series, history_length, total, device,
             draws = replace(sampling, num_samples=1,
                             seed=sampling.seed + _BLOCK_SEED_STRIDE * block_no)
         block = run_batched(lambda c, m, _s=draws, _n=total - done: net.predict(
-            c, m, _s, greedy, n_values=min(_n, net.config.horizon)), ctx, mask, device)
+            c, m, _s, greedy, n_values=_n), ctx, mask, device)
         if block.samples is not None:
             block.samples = block.samples.reshape(n_series, sampling.num_samples, -1)
             flat = block.samples.reshape(n_series * sampling.num_samples, -1)
