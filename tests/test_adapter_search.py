@@ -2,6 +2,8 @@
 adapters (zero-shot rung, then the best two fine-tuned), the primary (patch) adapter
 kept unless another beats it by ``CHALLENGE_MARGIN``."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -107,30 +109,69 @@ def test_another_adapter_must_beat_the_primary_one_by_the_margin(
     assert set(scores.query("round == 1")["adapter"]) == {f"tiny-{n}" for n in finalists}
     assert names[type(f.network_.tokenizer)] == winner
     assert names[type(f.selected_tokenizer_)] == winner
-    # the primary adapter is fitted as if it were fixed: its rolling-origin check ran
-    assert (f.check_scores_ is not None) == (winner == "patch")
+    # the kept adapter is fitted as if it were fixed: its rolling-origin check ran
+    assert f.check_scores_ is not None
+
+
+def _bins_win(monkeypatch):
+    """Make the scaled-bin adapter score best in both rungs."""
+    monkeypatch.setattr(_adapter_search, "forecast_mase",
+                        lambda net, *a: 0.5 if isinstance(net.tokenizer, BinTokenizer)
+                        else 1.0)
 
 
 @pytest.mark.parametrize("challenge", [0.0, 1e9])
 def test_the_winner_is_the_forecaster_its_adapter_gives_when_fixed(
-        ship, shipped, margin, challenge):
-    """A token winner is fine-tuned exactly as fit fine-tunes one adapter, without
-    the rolling-origin check; the primary adapter is fitted as if it were fixed."""
+        ship, margin, monkeypatch, challenge):
+    """Whichever adapter wins is fitted as if it were fixed, its rolling-origin
+    check included (a token winner keeps the network its rung fine-tuned when the
+    check fine-tunes it on the same representation)."""
     ship("tiny-patch", "tiny-bins")
     margin(challenge)
+    _bins_win(monkeypatch)
     y = load_airline()
     f = _auto().fit(y, fh=[1, 2, 3])
-    if isinstance(f.network_.tokenizer, PatchTokenizer):
+    if challenge == 0.0:
+        assert isinstance(f.network_.tokenizer, PatchTokenizer)
+        assert set(f.tokenizer_scores_["round"]) == {0}
         g = _auto(tokenizer=None).fit(y, fh=[1, 2, 3])
-        assert f.check_scores_ == g.check_scores_ and f.check_scores_ is not None
-        if challenge == 0.0:
-            assert set(f.tokenizer_scores_["round"]) == {0}
     else:
-        assert f.check_scores_ is None and not f.difference_
-        g = _auto(pretrained=str(shipped["tiny-bins"]), check_folds=0).fit(y, fh=[1, 2, 3])
+        assert isinstance(f.network_.tokenizer, BinTokenizer)
+        g = _auto(tokenizer=BinTokenizer(n_bins=32)).fit(y, fh=[1, 2, 3])
+    assert f.check_scores_ == g.check_scores_ and f.check_scores_ is not None
     np.testing.assert_allclose(f.predict().values, g.predict().values, rtol=1e-6)
     assert f.history_["epochs_run"] == g.history_["epochs_run"]
     assert f.difference_ == g.difference_
+
+
+@pytest.mark.parametrize("undone", ["finetune_epochs", "difference"])
+def test_a_check_that_undoes_the_rungs_fine_tune_starts_the_winner_again(
+        ship, margin, monkeypatch, undone):
+    """The challenger's rung fine-tuned it on values; where the check keeps the
+    pretrained weights or reads differences, that network is not the one fit gives,
+    so the winner starts again from its adapter."""
+    from sktime_llmforecast.forecasting import llm
+    real = llm.checked_plan
+
+    def check_choosing(forecaster, plan, *args):
+        plan, scores = real(forecaster, plan, *args)
+        if scores is not None:  # as if the check had chosen otherwise
+            plan = replace(plan, **{undone: 0 if undone == "finetune_epochs" else True})
+        return plan, scores
+
+    monkeypatch.setattr(llm, "checked_plan", check_choosing)
+    ship("tiny-patch", "tiny-bins")
+    margin(1e9)
+    _bins_win(monkeypatch)
+    y = load_airline()
+    f = _auto(difference=False).fit(y, fh=[1, 2, 3])
+    g = _auto(difference=False, tokenizer=BinTokenizer(n_bins=32)).fit(y, fh=[1, 2, 3])
+    assert isinstance(f.network_.tokenizer, BinTokenizer)
+    if undone == "finetune_epochs":
+        assert f.history_["epochs_run"] == 0
+    assert f.difference_ == (undone == "difference")
+    assert f.history_["epochs_run"] == g.history_["epochs_run"]
+    np.testing.assert_allclose(f.predict().values, g.predict().values, rtol=1e-6)
 
 
 def test_a_fixed_or_none_tokenizer_takes_the_patch_adapter_without_a_search(ship):

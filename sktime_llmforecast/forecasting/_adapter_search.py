@@ -4,10 +4,11 @@ adapter as the incumbent.
 Every adapter is scored zero-shot on the user's validation windows (the cheap first
 rung). Another adapter challenges the primary one only when its score is below
 ``CHALLENGE_MARGIN`` times the primary's; with no challenger the primary adapter is
-kept and ``fit`` goes on as if it were fixed (its rolling-origin check included).
-Otherwise the best two of the primary and the challengers are fine-tuned as ``fit``
-would fine-tune one, and a challenger again has to beat the primary's fine-tuned
-score by the margin. Few validation windows are close to their series' end and
+kept. Otherwise the best two of the primary and the challengers are fine-tuned as
+``fit`` would fine-tune one, and a challenger again has to beat the primary's
+fine-tuned score by the margin. Whichever adapter is kept, ``fit`` goes on as if it
+were fixed, its rolling-origin check included (a challenger keeps its fine-tuned
+network when the check fine-tunes it on the values it was tuned on). Few validation windows are close to their series' end and
 to each other, so a small win on them is mostly noise; the margin was chosen on
 series outside the accuracy benchmark (``benchmarks/adapter_margin.py``).
 """
@@ -85,7 +86,9 @@ def select_adapter(plan, series, horizon, fine_tune):
     AdapterChoice or None
         ``network`` None: the primary adapter won (no challenger within the margin
         at the zero-shot rung, or none beat its fine-tuned score by it); ``fit``
-        then fits it as if it were fixed. None when there is nothing to choose:
+        then fits it as if it were fixed. Else a challenger, fine-tuned: ``fit``
+        fits it as if fixed too, and keeps this network only when its check
+        fine-tunes on the same representation. None when there is nothing to choose:
         fewer than two adapters can read ``series`` (token adapters cannot read
         missing values), or the series are too short for a validation split.
 

@@ -88,8 +88,7 @@ def checked_plan(forecaster, plan, y, X, asked, after_pretrain):
 
     The check runs when ``fit`` starts from one pretrained adapter (not
     ``pretrain``'s network, ``after_pretrain``; not a plan that still holds several
-    shipped adapters: a search that keeps another than the primary one has scored
-    its finalists on the validation windows instead) with
+    shipped adapters: ``fit`` checks the one ``select_adapter`` keeps) with
     ``check_folds > 0``, and there is a choice: ``difference="auto"``, or a
     fine-tune (``finetune_epochs > 0``). Each fold forecasts ``asked`` steps (None:
     the adapter's horizon).

@@ -96,7 +96,8 @@ class LLMForecaster(BaseForecaster):
         as the incumbent: each is scored zero-shot on the validation windows; when
         another scores below 0.9 times the primary's, the best two are fine-tuned
         and a challenger is kept only if it again beats the primary by that
-        margin; otherwise the primary adapter is fitted as if it were fixed
+        margin; the adapter kept is then fitted as if it were fixed, its
+        rolling-origin check included
         (``tokenizer_scores_``, ``selected_tokenizer_``; adapters a setting such as
         ``context_length`` contradicts, and token adapters when ``y`` has missing
         values, are left out). With ``pretrained=None`` a
@@ -603,10 +604,17 @@ class LLMForecaster(BaseForecaster):
             if choice is not None:
                 self.tokenizer_scores_ = choice.scores
                 self.selected_tokenizer_ = choice.plan.tokenizer.clone()
-            if choice is None or choice.network is None:  # the primary adapter, as if
-                plan, choice = replace(plan, adapter_candidates=()), None  # it were fixed
-                checked = self.clone().set_params(tokenizer=plan.tokenizer.clone())
+            if choice is None or choice.network is None:  # the primary adapter
+                plan, choice = replace(plan, adapter_candidates=()), None
+            else:
+                plan = choice.plan
+            # the kept adapter is fitted as if it were fixed, its check included
+            checked = self.clone().set_params(tokenizer=plan.tokenizer.clone())
+        rung = plan  # the check may undo the fine-tune the rung gave a challenger:
         plan, self.check_scores_ = checked_plan(checked, plan, y, X, asked, after_pretrain)
+        if choice is not None and (plan.difference != rung.difference
+                                   or plan.finetune_epochs != rung.finetune_epochs):
+            choice = None  # then it starts again from its adapter
         self._seasonality, self._covariates, x_memory, series = self._network_input(
             memory, plan, X, y)
         self.sp_, self.seasonal_models_ = self._seasonality.sp, self._seasonality.models
