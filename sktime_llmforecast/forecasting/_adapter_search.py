@@ -8,9 +8,10 @@ kept. Otherwise the best two of the primary and the challengers are fine-tuned a
 ``fit`` would fine-tune one, and a challenger again has to beat the primary's
 fine-tuned score by the margin. Whichever adapter is kept, ``fit`` goes on as if it
 were fixed, its rolling-origin check included (a challenger keeps its fine-tuned
-network when the check fine-tunes it on the values it was tuned on). Few validation windows are close to their series' end and
-to each other, so a small win on them is mostly noise; the margin was chosen on
-series outside the accuracy benchmark (``benchmarks/adapter_margin.py``).
+network when the check fine-tunes it on the representation it was tuned on). Few
+validation windows are close to their series' end and to each other, so a small win
+on them is mostly noise; the margin was chosen on series outside the accuracy
+benchmark (``benchmarks/adapter_margin.py``).
 """
 
 from __future__ import annotations
