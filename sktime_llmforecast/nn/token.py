@@ -18,6 +18,7 @@ from sktime_llmforecast.heads import TokenHead
 from sktime_llmforecast.interfaces import build_token_embedding
 from sktime_llmforecast.nn.base import BackboneNetwork, Batch, NetworkForecast
 from sktime_llmforecast.nn.config import NetworkConfig, SamplingConfig
+from sktime_llmforecast.nn.kv_cache import growing_cache
 
 # encoder-only architectures attend to the future: teacher forcing would leak
 _BIDIRECTIONAL = {
@@ -95,14 +96,15 @@ class TokenForecastNetwork(BackboneNetwork):
         the updated cache).
 
         ``start`` is the sequence position of ``ids[:, 0]`` (non-zero when decoding
-        with a cache), so each token gets its position inside its value. Training
-        asks for the forecast positions only (``logits_from``): the head over a
-        vocabulary of ``V`` entries then never materialises ``(B, T, V)`` logits
-        for the context.
+        with a cache that holds the earlier tokens; at 0 the prompt goes first,
+        into ``cache`` when one is given), so each token gets its position inside
+        its value. Training asks for the forecast positions only (``logits_from``):
+        the head over a vocabulary of ``V`` entries then never materialises
+        ``(B, T, V)`` logits for the context.
         """
         emb = self.interface(ids, start=start)  # (B, T, D)
         n_prefix = 0
-        if cache is None:  # the prompt goes first; later steps find it in the cache
+        if start == 0:  # the prompt goes first; later steps find it in the cache
             emb, attention = self._with_prompt(emb, attention)
             n_prefix = self.n_prompt_tokens
         elif self.n_prompt_tokens:
@@ -198,13 +200,16 @@ class TokenForecastNetwork(BackboneNetwork):
         """
         w = self.tokenizer.tokens_per_value
         n_steps = min(n_values or self.config.horizon, self.config.horizon) * w
-        logits, past = self(ids, attention, logits_from=ids.shape[1] - 1)
+        config = self.backbone.config
+        logits, past = self(ids, attention, cache=growing_cache(config),
+                            logits_from=ids.shape[1] - 1)
         if repeats > 1:
             attention = attention.repeat_interleave(repeats, dim=0)
             if repeat_cache(past, repeats):
                 logits = logits.repeat_interleave(repeats, dim=0)
             else:  # a cache that cannot repeat its rows: read every path's window
                 logits, past = self(ids.repeat_interleave(repeats, dim=0), attention,
+                                    cache=growing_cache(config),
                                     logits_from=ids.shape[1] - 1)
         next_logits = logits[:, -1]
         n_ctx = ids.shape[1]

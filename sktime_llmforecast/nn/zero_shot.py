@@ -19,8 +19,14 @@ import numpy as np
 import torch
 
 from sktime_llmforecast.backbones import load_text_tokenizer
-from sktime_llmforecast.nn.base import BackboneNetwork, Batch, NetworkForecast, max_positions
+from sktime_llmforecast.nn.base import (
+    BackboneNetwork,
+    Batch,
+    NetworkForecast,
+    max_positions,
+)
 from sktime_llmforecast.nn.config import SamplingConfig
+from sktime_llmforecast.nn.kv_cache import growing_cache
 from sktime_llmforecast.nn.token import cache_argument, repeat_cache, sample_token
 
 _SYMBOLS = "0123456789"
@@ -218,12 +224,14 @@ class ZeroShotDigitNetwork(BackboneNetwork):
         attention = torch.ones_like(ids).repeat(num_samples, 1)
         cache_name = cache_argument(self.backbone)
         keep = {"logits_to_keep": 1} if _keeps_logits(self.backbone) else {}
+        config = self.backbone.config
         out = self.backbone(input_ids=ids, attention_mask=attention[:1], use_cache=True,
-                            **keep)
+                            **{cache_name: growing_cache(config)}, **keep)
         logits, past = out.logits[:, -1].repeat(num_samples, 1), getattr(out, cache_name)
         if not repeat_cache(past, num_samples):  # read the prompt once per sample
             out = self.backbone(input_ids=ids.repeat(num_samples, 1), attention_mask=attention,
-                                use_cache=True, **keep)
+                                use_cache=True, **{cache_name: growing_cache(config)},
+                                **keep)
             logits, past = out.logits[:, -1], getattr(out, cache_name)
         vocab = logits.shape[-1]
         digits, sep, minus = self._grammar_masks(vocab, device)
