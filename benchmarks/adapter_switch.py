@@ -7,9 +7,11 @@ does and zero-shot (``max_epochs=0``); and ``LLMForecaster()``'s default
 ``tokenizer="auto"``, which chooses among them by successive halving with the
 patch adapter as the incumbent (all three scored zero-shot on the validation
 windows; another adapter is fine-tuned and kept only when it beats the patch
-adapter by the challenge margin; else the patch adapter is fitted as if fixed). Same series, origins, metrics and scale as ``benchmarks/accuracy.py``; each
-row records the adapter the fitted forecaster used, so the switcher's choice at
-every origin can be compared with what each fixed adapter scored there.
+adapter by the challenge margin; the adapter kept is then fitted as if it were
+fixed, its rolling-origin check included). Same series, origins, metrics and scale
+as ``benchmarks/accuracy.py``; each row records the adapter the fitted forecaster
+used, so the switcher's choice at every origin can be compared with what each fixed
+adapter scored there.
 
 The token adapters are not shipped yet: the script offers those of
 ``benchmarks/adapters/`` as if shipped (``_token_adapters.offered``); nothing is
@@ -176,7 +178,8 @@ def markdown(folds, machine):
          "`tokenizer=\"auto\"`, which scores the three zero-shot on the validation "
          "windows and leaves the patch adapter only for one that beats it there by "
          "the challenge margin, zero-shot and again fine-tuned (section *The "
-         "switcher's challenge margin*). Seeds "
+         "switcher's challenge margin*); the adapter kept is then fitted as if it "
+         "were fixed, its rolling-origin check included. Seeds "
          f"{sorted(set(folds['seed'].astype(int)))}. *s per fold*: fit and predict. "
          "Per-origin rows: [adapter_switch_folds.csv](adapter_switch_folds.csv)."
          + cover),
