@@ -191,10 +191,9 @@ class LLMForecaster(BaseForecaster):
         the last ``check_folds``, fine-tuning only when that scores lower than
         zero-shot. 0: no check (``difference="auto"`` reads values, and fine-tuning
         keeps the pretrained weights only when it does not lower the validation
-        loss). Not used after ``pretrain``, when ``tokenizer="auto"`` keeps
-        another shipped adapter than the primary one, or when there is nothing to
-        choose. Costs
-        up to ``5 * check_folds`` extra fits (``4 * check_folds`` of them
+        loss). With ``tokenizer="auto"`` among shipped adapters, it checks the
+        adapter the search keeps. Not used after ``pretrain``, or when there is
+        nothing to choose. Costs up to ``5 * check_folds`` extra fits (``4 * check_folds`` of them
         zero-shot, which do not train). Each panel member is cut at its own end;
         folds are placed by the shortest.
     finetune_interface : bool, default=False
@@ -329,8 +328,9 @@ class LLMForecaster(BaseForecaster):
         when the fine-tuned score was lower), and with ``difference="auto"``
         ``"differences / values"``, the geometric mean over all its zero-shot folds
         of the ratio of their MASEs (differences when below 0.9); None when no check
-        ran (``check_folds=0``, no fold fits in the series, after ``pretrain``, in
-        a search among shipped adapters, or nothing to choose).
+        ran (``check_folds=0``, no fold fits in the series, after ``pretrain``, or
+        nothing to choose); after a search among shipped adapters, the check of the
+        adapter kept.
     difference_ : bool
         Whether the network reads first differences (``difference``).
     adapter_card_ : dict or None
