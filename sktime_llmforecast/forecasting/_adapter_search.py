@@ -38,7 +38,7 @@ from sktime_llmforecast.nn import (
 FINALISTS = 2
 #: another adapter is chosen over the primary one only when its validation MASE is
 #: below this times the primary's (in each rung where both are scored)
-CHALLENGE_MARGIN = 0.9
+CHALLENGE_MARGIN = 0.95
 #: validation windows the rungs score, at most (evenly spaced over all of them): on
 #: 24 long synthetic series 64 windows gave every series the zero-shot rung's outcome
 #: of all 117 at about half the cost (``benchmarks/rung_windows.py``)
