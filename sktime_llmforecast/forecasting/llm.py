@@ -193,9 +193,9 @@ class LLMForecaster(BaseForecaster):
         keeps the pretrained weights only when it does not lower the validation
         loss). With ``tokenizer="auto"`` among shipped adapters, it checks the
         adapter the search keeps. Not used after ``pretrain``, or when there is
-        nothing to choose. Costs up to ``5 * check_folds`` extra fits (``4 * check_folds`` of them
-        zero-shot, which do not train). Each panel member is cut at its own end;
-        folds are placed by the shortest.
+        nothing to choose. Costs up to ``5 * check_folds`` extra fits
+        (``4 * check_folds`` of them zero-shot, which do not train). Each panel
+        member is cut at its own end; folds are placed by the shortest.
     finetune_interface : bool, default=False
         Whether fine-tuning a pretrained model also trains its input interface.
         False trains the head alone: with a frozen backbone the backbone then runs
