@@ -610,11 +610,10 @@ class LLMForecaster(BaseForecaster):
                 plan = choice.plan
             # the kept adapter is fitted as if it were fixed, its check included
             checked = self.clone().set_params(tokenizer=plan.tokenizer.clone())
-        rung = plan  # the check may undo the fine-tune the rung gave a challenger:
         plan, self.check_scores_ = checked_plan(checked, plan, y, X, asked, after_pretrain)
-        if choice is not None and (plan.difference != rung.difference
-                                   or plan.finetune_epochs != rung.finetune_epochs):
-            choice = None  # then it starts again from its adapter
+        if choice is not None and (plan.difference != choice.plan.difference
+                                   or plan.finetune_epochs != choice.plan.finetune_epochs):
+            choice = None  # the check undid the rung's fine-tune: start from the adapter
         self._seasonality, self._covariates, x_memory, series = self._network_input(
             memory, plan, X, y)
         self.sp_, self.seasonal_models_ = self._seasonality.sp, self._seasonality.models
