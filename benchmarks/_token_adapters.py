@@ -10,6 +10,13 @@ from pathlib import Path
 FOLDER = Path(__file__).resolve().parent / "adapters"
 
 
+def kind_of(stem):
+    """'chunked', 'bins' or 'patch': the tokenizer family of an adapter's stem or
+    file name."""
+    name = str(stem)
+    return "chunked" if "chunked" in name else "bins" if "bins" in name else "patch"
+
+
 def token_adapter_stems():
     """Stems (path without suffix) of the token adapters in ``benchmarks/adapters/``."""
     return sorted(p.with_suffix("") for p in FOLDER.glob("smollm2-135m-6-blocks-*.json"))

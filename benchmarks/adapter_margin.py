@@ -42,7 +42,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine_line, save_rows, write_section
-from _token_adapters import offered
+from _token_adapters import kind_of, offered
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDS_CSV = ROOT / "docs" / "adapter_margin_folds.csv"
@@ -60,10 +60,6 @@ def forecasters(seed):
         "chunked": LLMForecaster(tokenizer=ChunkedDigitTokenizer(k=3), random_state=seed),
         "bins": LLMForecaster(tokenizer=BinTokenizer(), random_state=seed),
     }
-
-
-def kind_of(stem):
-    return "chunked" if "chunked" in stem else "bins" if "bins" in stem else "patch"
 
 
 def rung_scores(y_train, seed):

@@ -37,7 +37,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine_line, save_rows, write_section
-from _token_adapters import offered
+from _token_adapters import kind_of, offered
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS_CSV = ROOT / "docs" / "rung_windows_series.csv"
@@ -45,10 +45,6 @@ N_SERIES, LENGTH, H = 24, 600, 12
 #: no pretraining run draws from this seed (they use 0 and the validation stream)
 SEED = 20261207
 CAPS = (8, 16, 32, 64, 128)
-
-
-def kind_of(stem):
-    return "chunked" if "chunked" in stem else "bins" if "bins" in stem else "patch"
 
 
 def score_series(values):
