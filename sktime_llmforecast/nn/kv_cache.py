@@ -12,6 +12,12 @@ It is used where every attention layer of the backbone is a plain causal one
 (no sliding window, no linear attention) and transformers has the cache-layer API
 (``transformers.cache_utils.DynamicLayer``, 4.56 and later); elsewhere decoding
 uses the model's own cache.
+
+Sampled paths continue one window many times. Instead of repeating the window's
+keys and values for every path (``batch_repeat_interleave``),
+:meth:`GrowingLayer.share_prefix` keeps them once per row as a shared *prefix* and
+grows only the paths' own entries; ``nn.prefix_attention`` then reads the prefix
+once for all of a row's paths.
 """
 
 from __future__ import annotations
@@ -40,14 +46,45 @@ if DynamicLayer is not None:
         """A ``DynamicLayer`` whose keys and values are views of storage that
         doubles when full (see the module docstring)."""
 
+        #: the shared entries ``(rows, heads, n, dim)`` of every ``repeats`` rows of
+        #: ``keys`` and ``values`` (None: nothing is shared)
+        prefix_keys = prefix_values = None
+        repeats = 1
+
         def lazy_initialization(self, key_states, value_states):
             super().lazy_initialization(key_states, value_states)
+            self._key_store = self._value_store = None
+
+        def get_seq_length(self):
+            """Entries each row attends to: the shared prefix's and its own."""
+            return self._filled() + (0 if self.prefix_keys is None
+                                     else self.prefix_keys.shape[-2])
+
+        def _filled(self):
+            if not self.is_initialized or self.keys.dim() < 2:  # lazily initialised: []
+                return 0
+            return self.keys.shape[-2]
+
+        def share_prefix(self, repeats):
+            """Continue every row ``repeats`` times (rows ``b * repeats`` to
+            ``(b + 1) * repeats - 1`` continue row ``b``), keeping the entries held
+            so far once per row as the shared prefix: ``keys`` and ``values`` then
+            hold the continuations' own entries only."""
+            if self.prefix_keys is not None or not self.is_initialized:
+                raise RuntimeError("share_prefix applies once, to a filled layer")
+            self.prefix_keys, self.prefix_values = self.keys, self.values
+            self.repeats = int(repeats)
+            rows = self.keys.shape[0] * self.repeats
+            self.keys = self.keys.new_empty((rows, *self.keys.shape[1:2], 0,
+                                             self.keys.shape[-1]))
+            self.values = self.values.new_empty((rows, *self.values.shape[1:2], 0,
+                                                 self.values.shape[-1]))
             self._key_store = self._value_store = None
 
         def update(self, key_states, value_states, *args, **kwargs):
             if not self.is_initialized:
                 self.lazy_initialization(key_states, value_states)
-            start = self.get_seq_length()
+            start = self._filled()
             end = start + key_states.shape[-2]
             if self._key_store is None or end > self._key_store.shape[-2]:
                 capacity = max(2 * end, end + MIN_SPARE)
@@ -61,13 +98,23 @@ if DynamicLayer is not None:
             return self.keys, self.values
 
         def batch_repeat_interleave(self, repeats):
+            self._not_shared()
             if self.get_seq_length() > 0:
                 self._restore(self.keys.repeat_interleave(repeats, dim=0),
                               self.values.repeat_interleave(repeats, dim=0))
 
         def batch_select_indices(self, indices):
+            self._not_shared()
             if self.get_seq_length() > 0:
                 self._restore(self.keys[indices, ...], self.values[indices, ...])
+
+        def crop(self, tokens_to_remove):
+            self._not_shared()
+            super().crop(tokens_to_remove)
+
+        def _not_shared(self):
+            if self.prefix_keys is not None:
+                raise NotImplementedError("a layer sharing its prefix keeps its rows")
 
         def _restore(self, keys, values):
             """Storage of the present capacity holding ``keys`` and ``values``."""
@@ -94,3 +141,4 @@ def growing_cache(config):
     if layer_types is not None and set(layer_types) != {"full_attention"}:
         return None
     return Cache(layer_class_to_replicate=GrowingLayer)
+

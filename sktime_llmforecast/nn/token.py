@@ -19,6 +19,7 @@ from sktime_llmforecast.interfaces import build_token_embedding
 from sktime_llmforecast.nn.base import BackboneNetwork, Batch, NetworkForecast
 from sktime_llmforecast.nn.config import NetworkConfig, SamplingConfig
 from sktime_llmforecast.nn.kv_cache import growing_cache
+from sktime_llmforecast.nn.prefix_attention import prefix_attention, share_prefix
 
 # encoder-only architectures attend to the future: teacher forcing would leak
 _BIDIRECTIONAL = {
@@ -196,7 +197,8 @@ class TokenForecastNetwork(BackboneNetwork):
 
         ``repeats > 1`` continues every row ``repeats`` times (rows
         ``b * repeats ... (b + 1) * repeats - 1`` continue row ``b``) from one
-        pass over its window.
+        pass over its window, whose keys and values the paths share where the
+        backbone allows it (``nn.prefix_attention``) and copy elsewhere.
         """
         w = self.tokenizer.tokens_per_value
         n_steps = min(n_values or self.config.horizon, self.config.horizon) * w
@@ -205,7 +207,8 @@ class TokenForecastNetwork(BackboneNetwork):
                             logits_from=ids.shape[1] - 1)
         if repeats > 1:
             attention = attention.repeat_interleave(repeats, dim=0)
-            if repeat_cache(past, repeats):
+            if (share_prefix(self.backbone, past, repeats)
+                    or repeat_cache(past, repeats)):
                 logits = logits.repeat_interleave(repeats, dim=0)
             else:  # a cache that cannot repeat its rows: read every path's window
                 logits, past = self(ids.repeat_interleave(repeats, dim=0), attention,
@@ -214,15 +217,17 @@ class TokenForecastNetwork(BackboneNetwork):
         next_logits = logits[:, -1]
         n_ctx = ids.shape[1]
         out = []
-        for step in range(n_steps):
-            allowed = self.allowed[step % w]
-            token = choose(next_logits.float().masked_fill(~allowed, float("-inf")))
-            out.append(token)  # (B, 1)
-            if step == n_steps - 1:
-                break
-            attention = torch.cat([attention, torch.ones_like(token, dtype=torch.bool)], 1)
-            logits, past = self(token, attention, cache=past, start=n_ctx + step)
-            next_logits = logits[:, -1]
+        with prefix_attention(self.backbone, past):  # where the window is shared
+            for step in range(n_steps):
+                allowed = self.allowed[step % w]
+                token = choose(next_logits.float().masked_fill(~allowed, float("-inf")))
+                out.append(token)  # (B, 1)
+                if step == n_steps - 1:
+                    break
+                attention = torch.cat([attention, torch.ones_like(token, dtype=torch.bool)],
+                                      1)
+                logits, past = self(token, attention, cache=past, start=n_ctx + step)
+                next_logits = logits[:, -1]
         return torch.cat(out, dim=1)
 
 

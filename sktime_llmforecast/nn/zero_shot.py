@@ -27,6 +27,7 @@ from sktime_llmforecast.nn.base import (
 )
 from sktime_llmforecast.nn.config import SamplingConfig
 from sktime_llmforecast.nn.kv_cache import growing_cache
+from sktime_llmforecast.nn.prefix_attention import prefix_attention, share_prefix
 from sktime_llmforecast.nn.token import cache_argument, repeat_cache, sample_token
 
 _SYMBOLS = "0123456789"
@@ -218,8 +219,8 @@ class ZeroShotDigitNetwork(BackboneNetwork):
 
     def _generate(self, prompt, num_samples, temperature, top_p, generator):
         device = next(self.backbone.parameters()).device
-        # the prompt runs once (logits at its last position only); its cache and
-        # logits are repeated for the samples
+        # the prompt runs once (logits at its last position only); the samples share
+        # its cache (or repeat it) and repeat its logits
         ids = torch.tensor([prompt], device=device)
         attention = torch.ones_like(ids).repeat(num_samples, 1)
         cache_name = cache_argument(self.backbone)
@@ -228,7 +229,8 @@ class ZeroShotDigitNetwork(BackboneNetwork):
         out = self.backbone(input_ids=ids, attention_mask=attention[:1], use_cache=True,
                             **{cache_name: growing_cache(config)}, **keep)
         logits, past = out.logits[:, -1].repeat(num_samples, 1), getattr(out, cache_name)
-        if not repeat_cache(past, num_samples):  # read the prompt once per sample
+        if not (share_prefix(self.backbone, past, num_samples)
+                or repeat_cache(past, num_samples)):  # read the prompt once per sample
             out = self.backbone(input_ids=ids.repeat(num_samples, 1), attention_mask=attention,
                                 use_cache=True, **{cache_name: growing_cache(config)},
                                 **keep)
@@ -241,32 +243,33 @@ class ZeroShotDigitNetwork(BackboneNetwork):
         n_values = torch.zeros(num_samples, dtype=torch.long, device=device)
         texts = [[] for _ in range(num_samples)]
         horizon = self.config.horizon
-        for _ in range(horizon * (self.max_digits + 2)):
-            # grammar: [-] digit{1, max_digits} sep
-            allow = torch.where(has_digit[:, None], digits | sep, digits)
-            allow = allow | ((n_chars == 0)[:, None] & minus)
-            allow = torch.where((n_chars >= self.max_digits)[:, None] & has_digit[:, None], sep, allow)
-            token = sample_token(
-                logits.float().masked_fill(~allow, float("-inf")),
-                temperature,
-                top_p,
-                generator,
-            )
-            for i, t in enumerate(token[:, 0].tolist()):
-                if n_values[i] < horizon:
-                    texts[i].append(inv[t])
-            is_sep = sep[token[:, 0]]
-            is_digit = digits[token[:, 0]]
-            n_values += is_sep.long()
-            n_chars = torch.where(is_sep, torch.zeros_like(n_chars), n_chars + 1)
-            has_digit = torch.where(is_sep, torch.zeros_like(has_digit), has_digit | is_digit)
-            if bool((n_values >= horizon).all()):
-                break
-            attention = torch.cat([attention, torch.ones_like(token)], dim=1)
-            out = self.backbone(
-                input_ids=token, attention_mask=attention, use_cache=True, **{cache_name: past}
-            )
-            logits, past = out.logits[:, -1], getattr(out, cache_name)
+        with prefix_attention(self.backbone, past):
+            for _ in range(horizon * (self.max_digits + 2)):
+                # grammar: [-] digit{1, max_digits} sep
+                allow = torch.where(has_digit[:, None], digits | sep, digits)
+                allow = allow | ((n_chars == 0)[:, None] & minus)
+                allow = torch.where((n_chars >= self.max_digits)[:, None] & has_digit[:, None], sep, allow)
+                token = sample_token(
+                    logits.float().masked_fill(~allow, float("-inf")),
+                    temperature,
+                    top_p,
+                    generator,
+                )
+                for i, t in enumerate(token[:, 0].tolist()):
+                    if n_values[i] < horizon:
+                        texts[i].append(inv[t])
+                is_sep = sep[token[:, 0]]
+                is_digit = digits[token[:, 0]]
+                n_values += is_sep.long()
+                n_chars = torch.where(is_sep, torch.zeros_like(n_chars), n_chars + 1)
+                has_digit = torch.where(is_sep, torch.zeros_like(has_digit), has_digit | is_digit)
+                if bool((n_values >= horizon).all()):
+                    break
+                attention = torch.cat([attention, torch.ones_like(token)], dim=1)
+                out = self.backbone(
+                    input_ids=token, attention_mask=attention, use_cache=True, **{cache_name: past}
+                )
+                logits, past = out.logits[:, -1], getattr(out, cache_name)
         return ["".join(t).split(self.tokenizer.value_sep) for t in texts]
 
     def _parse(self, entries, scaling, last_value):
