@@ -35,7 +35,7 @@ def _steps(model, ids, attention, repeats, share, new_tokens):
             cache.batch_repeat_interleave(repeats)
         attention = attention.repeat_interleave(repeats, dim=0)
         out = []
-        with prefix_attention.prefix_attention(model, cache):
+        with prefix_attention.prefix_attention(cache):
             for step in new_tokens:
                 attention = torch.cat([attention, torch.ones_like(step)], dim=1)
                 logits = model(input_ids=step, attention_mask=attention, use_cache=True,
@@ -58,7 +58,19 @@ def test_shared_prefix_attention_gives_the_logits_of_repeated_keys(n_kv_heads):
     repeated = _steps(model, ids, attention, 3, False, steps)
     for a, b in zip(shared, repeated, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
-    assert model.config._attn_implementation == "sdpa"  # restored after the block
+
+
+def test_the_shared_attention_is_sdpa_wherever_nothing_is_shared():
+    """After a shared decoding, the model's forward passes are SDPA's."""
+    model = _model(2)
+    ids = torch.randint(0, 50, (3, 7), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        before = model(input_ids=ids).logits
+    _steps(model, ids[:1], torch.ones(1, 7, dtype=torch.long), 2, True,
+           [torch.ones(2, 1, dtype=torch.long)])
+    assert model.config._attn_implementation == prefix_attention.ATTENTION_NAME
+    with torch.no_grad():
+        torch.testing.assert_close(model(input_ids=ids).logits, before, rtol=0, atol=0)
 
 
 def test_eager_attention_repeats_the_window_instead():
@@ -110,8 +122,27 @@ def test_sampling_with_a_shared_window_draws_the_values_of_a_repeated_one(
     with torch.no_grad():
         sampled = net.sample(ctx, mask, num_samples=8, seed=1)
     assert shared and set(shared) == {8}  # every layer shared the window
-    assert net.backbone.config._attn_implementation == "sdpa"
     monkeypatch.setattr(token, "share_prefix", lambda *args: False)  # repeat it
     with torch.no_grad():
         torch.testing.assert_close(net.sample(ctx, mask, num_samples=8, seed=1), sampled,
                                    rtol=0, atol=0)
+
+
+def test_another_threads_forward_is_not_read_against_the_active_cache():
+    """The active cache is the calling thread's: a forward pass that another thread
+    runs meanwhile on the same model is plain SDPA."""
+    import threading
+
+    model = _model(2)
+    ids = torch.randint(0, 50, (2, 5), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        before = model(input_ids=ids).logits
+        cache = kv_cache.growing_cache(model.config)
+        model(input_ids=ids[:1], use_cache=True, past_key_values=cache)
+        assert prefix_attention.share_prefix(model, cache, 2)
+        seen = []
+        with prefix_attention.prefix_attention(cache):
+            worker = threading.Thread(target=lambda: seen.append(model(input_ids=ids).logits))
+            worker.start()
+            worker.join()
+    torch.testing.assert_close(seen[0], before, rtol=0, atol=0)

@@ -11,10 +11,14 @@ joins the two softmax parts by their log-sum-exp. It computes the same attention
 as scaled dot-product attention over the concatenated keys (up to rounding).
 
 :func:`share_prefix` turns a filled cache into a shared one where the backbone's
-attention is SDPA (the default) and its cache is one of growing layers; decoding
-steps then run inside :func:`prefix_attention`, where the backbone's attention
-layers call this function (registered with transformers' ``AttentionInterface``
-as ``ATTENTION_NAME``).
+attention is SDPA (the default) and its cache is one of growing layers. It also
+sets the backbone's attention implementation to this function (registered with
+transformers' ``AttentionInterface`` as ``ATTENTION_NAME``, with SDPA's mask),
+which runs SDPA itself wherever no shared cache is active: a setting that changes
+nothing else, so it is never undone, and concurrent threads decoding with one
+backbone cannot undo each other's. The decoding steps over a shared cache run
+inside :func:`prefix_attention`, which makes that cache the active one for the
+calling thread (a ``ContextVar``).
 """
 
 from __future__ import annotations
@@ -114,47 +118,39 @@ def _attention_configs(model):
             if hasattr(m, "layer_idx") and hasattr(m, "config")}
 
 
-def _shared(cache):
-    return any(getattr(layer, "prefix_keys", None) is not None
-               for layer in getattr(cache, "layers", ()))
-
-
 def share_prefix(model, cache, repeats):
     """Continue every row of ``cache`` ``repeats`` times, its entries kept once as a
     shared prefix (``GrowingLayer.share_prefix``), for decoding inside
-    :func:`prefix_attention`.
+    :func:`prefix_attention`; ``model``'s attention layers are set to
+    :func:`shared_prefix_attention` (SDPA wherever nothing is shared).
 
-    Returns False, and leaves ``cache`` as it is, where that does not apply: a
-    cache of other layers, or a model whose attention layers are not SDPA ones
-    (eager, flash or a custom attention would read the paths' own entries only).
+    Returns False, and leaves ``cache`` and ``model`` as they are, where that does
+    not apply: a cache of other layers, or a model whose attention layers are not
+    SDPA ones (eager, flash or a custom attention would read the paths' own
+    entries only).
     """
     layers = getattr(cache, "layers", None)
     configs = _attention_configs(model)
     if (GrowingLayer is None or AttentionInterface is None or not layers or not configs
-            or any(c._attn_implementation != "sdpa" for c in configs.values())
+            or any(c._attn_implementation not in ("sdpa", ATTENTION_NAME)
+                   for c in configs.values())
             or not all(type(layer) is GrowingLayer and layer.is_initialized
                        for layer in layers)):
         return False
+    for config in configs.values():
+        if config._attn_implementation != ATTENTION_NAME:
+            config._attn_implementation = ATTENTION_NAME
     for layer in layers:
         layer.share_prefix(repeats)
     return True
 
 
 @contextlib.contextmanager
-def prefix_attention(model, cache):
-    """Run ``model``'s attention layers with :func:`shared_prefix_attention` over
-    ``cache`` inside the block, and restore SDPA after it; a no-op where ``cache``
-    shares nothing (:func:`share_prefix` returned False)."""
-    if not _shared(cache):
-        yield
-        return
-    configs = _attention_configs(model)
+def prefix_attention(cache):
+    """Make ``cache`` the calling thread's active cache inside the block, where
+    :func:`shared_prefix_attention` finds the shared prefixes of its layers."""
     token = _CACHE.set(cache)
-    for config in configs.values():
-        config._attn_implementation = ATTENTION_NAME
     try:
         yield
     finally:
-        for config in configs.values():
-            config._attn_implementation = "sdpa"
         _CACHE.reset(token)

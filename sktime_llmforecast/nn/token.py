@@ -217,7 +217,7 @@ class TokenForecastNetwork(BackboneNetwork):
         next_logits = logits[:, -1]
         n_ctx = ids.shape[1]
         out = []
-        with prefix_attention(self.backbone, past):  # where the window is shared
+        with prefix_attention(past):  # where the window is shared
             for step in range(n_steps):
                 allowed = self.allowed[step % w]
                 token = choose(next_logits.float().masked_fill(~allowed, float("-inf")))

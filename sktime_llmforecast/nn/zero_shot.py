@@ -243,7 +243,7 @@ class ZeroShotDigitNetwork(BackboneNetwork):
         n_values = torch.zeros(num_samples, dtype=torch.long, device=device)
         texts = [[] for _ in range(num_samples)]
         horizon = self.config.horizon
-        with prefix_attention(self.backbone, past):
+        with prefix_attention(past):
             for _ in range(horizon * (self.max_digits + 2)):
                 # grammar: [-] digit{1, max_digits} sep
                 allow = torch.where(has_digit[:, None], digits | sep, digits)
