@@ -127,6 +127,16 @@ def rung_scores(y_train, h, seed):
     return out
 
 
+def check_record(f):
+    """What a fitted forecaster's rolling-origin check measured: its scores and the
+    candidate ``fit`` went on with (None: no check ran)."""
+    if f.check_scores_ is None:
+        return {"scores": None, "chosen": None}
+    representation = "differences" if f.difference_ else "values"
+    tuned = "fine-tuned" if f.plan_.finetune_epochs > 0 else "zero-shot"
+    return {"scores": f.check_scores_, "chosen": f"{representation}, {tuned}"}
+
+
 def mase(y_train, y_test, pred, sp):
     """Seasonal MASE (period ``sp``) of the forecast values ``pred``."""
     from sktime.performance_metrics.forecasting import MeanAbsoluteScaledError
@@ -152,14 +162,17 @@ def run(seed, folds_csv=FOLDS_CSV, only=None):
                                      y_train.values[-sp:][np.arange(h) % sp], sp),
                        "rungs": json.dumps(rung_scores(y_train, h, seed))}
                 rows.append(row)
-            # a blank entry (e.g. after the forecaster it measures changed) is refitted
+            # a blank entry (e.g. after the forecaster it measures changed, or a row
+            # from before the check's scores were kept) is refitted
             missing = {k: f for k, f in forecasters(seed).items()
-                       if not np.isfinite(row.get(k, np.nan))}
+                       if not np.isfinite(row.get(k, np.nan))
+                       or not isinstance(row.get(f"check_{k}"), str)}
             if not missing:
                 continue
             for kind, f in missing.items():
                 f.fit(y_train, fh=np.arange(1, h + 1))
                 row[kind] = mase(y_train, y_test, f.predict().values, sp)
+                row[f"check_{kind}"] = json.dumps(check_record(f))
             print(row, flush=True)
             save_rows(rows, folds_csv)
     return pd.DataFrame(rows)
@@ -277,12 +290,14 @@ def main(argv=None):
     parser.add_argument("--folds", type=Path, default=FOLDS_CSV,
                         help="the per-fold CSV to resume and write (default: the docs')")
     parser.add_argument("--merge", type=Path, nargs="+",
-                        help="merge these per-fold CSVs' new rows into --folds, then report")
+                        help="merge these per-fold CSVs' rows into --folds (replacing "
+                             "its rows of the same fold), then report")
     args = parser.parse_args(argv)
     if args.merge:
         rows = [pd.read_csv(args.folds)] if args.folds.exists() else []
         merged = pd.concat(rows + [pd.read_csv(f) for f in args.merge])
-        folds = merged.drop_duplicates(["series", "origin", "seed"], keep="first")
+        # a merged file's row replaces the row of --folds (it was run later)
+        folds = merged.drop_duplicates(["series", "origin", "seed"], keep="last")
         save_rows(folds.to_dict("records"), args.folds)
     elif args.report:
         folds = pd.read_csv(args.folds)
