@@ -297,7 +297,8 @@ def main(argv=None):
         rows = [pd.read_csv(args.folds)] if args.folds.exists() else []
         merged = pd.concat(rows + [pd.read_csv(f) for f in args.merge])
         # a merged file's row replaces the row of --folds (it was run later)
-        folds = merged.drop_duplicates(["series", "origin", "seed"], keep="last")
+        folds = merged.drop_duplicates(["series", "origin", "seed"],
+                                       keep="last").reset_index(drop=True)
         save_rows(folds.to_dict("records"), args.folds)
     elif args.report:
         folds = pd.read_csv(args.folds)
