@@ -196,6 +196,50 @@ def replay(row, margin):
     return best
 
 
+def check_scores(row):
+    """``{kind: the score of the candidate its fit went on with}`` from each fixed
+    adapter's rolling-origin check, or None where a check did not run (the series
+    too short) or was not recorded."""
+    out = {}
+    for kind in KINDS:
+        cell = row.get(f"check_{kind}")
+        record = json.loads(cell) if isinstance(cell, str) else None
+        if not record or not record["scores"]:
+            return None
+        out[kind] = record["scores"][record["chosen"]]
+    return out
+
+
+def check_replay(row, margin):
+    """The adapter a switcher keeps that compares the adapters' own rolling-origin
+    checks: the lowest chosen score, if it is below ``margin`` times the patch
+    adapter's (the patch adapter where no check ran)."""
+    scores = check_scores(row)
+    if scores is None:
+        return "patch"
+    best = min(KINDS, key=lambda k: (scores[k], KINDS.index(k)))
+    return best if scores[best] < margin * scores["patch"] else "patch"
+
+
+def sign_agreement(folds, scores_of):
+    """Over every fold and pair of adapters whose scores differ by more than 10 %:
+    the share where the lower score also has the lower test MASE, and the count."""
+    hits = []
+    for _, row in folds.iterrows():
+        scores = scores_of(row)
+        if not scores:
+            continue
+        for i, a in enumerate(KINDS):
+            for b in KINDS[i + 1:]:
+                if abs(math.log(scores[a] / scores[b])) > math.log(1 / 0.9):
+                    hits.append((scores[a] < scores[b]) == (row[a] < row[b]))
+    return (float(np.mean(hits)) if hits else math.nan), len(hits)
+
+
+def rung_zero_shot(row):
+    return {k: v[0] for k, v in json.loads(row["rungs"]).items()} or None
+
+
 def family(name):
     """The dev family of a series name (the rule table's columns)."""
     for prefix in ("Danish", "German", "fertility", "synthetic"):
@@ -221,12 +265,22 @@ def table(folds):
     worst = folds[list(KINDS)].idxmax(axis=1)
     rules = [(f"the {kind} adapter alone", pd.Series(kind, index=folds.index), None)
              for kind in KINDS]
+    counted = set()  # the rules whose folds off the patch adapter and on the worst count
     for margin in MARGINS:
         kept = folds.apply(lambda r, m=margin: replay(r, m), axis=1)
         rules.append((f"switcher, margin {margin:.2f}", kept, margin))
+        counted.add(rules[-1][0])
+    if all(f"check_{k}" in folds for k in KINDS):
+        for margin in MARGINS:
+            kept = folds.apply(lambda r, m=margin: check_replay(r, m), axis=1)
+            rules.append((f"by the adapters' checks, margin {margin:.2f}", kept, None))
+            counted.add(rules[-1][0])
+    rules.append(("the fold's best adapter on the test (oracle)",
+                  folds[list(KINDS)].idxmin(axis=1), None))
     for label, kept, margin in rules:
         chosen = pd.Series([folds.at[i, kept[i]] for i in folds.index], index=folds.index)
-        row = {"rule": label, "margin": margin, "geo_rel": _geo_rel(folds, chosen),
+        row = {"rule": label, "margin": margin, "counted": label in counted,
+               "geo_rel": _geo_rel(folds, chosen),
                "left_patch": int((kept != "patch").sum()),
                "worst": int((kept == worst).sum())}
         for f in FAMILIES:
@@ -275,10 +329,21 @@ def markdown(folds, machine):
     ]
     for r in rules.to_dict("records"):
         fams = " | ".join(f"{r[f]:.3f}" for f in FAMILIES)
-        tail = (" | | |" if r["margin"] is None or not np.isfinite(r["margin"])
-                else f" | {r['left_patch']}/{len(folds)} | {r['worst']}/{len(folds)} |")
+        tail = (f" | {r['left_patch']}/{len(folds)} | {r['worst']}/{len(folds)} |"
+                if r["counted"] else " | | |")
         lines.append(f"| {r['rule']} | {r['geo_rel']:.3f} | {fams}{tail}")
-    lines += ["", f"Best on dev (ties: the largest margin): **{chosen_margin(rules):.2f}**."]
+    lines += ["", f"Best on dev (ties: the largest margin): **{chosen_margin(rules):.2f}**.",
+              "", ("How often a score that is lower by more than 10 % also has the lower "
+              "test MASE (every fold and pair of adapters; 50 % is a coin):"), ""]
+    signals = [("the rung's zero-shot validation MASE", rung_zero_shot),
+               ("the rung's fine-tuned validation MASE",
+                lambda r: {k: v[1] for k, v in json.loads(r["rungs"]).items()} or None)]
+    if all(f"check_{k}" in folds for k in KINDS):
+        signals.append((("each fixed adapter's rolling-origin check (the score of the "
+                        "candidate its fit went on with)"), check_scores))
+    for name, scores_of in signals:
+        share, n = sign_agreement(folds, scores_of)
+        lines.append(f"- {name}: {100 * share:.0f} % of {n} pairs")
     return "\n".join(lines)
 
 
