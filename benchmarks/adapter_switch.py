@@ -149,6 +149,51 @@ def series_ranks(folds):
                         ).reset_index(drop=True)
 
 
+def replayed_choice(search, margin):
+    """The adapter ``select_adapter`` keeps at ``margin`` on a switcher fold's
+    recorded rung scores (its ``search`` column), or None where they cannot tell:
+    a finalist at ``margin`` that was not fine-tuned in the recorded run."""
+    import math
+
+    from _token_adapters import kind_of
+
+    kinds = list(FIXED)
+    rungs = {}
+    for entry in json.loads(search):
+        rungs.setdefault(kind_of(entry["adapter"]), [math.inf, math.inf])[
+            int(entry["round"])] = entry["score"]
+    zero = {k: v[0] for k, v in rungs.items()}
+    contenders = [k for k in zero if k == "patch" or zero[k] < margin * zero["patch"]]
+    if set(contenders) == {"patch"}:
+        return "patch"
+    finalists = sorted(contenders, key=lambda k: (zero[k], kinds.index(k)))[:2]
+    if any(not math.isfinite(rungs[k][1]) for k in finalists):
+        return None
+    best = min(finalists, key=lambda k: (rungs[k][1], kinds.index(k)))
+    if "patch" in finalists and not rungs[best][1] < margin * rungs["patch"][1]:
+        return "patch"
+    return best
+
+
+def replay(folds, margin):
+    """Switcher rows at another ``margin``, replayed from the recorded run: each
+    fold's row of the fixed adapter the switcher would keep (it fits the adapter it
+    keeps as a fixed one), its seconds left blank; and the folds it cannot tell."""
+    fixed = folds[folds["method"].isin(FIXED.values())].set_index(
+        ["series", "seed", "cutoff", "method"])
+    rows, unknown = [], []
+    for r in folds[(folds["method"] == SWITCH) & folds["search"].notna()].itertuples():
+        kind = replayed_choice(r.search, margin)
+        if kind is None:
+            unknown.append((r.series, r.cutoff))
+            continue
+        row = fixed.loc[(r.series, r.seed, r.cutoff, FIXED[kind])].to_dict()
+        rows.append({**row, "series": r.series, "seed": r.seed, "cutoff": r.cutoff,
+                     "method": f"the switcher at margin {margin:.2f}, replayed",
+                     "seconds": np.nan, "adapter": kind})
+    return pd.DataFrame(rows), unknown
+
+
 def complete_series(folds):
     """Series on which every method has a row for every seed it runs."""
     ok = folds[folds["error"].isna()] if "error" in folds else folds
@@ -242,7 +287,27 @@ def main(argv=None):
     parser.add_argument("--series", default=None, help="series whose name contains this")
     parser.add_argument("--folds", default=None, help="folds CSV (default: docs/...)")
     parser.add_argument("--report", action="store_true", help="report only, no runs")
+    parser.add_argument("--replay-margin", type=float, default=None,
+                        help="print the switcher replayed at this challenge margin from "
+                             "the recorded rung scores beside the fixed adapters (no runs, "
+                             "nothing written)")
     args = parser.parse_args(argv)
+    if args.replay_margin is not None:
+        folds = pd.read_csv(Path(args.folds) if args.folds else FOLDS_CSV,
+                            keep_default_na=False, na_values=[""])
+        rows, unknown = replay(folds, args.replay_margin)
+        known = folds[~folds.set_index(["series", "cutoff"]).index.isin(unknown)]
+        base = pd.read_csv(accuracy.FOLDS_CSV, keep_default_na=False, na_values=[""])
+        base = base[base["method"].isin(["seasonal naive", "AutoARIMA", "Theta"])]
+        keep = [*FIXED.values(), SWITCH]
+        both = pd.concat([known[known["method"].isin(keep)], rows, base],
+                         ignore_index=True)
+        both = both[both["series"].isin(complete_series(folds))]
+        both = both[~both.set_index(["series", "cutoff"]).index.isin(unknown)]
+        table, _ = accuracy.summary(both)
+        print(table[["geo_rel_MASE", "wins", "n_series"]].round(3).to_string())
+        print(f"folds the recorded run cannot replay (left out of every row): {unknown}")
+        return
     csv = Path(args.folds) if args.folds else FOLDS_CSV
     if args.report:
         folds = pd.read_csv(csv, keep_default_na=False, na_values=[""])

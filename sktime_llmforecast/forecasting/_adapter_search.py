@@ -37,8 +37,11 @@ from sktime_llmforecast.nn import (
 #: adapters fine-tuned after the zero-shot rung
 FINALISTS = 2
 #: another adapter is chosen over the primary one only when its validation MASE is
-#: below this times the primary's (in each rung where both are scored)
-CHALLENGE_MARGIN = 0.95
+#: below this times the primary's (in each rung where both are scored): the best of
+#: the margins tried on 93 dev folds outside the accuracy benchmark, where a 10 %
+#: lower validation MASE also meant a lower test MASE in only 53 to 55 % of cases
+#: (``benchmarks/adapter_margin.py``)
+CHALLENGE_MARGIN = 0.5
 #: validation windows the rungs score, at most (evenly spaced over all of them): on
 #: 24 long synthetic series 64 windows gave every series the zero-shot rung's outcome
 #: of all 117 at about half the cost (``benchmarks/rung_windows.py``)
