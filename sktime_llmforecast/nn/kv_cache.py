@@ -141,4 +141,3 @@ def growing_cache(config):
     if layer_types is not None and set(layer_types) != {"full_attention"}:
         return None
     return Cache(layer_class_to_replicate=GrowingLayer)
-
