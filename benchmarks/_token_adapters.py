@@ -5,6 +5,7 @@ docs/pretraining.md, "Token adapters")."""
 from __future__ import annotations
 
 import contextlib
+import math
 from pathlib import Path
 
 FOLDER = Path(__file__).resolve().parent / "adapters"
@@ -15,6 +16,31 @@ def kind_of(stem):
     file name."""
     name = str(stem)
     return "chunked" if "chunked" in name else "bins" if "bins" in name else "patch"
+
+
+#: the adapter kinds in the order ``select_adapter`` breaks ties by (primary first)
+KINDS = ("patch", "chunked", "bins")
+
+
+def kept_at(rungs, margin):
+    """The adapter ``select_adapter`` keeps at challenge ``margin``, replayed on
+    ``rungs`` (``{kind: [zero-shot score, fine-tuned score]}``, a fine-tuned score
+    None where it was not recorded): the primary (patch) adapter with no rungs; None
+    where a finalist at ``margin`` has no recorded fine-tuned score."""
+    if not rungs:  # nothing to choose: the primary adapter
+        return "patch"
+    zero = {k: v[0] for k, v in rungs.items()}
+    primary = zero.get("patch", math.inf)
+    contenders = [k for k in zero if k == "patch" or zero[k] < margin * primary]
+    if set(contenders) == {"patch"}:
+        return "patch"
+    finalists = sorted(contenders, key=lambda k: (zero[k], KINDS.index(k)))[:2]
+    if any(rungs[k][1] is None for k in finalists):
+        return None
+    best = min(finalists, key=lambda k: (rungs[k][1], KINDS.index(k)))
+    if "patch" in finalists and not rungs[best][1] < margin * rungs["patch"][1]:
+        return "patch"
+    return best
 
 
 def token_adapter_stems():

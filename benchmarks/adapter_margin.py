@@ -47,7 +47,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine_line, save_rows, write_section
-from _token_adapters import kind_of, offered
+from _token_adapters import KINDS, kept_at, kind_of, offered
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDS_CSV = ROOT / "docs" / "adapter_margin_folds.csv"
@@ -58,7 +58,6 @@ SYNTHETIC_SEED = 20261208
 N_SYNTHETIC, SYNTHETIC_LENGTH = 8, 240
 N_FERTILITY = 8
 MARGINS = (1.0, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6, 0.5)
-KINDS = ("patch", "chunked", "bins")
 
 
 def forecasters(seed):
@@ -180,20 +179,7 @@ def run(seed, folds_csv=FOLDS_CSV, only=None):
 
 def replay(row, margin):
     """The adapter the switcher keeps at ``margin`` (the rule of ``select_adapter``)."""
-    rungs = {k: v for k, v in json.loads(row["rungs"]).items()}
-    if not rungs:  # nothing to choose: the primary adapter
-        return "patch"
-    zero = {k: v[0] for k, v in rungs.items()}
-    primary = zero.get("patch", math.inf)
-    contenders = [k for k in zero if k == "patch" or zero[k] < margin * primary]
-    if set(contenders) == {"patch"}:
-        return "patch"
-    finalists = sorted(contenders, key=lambda k: (zero[k], KINDS.index(k)))[:2]
-    final = {k: rungs[k][1] for k in finalists}
-    best = min(finalists, key=lambda k: (final[k], KINDS.index(k)))
-    if "patch" in finalists and not final[best] < margin * final["patch"]:
-        return "patch"
-    return best
+    return kept_at(json.loads(row["rungs"]), margin)
 
 
 def check_scores(row):

@@ -153,26 +153,13 @@ def replayed_choice(search, margin):
     """The adapter ``select_adapter`` keeps at ``margin`` on a switcher fold's
     recorded rung scores (its ``search`` column), or None where they cannot tell:
     a finalist at ``margin`` that was not fine-tuned in the recorded run."""
-    import math
+    from _token_adapters import kept_at, kind_of
 
-    from _token_adapters import kind_of
-
-    kinds = list(FIXED)
     rungs = {}
     for entry in json.loads(search):
-        rungs.setdefault(kind_of(entry["adapter"]), [math.inf, math.inf])[
+        rungs.setdefault(kind_of(entry["adapter"]), [None, None])[
             int(entry["round"])] = entry["score"]
-    zero = {k: v[0] for k, v in rungs.items()}
-    contenders = [k for k in zero if k == "patch" or zero[k] < margin * zero["patch"]]
-    if set(contenders) == {"patch"}:
-        return "patch"
-    finalists = sorted(contenders, key=lambda k: (zero[k], kinds.index(k)))[:2]
-    if any(not math.isfinite(rungs[k][1]) for k in finalists):
-        return None
-    best = min(finalists, key=lambda k: (rungs[k][1], kinds.index(k)))
-    if "patch" in finalists and not rungs[best][1] < margin * rungs["patch"][1]:
-        return "patch"
-    return best
+    return kept_at(rungs, margin)
 
 
 def replay(folds, margin):

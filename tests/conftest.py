@@ -7,7 +7,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-import pytest  # noqa: E402
+import pytest
 
 TINY_GPT2 = {
     "model_type": "gpt2",
@@ -46,6 +46,26 @@ def tiny_forecaster(**params):
                     tokenizer=PatchTokenizer(patch_len=8, stride=4), context_length=36,
                     max_epochs=3, random_state=0, device="cpu")
     return LLMForecaster(**{**defaults, **params})
+
+
+def tiny_chunked_network(backbone):
+    """``(network, context, mask)``: a chunked-digit (k=2) token network fitted one
+    epoch on AirPassengers around ``backbone``, and two of its 24-month windows
+    (the last one and one a year earlier), all observed."""
+    import numpy as np
+    import torch
+    from sktime.datasets import load_airline
+
+    from sktime_llmforecast import LLMForecaster
+    from sktime_llmforecast.tokenizers import ChunkedDigitTokenizer
+
+    y = load_airline()
+    f = LLMForecaster(pretrained=None, backbone=dict(backbone), random_state=0,
+                      tokenizer=ChunkedDigitTokenizer(k=2), context_length=24,
+                      max_epochs=1, num_samples=4, device="cpu")
+    f.fit(y, fh=np.arange(1, 7))
+    ctx = torch.tensor(np.stack([y.values[-24:], y.values[-36:-12]]), dtype=torch.float64)
+    return f.network_, ctx, torch.ones_like(ctx, dtype=torch.bool)
 
 
 def pretrain_tiny_adapters(folder, archs, prediction_length):

@@ -10,8 +10,7 @@ from transformers.cache_utils import DynamicLayer
 
 from sktime_llmforecast import LLMForecaster
 from sktime_llmforecast.nn import kv_cache, token
-from sktime_llmforecast.tokenizers import ChunkedDigitTokenizer
-from tests.conftest import TINY_GPT2, TINY_LLAMA
+from tests.conftest import TINY_GPT2, TINY_LLAMA, tiny_chunked_network
 
 
 def _states(rng, batch, n):
@@ -53,14 +52,7 @@ def test_a_growing_layer_holds_what_a_dynamic_layer_holds():
 
 @pytest.mark.parametrize("backbone", [TINY_GPT2, TINY_LLAMA], ids=["gpt2", "llama"])
 def test_decoding_with_the_growing_cache_draws_the_same_values(monkeypatch, backbone):
-    y = load_airline()
-    f = LLMForecaster(pretrained=None, backbone=dict(backbone), random_state=0,
-                      tokenizer=ChunkedDigitTokenizer(k=2), context_length=24,
-                      max_epochs=1, num_samples=4, device="cpu")
-    f.fit(y, fh=np.arange(1, 7))
-    net = f.network_
-    ctx = torch.tensor(np.stack([y.values[-24:], y.values[-36:-12]]), dtype=torch.float64)
-    mask = torch.ones_like(ctx, dtype=torch.bool)
+    net, ctx, mask = tiny_chunked_network(backbone)
     assert kv_cache.growing_cache(net.backbone.config) is not None
     used = []
     real = kv_cache.GrowingLayer.update

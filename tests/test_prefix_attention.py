@@ -1,16 +1,12 @@
 """Sampled paths that share their window's keys and values (nn/prefix_attention.py)."""
 
-import numpy as np
 import pytest
 import torch
 import transformers
-from sktime.datasets import load_airline
 from transformers.cache_utils import DynamicLayer
 
-from sktime_llmforecast import LLMForecaster
 from sktime_llmforecast.nn import kv_cache, prefix_attention, token
-from sktime_llmforecast.tokenizers import ChunkedDigitTokenizer
-from tests.conftest import TINY_GPT2, TINY_LLAMA
+from tests.conftest import TINY_GPT2, TINY_LLAMA, tiny_chunked_network
 
 
 def _model(n_kv_heads, attention="sdpa"):
@@ -106,14 +102,7 @@ def test_a_layer_sharing_its_prefix_counts_it_and_keeps_its_rows():
 @pytest.mark.parametrize("backbone", [TINY_GPT2, TINY_LLAMA], ids=["gpt2", "llama"])
 def test_sampling_with_a_shared_window_draws_the_values_of_a_repeated_one(
         monkeypatch, backbone):
-    y = load_airline()
-    f = LLMForecaster(pretrained=None, backbone=dict(backbone), random_state=0,
-                      tokenizer=ChunkedDigitTokenizer(k=2), context_length=24,
-                      max_epochs=1, num_samples=4, device="cpu")
-    f.fit(y, fh=np.arange(1, 7))
-    net = f.network_
-    ctx = torch.tensor(np.stack([y.values[-24:], y.values[-36:-12]]), dtype=torch.float64)
-    mask = torch.ones_like(ctx, dtype=torch.bool)
+    net, ctx, mask = tiny_chunked_network(backbone)
     mask[1, :5] = False  # a window with missing values: its prefix is padded
     shared = []
     real = kv_cache.GrowingLayer.share_prefix

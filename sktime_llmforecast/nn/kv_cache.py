@@ -75,10 +75,9 @@ if DynamicLayer is not None:
             self.prefix_keys, self.prefix_values = self.keys, self.values
             self.repeats = int(repeats)
             rows = self.keys.shape[0] * self.repeats
-            self.keys = self.keys.new_empty((rows, *self.keys.shape[1:2], 0,
-                                             self.keys.shape[-1]))
-            self.values = self.values.new_empty((rows, *self.values.shape[1:2], 0,
-                                                 self.values.shape[-1]))
+            heads, dim = self.keys.shape[1], self.keys.shape[-1]
+            self.keys = self.keys.new_empty((rows, heads, 0, dim))
+            self.values = self.values.new_empty((rows, heads, 0, self.values.shape[-1]))
             self._key_store = self._value_store = None
 
         def update(self, key_states, value_states, *args, **kwargs):

@@ -207,8 +207,7 @@ class TokenForecastNetwork(BackboneNetwork):
                             logits_from=ids.shape[1] - 1)
         if repeats > 1:
             attention = attention.repeat_interleave(repeats, dim=0)
-            if (share_prefix(self.backbone, past, repeats)
-                    or repeat_cache(past, repeats)):
+            if continue_rows(self.backbone, past, repeats):
                 logits = logits.repeat_interleave(repeats, dim=0)
             else:  # a cache that cannot repeat its rows: read every path's window
                 logits, past = self(ids.repeat_interleave(repeats, dim=0), attention,
@@ -229,6 +228,13 @@ class TokenForecastNetwork(BackboneNetwork):
                 logits, past = self(token, attention, cache=past, start=n_ctx + step)
                 next_logits = logits[:, -1]
         return torch.cat(out, dim=1)
+
+
+def continue_rows(model, cache, repeats):
+    """Continue every row of ``model``'s key/value cache ``repeats`` times: its
+    entries shared where the backbone allows it (``nn.prefix_attention``), else
+    repeated; False where the cache can do neither."""
+    return share_prefix(model, cache, repeats) or repeat_cache(cache, repeats)
 
 
 def repeat_cache(cache, repeats):

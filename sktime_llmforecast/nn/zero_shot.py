@@ -27,8 +27,8 @@ from sktime_llmforecast.nn.base import (
 )
 from sktime_llmforecast.nn.config import SamplingConfig
 from sktime_llmforecast.nn.kv_cache import growing_cache
-from sktime_llmforecast.nn.prefix_attention import prefix_attention, share_prefix
-from sktime_llmforecast.nn.token import cache_argument, repeat_cache, sample_token
+from sktime_llmforecast.nn.prefix_attention import prefix_attention
+from sktime_llmforecast.nn.token import cache_argument, continue_rows, sample_token
 
 _SYMBOLS = "0123456789"
 
@@ -229,8 +229,7 @@ class ZeroShotDigitNetwork(BackboneNetwork):
         out = self.backbone(input_ids=ids, attention_mask=attention[:1], use_cache=True,
                             **{cache_name: growing_cache(config)}, **keep)
         logits, past = out.logits[:, -1].repeat(num_samples, 1), getattr(out, cache_name)
-        if not (share_prefix(self.backbone, past, num_samples)
-                or repeat_cache(past, num_samples)):  # read the prompt once per sample
+        if not continue_rows(self.backbone, past, num_samples):  # read it per sample
             out = self.backbone(input_ids=ids.repeat(num_samples, 1), attention_mask=attention,
                                 use_cache=True, **{cache_name: growing_cache(config)},
                                 **keep)
