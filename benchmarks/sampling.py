@@ -123,6 +123,37 @@ def markdown(res, machine, repeats, note=""):
     )
 
 
+def shared_vs_repeated(repeats=3, only=None):
+    """Print, per mode and panel, the seconds per series with the window's cache
+    repeated for every path and shared by them (``nn.prefix_attention``), in one
+    process with the same fitted forecaster, and whether the quantiles are equal."""
+    from cost import panel  # benchmarks/ is on sys.path (main)
+
+    from sktime_llmforecast.nn import token
+
+    share = token.share_prefix
+    fh = np.arange(1, STEPS + 1)
+    print("| mode | series | repeated: s per series | shared: s per series | same |")
+    for name, proto in forecasters().items():
+        if only and name.split()[0] not in only:
+            continue
+        for n in PANELS[:1] if proto.get_params()["mode"] == "zero-shot" else PANELS:
+            f = proto.clone().fit(panel(n, CONTEXT + STEPS), fh=fh)
+            out = {}
+            try:
+                for shared in (False, True):
+                    token.share_prefix = share if shared else (lambda *a: False)
+                    q = f.predict_quantiles(alpha=[0.1, 0.5, 0.9])  # warm-up
+                    times = [timed(lambda f=f: f.predict_quantiles(
+                        alpha=[0.1, 0.5, 0.9]))[0] for _ in range(repeats)]
+                    out[shared] = (float(np.median(times)) / n, q.to_numpy())
+            finally:
+                token.share_prefix = share
+            same = np.array_equal(out[False][1], out[True][1])
+            print(f"| {name} | {n} | {out[False][0]:.2f} | {out[True][0]:.2f} | {same} |",
+                  flush=True)
+
+
 def main(argv=None):
     import argparse
 
@@ -136,7 +167,15 @@ def main(argv=None):
                              "zero-shot); the section is only written for a full run")
     parser.add_argument("--note", default="",
                         help="a sentence on the conditions (e.g. other jobs running)")
+    parser.add_argument("--shared-vs-repeated", action="store_true",
+                        help="time each mode with the window's cache repeated and shared "
+                             "(prints; writes no section)")
     args = parser.parse_args(argv)
+    if args.shared_vs_repeated:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            shared_vs_repeated(args.repeats, args.only)
+        return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = run(args.repeats, args.only)
