@@ -63,6 +63,29 @@ def test_truncation_keeps_first_layers_and_leaves_cache_intact(cfg, blocks):
     assert out.shape == (2, 5, 32)
 
 
+@pytest.mark.parametrize("finetune", ["frozen", "full"])
+def test_truncation_never_copies_or_touches_the_cut_blocks(tiny_llama, finetune):
+    """Building a shell of the first blocks copies only those: a cut block is never
+    deep-copied (its copy would be thrown away) and its flags stay the cache's."""
+    cached = load_backbone(resolve_backbone_spec(tiny_llama))
+    last = cached.base_model.layers[-1]
+
+    def refuse(memo):
+        raise AssertionError("a cut block was deep-copied")
+
+    last.__deepcopy__ = refuse
+    try:
+        shell = make_backbone_shell(cached, n_layers=1, finetune=finetune)
+        with pytest.raises(AssertionError, match="cut block"):
+            make_backbone_shell(cached, finetune=finetune)  # every block is kept
+    finally:
+        del last.__deepcopy__
+    assert len(shell.base_model.layers) == 1
+    assert _count(shell, True) == (0 if finetune == "frozen" else
+                                   sum(p.numel() for p in shell.parameters()))
+    assert _count(cached, True) == 0
+
+
 @pytest.mark.parametrize("cfg", [TINY_GPT2, TINY_LLAMA], ids=["gpt2", "llama"])
 def test_finetune_modes_count_trainable_params(cfg):
     cached = load_backbone(resolve_backbone_spec(cfg))

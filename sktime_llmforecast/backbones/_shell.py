@@ -119,11 +119,16 @@ def make_backbone_shell(model, n_layers=None, finetune="frozen", lora_rank=8,
             memo[id(param)] = param  # shared, never copied
     for _, buf in model.named_buffers():
         memo[id(buf)] = buf
+    if n_layers is not None:
+        _check_n_layers(model, n_layers)
+        _, blocks = find_block_list(model.base_model)
+        for block in blocks[n_layers:]:  # cut from the shell below: never copied
+            memo[id(block)] = block
     shell = copy.deepcopy(model, memo)
+    if n_layers is not None:  # before any flag is set: the cut blocks are the cache's
+        _truncate(shell, n_layers)
     for name, param in shell.named_parameters():
         param.requires_grad_(name in trainable)
-    if n_layers is not None:
-        _truncate(shell, n_layers)
     if finetune == "lora":
         from sktime_llmforecast.backbones._lora import add_lora
 
@@ -132,11 +137,8 @@ def make_backbone_shell(model, n_layers=None, finetune="frozen", lora_rank=8,
     return shell
 
 
-def _truncate(shell, n_layers):
-    import torch
-
-    base = shell.base_model
-    n_total = base.config.num_hidden_layers
+def _check_n_layers(model, n_layers):
+    n_total = model.base_model.config.num_hidden_layers
     if not isinstance(n_layers, int) or isinstance(n_layers, bool) or n_layers < 0:
         raise ValueError(
             f"n_layers must be a non-negative int or None, got {n_layers!r}."
@@ -146,6 +148,12 @@ def _truncate(shell, n_layers):
             f"n_layers={n_layers} exceeds the backbone's {n_total} layers; use at "
             f"most {n_total} or None."
         )
+
+
+def _truncate(shell, n_layers):
+    import torch
+
+    base = shell.base_model
     path, blocks = find_block_list(base)
     parent = base.get_submodule(path.rsplit(".", 1)[0]) if "." in path else base
     setattr(parent, path.rsplit(".", 1)[-1], torch.nn.ModuleList(blocks[:n_layers]))
