@@ -155,3 +155,33 @@ def test_default_forecaster_starts_from_the_shipped_adapter(n_layers):
     tuned = LLMForecaster(max_epochs=5, **as_is).fit(y_train, fh=fh)
     assert tuned.history_["epochs_run"] >= 1
     assert np.isfinite(tuned.predict().values).all()
+
+
+def test_default_switcher_scores_the_three_shipped_adapters():
+    """``LLMForecaster()`` scores the patch, chunked-digit and scaled-bin adapters
+    shipped for SmolLM2's first 6 blocks; the adapter it keeps gives the forecast of
+    that adapter fixed; a fixed token tokenizer starts from its own adapter."""
+    from sktime.datasets import load_airline
+
+    from sktime_llmforecast import LLMForecaster
+    from sktime_llmforecast.tokenizers import BinTokenizer
+
+    y_train, fh = load_airline()[:-24], np.arange(1, 25)
+    auto = LLMForecaster(max_epochs=0, random_state=0).fit(y_train, fh=fh)
+    scores = auto.tokenizer_scores_
+    zero = scores[(scores["stage"] == "adapter") & (scores["round"] == 0)]
+    assert set(zero["adapter"]) == {"smollm2-135m-6-blocks", "smollm2-135m-6-blocks-bins",
+                                    "smollm2-135m-6-blocks-chunked-k3"}
+    assert np.isfinite(zero["score"]).all() and (zero["error"] == "").all()
+    kept = type(auto.selected_tokenizer_)
+    fixed = LLMForecaster(tokenizer=auto.selected_tokenizer_.clone(), max_epochs=0,
+                          random_state=0).fit(y_train, fh=fh)
+    assert type(fixed.network_.tokenizer) is kept
+    np.testing.assert_array_equal(auto.predict().values, fixed.predict().values)
+
+    bins = LLMForecaster(tokenizer=BinTokenizer(), max_epochs=0, random_state=0)
+    bins.fit(y_train, fh=fh)
+    assert bins.adapter_card_["weights"]["file"] == "smollm2-135m-6-blocks-bins.safetensors"
+    assert bins.network_.config.context_length == 96
+    pred = bins.predict()
+    assert len(pred) == 24 and np.isfinite(pred.values).all()
