@@ -132,6 +132,14 @@ def choices(folds):
     return pd.DataFrame(out)
 
 
+def paired_seeds(folds):
+    """The seeds every fixed adapter ran with (the switcher is compared with them on
+    those only)."""
+    fixed = folds[folds["method"].isin(FIXED.values())]
+    n = fixed.groupby("seed")["method"].nunique()
+    return sorted(int(s) for s in n[n == len(FIXED)].index)
+
+
 def series_ranks(folds):
     """Per series: the switcher's mean MASE and the best and worst fixed adapter's."""
     fixed = folds[folds["method"].isin(FIXED.values())]
@@ -230,19 +238,25 @@ def markdown(folds, machine):
               "|---|" + "---:|" * len(mase.columns)]
     for m, r in mase.iterrows():
         lines.append(f"| {m} | " + " | ".join(f"{v:.3f}" for v in r.values) + " |")
-    ch = choices(folds[folds["series"].isin(complete)])
+    seeds = paired_seeds(folds)
+    paired = folds[folds["series"].isin(complete) & folds["seed"].isin(seeds)]
+    ch = choices(paired)
     if len(ch):
         kept = ch["kept"].value_counts().to_dict()
+        every = folds[(folds["method"] == SWITCH) & folds["series"].isin(complete)]
         lines += [
             "",
+            f"Against the fixed adapters, with the seeds all of them ran ({seeds}). "
             f"The switcher's choices over {len(ch)} folds: "
             + ", ".join(f"{k} {v}" for k, v in kept.items())
             + f"; the best fixed adapter of the fold {int((ch['kept'] == ch['best']).sum())} "
             f"times, the worst {int((ch['kept'] == ch['worst']).sum())} times; its forecast "
             f"equals the kept adapter's fixed forecast in {int(ch['same_as_fixed'].sum())} "
-            f"of {len(ch)} folds.",
+            f"of {len(ch)} folds. Over every seed it ran ({len(every)} folds): "
+            + ", ".join(f"{k} {v}" for k, v in every["adapter"].value_counts().items())
+            + ".",
         ]
-        per = series_ranks(folds[folds["series"].isin(complete)])
+        per = series_ranks(paired)
         lines += [
             "",
             "Per series (mean MASE over the origins), the switcher against the fixed "
