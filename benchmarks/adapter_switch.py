@@ -3,9 +3,9 @@
 Every pretrained adapter shipped for SmolLM2's first 6 blocks: the patch adapter
 (``tokenizer=None``), the chunked-digit adapter (``ChunkedDigitTokenizer(k=3)``) and
 the scaled-bin adapter (``BinTokenizer()``), each fine-tuned on the series as ``fit``
-does and zero-shot (``max_epochs=0``); the chunked adapter's network trained from
+does and zero-shot (``max_epochs=0``); the two token adapters' networks trained from
 scratch on the series (``pretrained=None``, same architecture: context 96, 24 steps
-per pass), which the pretrained chunked adapter is measured against; and
+per pass), which the pretrained token adapters are measured against; and
 ``LLMForecaster()``'s default ``tokenizer="auto"``, which chooses among them by successive halving with the
 patch adapter as the incumbent (all three scored zero-shot on the validation
 windows; another adapter is fine-tuned and kept only when it beats the patch
@@ -41,6 +41,7 @@ PATCH = "patch adapter (the default), fine-tuned"
 CHUNKED = "chunked k=3 adapter, fine-tuned"
 BINS = "scaled-bin adapter, fine-tuned"
 SCRATCH = "chunked k=3 from scratch (pretrained=None), trained on the series"
+SCRATCH_BINS = "scaled bins from scratch (pretrained=None), trained on the series"
 SWITCH = "LLMForecaster() defaults (tokenizer='auto'): the switcher, fine-tuned"
 FIXED = {"patch": PATCH, "chunked": CHUNKED, "bins": BINS}
 
@@ -61,6 +62,9 @@ def methods():
         SCRATCH: (lambda s: LLMForecaster(pretrained=None, tokenizer=chunked(),
                                           context_length=96, prediction_length=24,
                                           random_state=s), True),
+        SCRATCH_BINS: (lambda s: LLMForecaster(pretrained=None, tokenizer=BinTokenizer(),
+                                               context_length=96, prediction_length=24,
+                                               random_state=s), True),
         "the switcher, zero-shot (max_epochs=0)":
             (lambda s: LLMForecaster(max_epochs=0, random_state=s), False),
         "patch adapter, zero-shot":
@@ -216,7 +220,7 @@ def markdown(folds, machine):
         ("The accuracy backtest's 14 series and 5 origins (section *Accuracy*), its "
          "metrics and its seasonal naive, Theta and AutoARIMA rows. Every adapter shipped "
          "for SmolLM2's first 6 blocks, fine-tuned as `fit` does and zero-shot; the "
-         "chunked adapter's network trained from scratch on the series "
+         "two token adapters' networks trained from scratch on the series "
          "(`pretrained=None`, context 96, 24 steps per pass); and "
          "`tokenizer=\"auto\"`, which scores the three zero-shot on the validation "
          "windows and leaves the patch adapter only for one that beats it there by "
