@@ -44,6 +44,9 @@ SCRATCH = "chunked k=3 from scratch (pretrained=None), trained on the series"
 SCRATCH_BINS = "scaled bins from scratch (pretrained=None), trained on the series"
 SWITCH = "LLMForecaster() defaults (tokenizer='auto'): the switcher, fine-tuned"
 FIXED = {"patch": PATCH, "chunked": CHUNKED, "bins": BINS}
+#: from-scratch arm -> the pretrained adapter's rows it is compared with
+FROM_SCRATCH = {SCRATCH: (CHUNKED, "chunked k=3 adapter, zero-shot"),
+                SCRATCH_BINS: (BINS, "scaled-bin adapter, zero-shot")}
 
 
 def methods():
@@ -195,17 +198,51 @@ def replay(folds, margin):
 
 
 def complete_series(folds):
-    """Series on which every method has a row for every seed it runs."""
+    """Series on which every method but the from-scratch arms has a row."""
     ok = folds[folds["error"].isna()] if "error" in folds else folds
+    ok = ok[~ok["method"].isin(FROM_SCRATCH)]
     n_methods = ok.groupby("series", sort=False)["method"].nunique()
-    return [s for s, n in n_methods.items() if n == len(methods())]
+    return [s for s, n in n_methods.items() if n == len(methods()) - len(FROM_SCRATCH)]
+
+
+def scratch_markdown(folds, base):
+    """Each token adapter against its network trained from scratch, on the series
+    where the from-scratch arm has every origin (seed 0)."""
+    lines = []
+    for scratch, pretrained in FROM_SCRATCH.items():
+        done = folds[(folds["method"] == scratch) & (folds["seed"] == 0)]
+        if "error" in done:
+            done = done[done["error"].isna()]
+        n_origins = folds[folds["method"] == pretrained[0]].groupby("series")["cutoff"]
+        n_origins = n_origins.nunique()
+        ran = [s for s, n in done.groupby("series", sort=False)["cutoff"].nunique().items()
+               if n == n_origins.get(s, -1)]
+        if not ran:
+            continue
+        keep = folds["method"].isin([scratch, *pretrained]) & (folds["seed"] == 0)
+        rows = folds[keep & folds["series"].isin(ran)]
+        table, mase = accuracy.summary(pd.concat(
+            [rows, base[(base["method"] == "seasonal naive") & base["series"].isin(ran)]],
+            ignore_index=True))
+        table, mase = table.loc[[scratch, *pretrained]], mase.loc[[scratch, *pretrained]]
+        lines += ["", (f"**{scratch}**, against the pretrained adapter, seed 0, on the "
+                       f"{len(ran)} series where it ran every origin:"), "",
+                  ("| method | geo-mean rel. MASE | wins vs seasonal naive | MASE | "
+                   "s per fold | " + " | ".join(mase.columns) + " |"),
+                  "|---|---:|---:|---:|---:|" + "---:|" * len(mase.columns)]
+        for m, r in table.iterrows():
+            lines.append(f"| {m} | **{r['geo_rel_MASE']:.3f}** | "
+                         f"{int(r['wins'])}/{int(r['n_series'])} | {r['MASE']:.3f} | "
+                         f"{r['seconds']:.1f} | "
+                         + " | ".join(f"{v:.3f}" for v in mase.loc[m].values) + " |")
+    return lines
 
 
 def markdown(folds, machine):
     base = pd.read_csv(accuracy.FOLDS_CSV, keep_default_na=False, na_values=[""])
     base = base[base["method"].isin(["seasonal naive", "AutoARIMA", "Theta"])]
     complete = complete_series(folds)
-    both = pd.concat([folds, base], ignore_index=True)
+    both = pd.concat([folds[~folds["method"].isin(FROM_SCRATCH)], base], ignore_index=True)
     table, mase = accuracy.summary(both[both["series"].isin(complete)])
     n_all = len(accuracy.datasets())
     cover = ("" if len(complete) == n_all else
@@ -280,6 +317,7 @@ def markdown(folds, machine):
             f"{len(per)} series and worse than it on "
             f"{int((per['switcher'] > per['worst_mase'] * (1 + 1e-6)).sum())}.",
         ]
+    lines += scratch_markdown(folds, base)
     failed = folds[folds["error"].notna()] if "error" in folds else folds.iloc[:0]
     for r in failed.itertuples():
         lines.append(f"- {r.method} (seed {r.seed}) on {r.series} failed: `{r.error}`")
