@@ -89,9 +89,14 @@ def adapter_kind(forecaster):
 
 
 def describe(forecaster):
-    """Extra columns of a fold's row: the adapter used and, for the switcher, the
+    """Extra columns of a fold's row: the adapter used, its rolling-origin check
+    (``check``: its scores and the candidate ``fit`` went on with, as
+    ``adapter_margin.check_record`` writes them) and, for the switcher, the
     zero-shot score of every adapter and the fine-tuned score of the finalists."""
-    out = {"adapter": adapter_kind(forecaster), "search": ""}
+    from adapter_margin import check_record
+
+    out = {"adapter": adapter_kind(forecaster), "search": "",
+           "check": json.dumps(check_record(forecaster))}
     scores = getattr(forecaster, "tokenizer_scores_", None)
     if scores is not None and "adapter" in scores:
         rows = [{"adapter": r["adapter"], "round": int(r["round"]),
