@@ -36,3 +36,23 @@ def kept_at(rungs, margin):
     if "patch" in finalists and not rungs[best][1] < margin * rungs["patch"][1]:
         return "patch"
     return best
+
+
+def zero_shot_check_score(record):
+    """The zero-shot score of a rolling-origin check's record (``{"scores": ...,
+    "chosen": "values, fine-tuned"}``, as ``adapter_margin.check_record`` writes it)
+    in the representation the check chose, or None where no check ran."""
+    if not record or not record.get("scores"):
+        return None
+    representation = record["chosen"].split(",")[0]
+    return record["scores"][f"{representation}, zero-shot"]
+
+
+def kept_by_checks(scores, margin):
+    """The adapter a switcher keeps that compares the adapters' check ``scores``
+    (``{kind: score}``, None where a check did not run): the lowest, if it is below
+    ``margin`` times the patch adapter's, else the patch adapter."""
+    if scores is None:
+        return "patch"
+    best = min(KINDS, key=lambda k: (scores[k], KINDS.index(k)))
+    return best if scores[best] < margin * scores["patch"] else "patch"

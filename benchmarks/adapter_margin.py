@@ -44,7 +44,13 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine_line, save_rows, write_section
-from _token_adapters import KINDS, kept_at, kind_of
+from _token_adapters import (
+    KINDS,
+    kept_at,
+    kept_by_checks,
+    kind_of,
+    zero_shot_check_score,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDS_CSV = ROOT / "docs" / "adapter_margin_folds.csv"
@@ -179,9 +185,10 @@ def replay(row, margin):
     return kept_at(json.loads(row["rungs"]), margin)
 
 
-def check_scores(row):
+def check_scores(row, zero_shot=False):
     """``{kind: the score of the candidate its fit went on with}`` from each fixed
-    adapter's rolling-origin check, or None where a check did not run (the series
+    adapter's rolling-origin check (``zero_shot``: its zero-shot score in the
+    representation the check chose), or None where a check did not run (the series
     too short) or was not recorded."""
     out = {}
     for kind in KINDS:
@@ -189,19 +196,16 @@ def check_scores(row):
         record = json.loads(cell) if isinstance(cell, str) else None
         if not record or not record["scores"]:
             return None
-        out[kind] = record["scores"][record["chosen"]]
+        out[kind] = (zero_shot_check_score(record) if zero_shot
+                     else record["scores"][record["chosen"]])
     return out
 
 
-def check_replay(row, margin):
+def check_replay(row, margin, zero_shot=False):
     """The adapter a switcher keeps that compares the adapters' own rolling-origin
-    checks: the lowest chosen score, if it is below ``margin`` times the patch
-    adapter's (the patch adapter where no check ran)."""
-    scores = check_scores(row)
-    if scores is None:
-        return "patch"
-    best = min(KINDS, key=lambda k: (scores[k], KINDS.index(k)))
-    return best if scores[best] < margin * scores["patch"] else "patch"
+    checks (``check_scores``): the lowest score, if it is below ``margin`` times the
+    patch adapter's (the patch adapter where no check ran)."""
+    return kept_by_checks(check_scores(row, zero_shot), margin)
 
 
 def sign_agreement(folds, scores_of):
@@ -257,6 +261,12 @@ def table(folds):
         for margin in MARGINS:
             kept = folds.apply(lambda r, m=margin: check_replay(r, m), axis=1)
             rules.append((f"by the adapters' checks, margin {margin:.2f}", kept, None))
+            counted.add(rules[-1][0])
+        for margin in MARGINS:
+            kept = folds.apply(lambda r, m=margin: check_replay(r, m, zero_shot=True),
+                               axis=1)
+            rules.append((f"by the adapters' zero-shot checks, margin {margin:.2f}",
+                          kept, None))
             counted.add(rules[-1][0])
     rules.append(("the fold's best adapter on the test (oracle)",
                   folds[list(KINDS)].idxmin(axis=1), None))
@@ -324,6 +334,9 @@ def markdown(folds, machine):
     if all(f"check_{k}" in folds for k in KINDS):
         signals.append((("each fixed adapter's rolling-origin check (the score of the "
                         "candidate its fit went on with)"), check_scores))
+        signals.append((("each fixed adapter's rolling-origin check, zero-shot, in the "
+                         "representation it chose"),
+                        lambda r: check_scores(r, zero_shot=True)))
     for name, scores_of in signals:
         share, n = sign_agreement(folds, scores_of)
         lines.append(f"- {name}: {100 * share:.0f} % of {n} pairs")
