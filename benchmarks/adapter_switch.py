@@ -202,6 +202,40 @@ def replay(folds, margin):
     return pd.DataFrame(rows), unknown
 
 
+ZERO_SHOT = {"patch": "patch adapter, zero-shot", "chunked": "chunked k=3 adapter, zero-shot",
+             "bins": "scaled-bin adapter, zero-shot"}
+
+
+def check_replay(folds, margin):
+    """Rows of a switcher that compares the adapters' zero-shot rolling-origin
+    checks at ``margin`` (``_token_adapters.kept_by_checks``), replayed at seed 0:
+    each fold's row of the fine-tuned fixed adapter it keeps, the checks read from
+    the zero-shot rows' ``check`` column (a check that did not run, on a short
+    series, keeps the patch adapter); and the folds without all three recorded."""
+    from _token_adapters import kept_by_checks, zero_shot_check_score
+
+    zero = folds[folds["method"].isin(ZERO_SHOT.values()) & (folds["seed"] == 0)]
+    fixed = folds[folds["method"].isin(FIXED.values()) & (folds["seed"] == 0)].set_index(
+        ["series", "cutoff", "method"])
+    by_fold = {}
+    for r in zero.itertuples():
+        kind = next(k for k, m in ZERO_SHOT.items() if m == r.method)
+        scores = by_fold.setdefault((r.series, r.cutoff), {})
+        if isinstance(getattr(r, "check", None), str):  # else not recorded
+            scores[kind] = zero_shot_check_score(json.loads(r.check))
+    rows, unknown = [], []
+    for (series, cutoff), scores in by_fold.items():
+        if set(scores) != set(ZERO_SHOT):
+            unknown.append((series, cutoff))
+            continue
+        kind = kept_by_checks(None if None in scores.values() else scores, margin)
+        row = fixed.loc[(series, cutoff, FIXED[kind])].to_dict()
+        rows.append({**row, "series": series, "seed": 0, "cutoff": cutoff,
+                     "method": f"by the adapters' zero-shot checks, margin {margin:.2f}",
+                     "adapter": kind, "seconds": np.nan})
+    return pd.DataFrame(rows), unknown
+
+
 def complete_series(folds):
     """Series on which every method but the from-scratch arms has a row."""
     ok = folds[folds["error"].isna()] if "error" in folds else folds
@@ -329,6 +363,34 @@ def markdown(folds, machine):
     return "\n".join(lines)
 
 
+def print_check_replays(folds, margins):
+    """Print the check switcher at each of ``margins`` beside the fixed adapters and
+    the shipped switcher (seed 0): geo-mean relative MASE, the adapters it keeps,
+    and per series whether it scores as the worst fixed adapter."""
+    base = pd.read_csv(accuracy.FOLDS_CSV, keep_default_na=False, na_values=[""])
+    base = base[base["method"].isin(["seasonal naive", "AutoARIMA", "Theta"])]
+    keep = folds[folds["method"].isin([*FIXED.values(), SWITCH]) & (folds["seed"] == 0)]
+    replays, unknown = [], set()
+    for margin in margins:
+        rows, missing = check_replay(folds, margin)
+        replays.append(rows)
+        unknown |= set(missing)
+    both = pd.concat([keep, *replays, base], ignore_index=True)
+    both = both[both["series"].isin(complete_series(folds))]
+    both = both[~both.set_index(["series", "cutoff"]).index.isin(list(unknown))]
+    table, mase = accuracy.summary(both)
+    print(table[["geo_rel_MASE", "wins", "n_series", "MASE"]].round(3).to_string())
+    fixed = mase.loc[list(FIXED.values())]
+    for rows in replays:
+        m = rows["method"].iloc[0]
+        per = mase.loc[m]
+        worst = int(np.isclose(per, fixed.max(), rtol=1e-9).sum())
+        print(f"{m}: keeps {rows['adapter'].value_counts().to_dict()}; the worst fixed "
+              f"adapter on {worst} of {len(per)} series")
+    print(f"folds without all three recorded checks (left out of every row): "
+          f"{sorted(unknown)}")
+
+
 def main(argv=None):
     from _report import machine_line, write_section
 
@@ -338,11 +400,22 @@ def main(argv=None):
     parser.add_argument("--series", default=None, help="series whose name contains this")
     parser.add_argument("--folds", default=None, help="folds CSV (default: docs/...)")
     parser.add_argument("--report", action="store_true", help="report only, no runs")
+    parser.add_argument("--replay-checks", type=float, nargs="+", default=None,
+                        metavar="MARGIN",
+                        help="print a switcher over the adapters' zero-shot checks at "
+                             "these margins, replayed from the zero-shot rows' recorded "
+                             "checks beside the fixed adapters (seed 0; no runs, "
+                             "nothing written)")
     parser.add_argument("--replay-margin", type=float, default=None,
                         help="print the switcher replayed at this challenge margin from "
                              "the recorded rung scores beside the fixed adapters (no runs, "
                              "nothing written)")
     args = parser.parse_args(argv)
+    if args.replay_checks is not None:
+        folds = pd.read_csv(Path(args.folds) if args.folds else FOLDS_CSV,
+                            keep_default_na=False, na_values=[""])
+        print_check_replays(folds, args.replay_checks)
+        return
     if args.replay_margin is not None:
         folds = pd.read_csv(Path(args.folds) if args.folds else FOLDS_CSV,
                             keep_default_na=False, na_values=[""])
