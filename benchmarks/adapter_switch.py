@@ -6,9 +6,9 @@ the scaled-bin adapter (``BinTokenizer()``), each fine-tuned on the series as ``
 does and zero-shot (``max_epochs=0``); the two token adapters' networks trained from
 scratch on the series (``pretrained=None``, same architecture: context 96, 24 steps
 per pass), which the pretrained token adapters are measured against; and
-``LLMForecaster()``'s default ``tokenizer="auto"``, which chooses among them by successive halving with the
-patch adapter as the incumbent (all three scored zero-shot on the validation
-windows; another adapter is fine-tuned and kept only when it beats the patch
+``LLMForecaster()``'s default ``tokenizer="auto"``, which chooses among them by
+successive halving with the patch adapter as the incumbent (all three scored
+zero-shot on the validation windows; another adapter is fine-tuned and kept only when it beats the patch
 adapter by the challenge margin; the adapter kept is then fitted as if it were
 fixed, its rolling-origin check included). Same series, origins, metrics and scale
 as ``benchmarks/accuracy.py``; each row records the adapter the fitted forecaster
@@ -44,9 +44,11 @@ SCRATCH = "chunked k=3 from scratch (pretrained=None), trained on the series"
 SCRATCH_BINS = "scaled bins from scratch (pretrained=None), trained on the series"
 SWITCH = "LLMForecaster() defaults (tokenizer='auto'): the switcher, fine-tuned"
 FIXED = {"patch": PATCH, "chunked": CHUNKED, "bins": BINS}
+ZERO_SHOT = {"patch": "patch adapter, zero-shot", "chunked": "chunked k=3 adapter, zero-shot",
+             "bins": "scaled-bin adapter, zero-shot"}
 #: from-scratch arm -> the pretrained adapter's rows it is compared with
-FROM_SCRATCH = {SCRATCH: (CHUNKED, "chunked k=3 adapter, zero-shot"),
-                SCRATCH_BINS: (BINS, "scaled-bin adapter, zero-shot")}
+FROM_SCRATCH = {SCRATCH: (CHUNKED, ZERO_SHOT["chunked"]),
+                SCRATCH_BINS: (BINS, ZERO_SHOT["bins"])}
 
 
 def methods():
@@ -70,12 +72,12 @@ def methods():
                                                random_state=s), True),
         "the switcher, zero-shot (max_epochs=0)":
             (lambda s: LLMForecaster(max_epochs=0, random_state=s), False),
-        "patch adapter, zero-shot":
+        ZERO_SHOT["patch"]:
             (lambda s: LLMForecaster(tokenizer=None, max_epochs=0, random_state=s), False),
-        "chunked k=3 adapter, zero-shot":
+        ZERO_SHOT["chunked"]:
             (lambda s: LLMForecaster(tokenizer=chunked(), max_epochs=0, random_state=s),
              False),
-        "scaled-bin adapter, zero-shot":
+        ZERO_SHOT["bins"]:
             (lambda s: LLMForecaster(tokenizer=BinTokenizer(), max_epochs=0,
                                      random_state=s), False),
     }
@@ -200,10 +202,6 @@ def replay(folds, margin):
                      "method": f"the switcher at margin {margin:.2f}, replayed",
                      "seconds": np.nan, "adapter": kind})
     return pd.DataFrame(rows), unknown
-
-
-ZERO_SHOT = {"patch": "patch adapter, zero-shot", "chunked": "chunked k=3 adapter, zero-shot",
-             "bins": "scaled-bin adapter, zero-shot"}
 
 
 def check_replay(folds, margin):
