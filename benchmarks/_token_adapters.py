@@ -1,5 +1,6 @@
 """What the benchmarks of the switcher among the shipped adapters share: each
-adapter's kind, and the switcher's rule replayed from recorded rung scores."""
+adapter's kind, the switcher's rule replayed from recorded rung scores, and rules
+over the adapters' recorded rolling-origin checks."""
 
 from __future__ import annotations
 
@@ -38,9 +39,19 @@ def kept_at(rungs, margin):
     return best
 
 
+def check_record(forecaster):
+    """What a fitted forecaster's rolling-origin check measured: its scores and the
+    candidate ``fit`` went on with (None: no check ran)."""
+    if forecaster.check_scores_ is None:
+        return {"scores": None, "chosen": None}
+    representation = "differences" if forecaster.difference_ else "values"
+    tuned = "fine-tuned" if forecaster.plan_.finetune_epochs > 0 else "zero-shot"
+    return {"scores": forecaster.check_scores_, "chosen": f"{representation}, {tuned}"}
+
+
 def zero_shot_check_score(record):
     """The zero-shot score of a rolling-origin check's record (``{"scores": ...,
-    "chosen": "values, fine-tuned"}``, as ``adapter_margin.check_record`` writes it)
+    "chosen": "values, fine-tuned"}``, as :func:`check_record` writes it)
     in the representation the check chose, or None where no check ran."""
     if not record or not record.get("scores"):
         return None

@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine_line, save_rows, write_section
 from _token_adapters import (
     KINDS,
+    check_record,
     kept_at,
     kept_by_checks,
     kind_of,
@@ -127,16 +128,6 @@ def rung_scores(y_train, h, seed):
     for r in scores.itertuples():
         out.setdefault(kind_of(r.adapter), [math.inf, math.inf])[int(r.round)] = r.score
     return out
-
-
-def check_record(f):
-    """What a fitted forecaster's rolling-origin check measured: its scores and the
-    candidate ``fit`` went on with (None: no check ran)."""
-    if f.check_scores_ is None:
-        return {"scores": None, "chosen": None}
-    representation = "differences" if f.difference_ else "values"
-    tuned = "fine-tuned" if f.plan_.finetune_epochs > 0 else "zero-shot"
-    return {"scores": f.check_scores_, "chosen": f"{representation}, {tuned}"}
 
 
 def mase(y_train, y_test, pred, sp):

@@ -93,9 +93,9 @@ def adapter_kind(forecaster):
 def describe(forecaster):
     """Extra columns of a fold's row: the adapter used, its rolling-origin check
     (``check``: its scores and the candidate ``fit`` went on with, as
-    ``adapter_margin.check_record`` writes them) and, for the switcher, the
+    ``_token_adapters.check_record`` writes them) and, for the switcher, the
     zero-shot score of every adapter and the fine-tuned score of the finalists."""
-    from adapter_margin import check_record
+    from _token_adapters import check_record
 
     out = {"adapter": adapter_kind(forecaster), "search": "",
            "check": json.dumps(check_record(forecaster))}
