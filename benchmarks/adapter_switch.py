@@ -114,8 +114,7 @@ def run(seeds, only=None, series=None, folds_csv=FOLDS_CSV):
     load_backbone(resolve_backbone_spec("smollm2-135m"))
     rows = []
     if folds_csv.exists():
-        rows = pd.read_csv(folds_csv, keep_default_na=False,
-                           na_values=[""]).to_dict("records")
+        rows = read_folds(folds_csv).to_dict("records")
     done = {(r["series"], r["method"], int(r["seed"])) for r in rows}
     for sname, case in accuracy.datasets().items():
         if series is not None and series not in sname:
@@ -234,6 +233,17 @@ def check_replay(folds, margin):
     return pd.DataFrame(rows), unknown
 
 
+def read_folds(csv):
+    """The per-fold rows of ``csv`` (empty cells as missing)."""
+    return pd.read_csv(csv, keep_default_na=False, na_values=[""])
+
+
+def baselines():
+    """The accuracy backtest's seasonal naive, Theta and AutoARIMA rows."""
+    base = read_folds(accuracy.FOLDS_CSV)
+    return base[base["method"].isin(["seasonal naive", "AutoARIMA", "Theta"])]
+
+
 def complete_series(folds):
     """Series on which every method but the from-scratch arms has a row."""
     ok = folds[folds["error"].isna()] if "error" in folds else folds
@@ -276,8 +286,7 @@ def scratch_markdown(folds, base):
 
 
 def markdown(folds, machine):
-    base = pd.read_csv(accuracy.FOLDS_CSV, keep_default_na=False, na_values=[""])
-    base = base[base["method"].isin(["seasonal naive", "AutoARIMA", "Theta"])]
+    base = baselines()
     complete = complete_series(folds)
     both = pd.concat([folds[~folds["method"].isin(FROM_SCRATCH)], base], ignore_index=True)
     table, mase = accuracy.summary(both[both["series"].isin(complete)])
@@ -365,8 +374,7 @@ def print_check_replays(folds, margins):
     """Print the check switcher at each of ``margins`` beside the fixed adapters and
     the shipped switcher (seed 0): geo-mean relative MASE, the adapters it keeps,
     and per series whether it scores as the worst fixed adapter."""
-    base = pd.read_csv(accuracy.FOLDS_CSV, keep_default_na=False, na_values=[""])
-    base = base[base["method"].isin(["seasonal naive", "AutoARIMA", "Theta"])]
+    base = baselines()
     keep = folds[folds["method"].isin([*FIXED.values(), SWITCH]) & (folds["seed"] == 0)]
     replays, unknown = [], set()
     for margin in margins:
@@ -409,18 +417,15 @@ def main(argv=None):
                              "the recorded rung scores beside the fixed adapters (no runs, "
                              "nothing written)")
     args = parser.parse_args(argv)
+    csv = Path(args.folds) if args.folds else FOLDS_CSV
     if args.replay_checks is not None:
-        folds = pd.read_csv(Path(args.folds) if args.folds else FOLDS_CSV,
-                            keep_default_na=False, na_values=[""])
-        print_check_replays(folds, args.replay_checks)
+        print_check_replays(read_folds(csv), args.replay_checks)
         return
     if args.replay_margin is not None:
-        folds = pd.read_csv(Path(args.folds) if args.folds else FOLDS_CSV,
-                            keep_default_na=False, na_values=[""])
+        folds = read_folds(csv)
         rows, unknown = replay(folds, args.replay_margin)
         known = folds[~folds.set_index(["series", "cutoff"]).index.isin(unknown)]
-        base = pd.read_csv(accuracy.FOLDS_CSV, keep_default_na=False, na_values=[""])
-        base = base[base["method"].isin(["seasonal naive", "AutoARIMA", "Theta"])]
+        base = baselines()
         keep = [*FIXED.values(), SWITCH]
         both = pd.concat([known[known["method"].isin(keep)], rows, base],
                          ignore_index=True)
@@ -430,9 +435,8 @@ def main(argv=None):
         print(table[["geo_rel_MASE", "wins", "n_series"]].round(3).to_string())
         print(f"folds the recorded run cannot replay (left out of every row): {unknown}")
         return
-    csv = Path(args.folds) if args.folds else FOLDS_CSV
     if args.report:
-        folds = pd.read_csv(csv, keep_default_na=False, na_values=[""])
+        folds = read_folds(csv)
     else:
         folds = run(args.seeds, args.only, args.series, csv)
         if args.only or args.series:
