@@ -187,11 +187,14 @@ def replayed_choice(search, margin):
 def replay(folds, margin):
     """Switcher rows at another ``margin``, replayed from the recorded run: each
     fold's row of the fixed adapter the switcher would keep (it fits the adapter it
-    keeps as a fixed one), its seconds left blank; and the folds it cannot tell."""
+    keeps as a fixed one), its seconds left blank; and the folds it cannot tell.
+    Only the seeds every fixed adapter ran (``paired_seeds``) can be replayed."""
     fixed = folds[folds["method"].isin(FIXED.values())].set_index(
         ["series", "seed", "cutoff", "method"])
+    switcher = folds[(folds["method"] == SWITCH) & folds["search"].notna()
+                     & folds["seed"].isin(paired_seeds(folds))]
     rows, unknown = [], []
-    for r in folds[(folds["method"] == SWITCH) & folds["search"].notna()].itertuples():
+    for r in switcher.itertuples():
         kind = replayed_choice(r.search, margin)
         if kind is None:
             unknown.append((r.series, r.cutoff))
