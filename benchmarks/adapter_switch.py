@@ -373,21 +373,27 @@ def markdown(folds, machine):
     return "\n".join(lines)
 
 
+def replayed_summary(folds, replays, unknown):
+    """``accuracy.summary`` of replayed switcher ``replays`` (frames of rows) beside
+    ``folds``' fixed adapters and shipped switcher and the classical baselines, on
+    the complete series, leaving out the ``unknown`` (series, cutoff) folds."""
+    keep = folds[folds["method"].isin([*FIXED.values(), SWITCH])]
+    both = pd.concat([keep, *replays, baselines()], ignore_index=True)
+    both = both[both["series"].isin(complete_series(folds))]
+    both = both[~both.set_index(["series", "cutoff"]).index.isin(list(unknown))]
+    return accuracy.summary(both)
+
+
 def print_check_replays(folds, margins):
     """Print the check switcher at each of ``margins`` beside the fixed adapters and
     the shipped switcher (seed 0): geo-mean relative MASE, the adapters it keeps,
     and per series whether it scores as the worst fixed adapter."""
-    base = baselines()
-    keep = folds[folds["method"].isin([*FIXED.values(), SWITCH]) & (folds["seed"] == 0)]
     replays, unknown = [], set()
     for margin in margins:
         rows, missing = check_replay(folds, margin)
         replays.append(rows)
         unknown |= set(missing)
-    both = pd.concat([keep, *replays, base], ignore_index=True)
-    both = both[both["series"].isin(complete_series(folds))]
-    both = both[~both.set_index(["series", "cutoff"]).index.isin(list(unknown))]
-    table, mase = accuracy.summary(both)
+    table, mase = replayed_summary(folds[folds["seed"] == 0], replays, unknown)
     print(table[["geo_rel_MASE", "wins", "n_series", "MASE"]].round(3).to_string())
     fixed = mase.loc[list(FIXED.values())]
     for rows in replays:
@@ -427,14 +433,7 @@ def main(argv=None):
     if args.replay_margin is not None:
         folds = read_folds(csv)
         rows, unknown = replay(folds, args.replay_margin)
-        known = folds[~folds.set_index(["series", "cutoff"]).index.isin(unknown)]
-        base = baselines()
-        keep = [*FIXED.values(), SWITCH]
-        both = pd.concat([known[known["method"].isin(keep)], rows, base],
-                         ignore_index=True)
-        both = both[both["series"].isin(complete_series(folds))]
-        both = both[~both.set_index(["series", "cutoff"]).index.isin(unknown)]
-        table, _ = accuracy.summary(both)
+        table, _ = replayed_summary(folds, [rows], unknown)
         print(table[["geo_rel_MASE", "wins", "n_series"]].round(3).to_string())
         print(f"folds the recorded run cannot replay (left out of every row): {unknown}")
         return
