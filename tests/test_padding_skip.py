@@ -1,14 +1,19 @@
 """Leading padding shared by a whole batch is skipped (causal rotary backbones, no
-gradient): the forecasts equal those of the full run, and other backbones, prompts
-and training run every token as before."""
+gradient), by patch and token networks: the forecasts equal those of the full run,
+and other backbones, prompts and training run every token as before."""
 
 import numpy as np
 import pytest
 import torch
 
-import sktime_llmforecast.nn.patch as patch_module
+import sktime_llmforecast.nn.base as base_module
 from conftest import TINY_GPT2, TINY_LLAMA
-from sktime_llmforecast import LLMForecaster, PatchTokenizer
+from sktime_llmforecast import (
+    ChunkedDigitTokenizer,
+    DigitTokenizer,
+    LLMForecaster,
+    PatchTokenizer,
+)
 
 
 def _net(backbone, **kw):
@@ -35,7 +40,7 @@ def _contexts(length, observed):
 
 def _predict(net, ctx, mask, skip=True, monkeypatch=None):
     if not skip:
-        monkeypatch.setattr(patch_module, "causal_rotary", lambda config: False)
+        monkeypatch.setattr(base_module, "causal_rotary", lambda config: False)
     with torch.no_grad():
         out = net.predict(ctx, mask)
     if not skip:
@@ -77,3 +82,53 @@ def test_unpadded_or_barely_padded_batches_are_unchanged(observed, monkeypatch):
     fast = _predict(net, ctx, mask)
     full = _predict(net, ctx, mask, skip=False, monkeypatch=monkeypatch)
     np.testing.assert_allclose(fast.mean, full.mean, rtol=1e-5, atol=1e-5)
+
+
+def _forecasts(net, ctx, mask, skip, monkeypatch, **kw):
+    if not skip:
+        monkeypatch.setattr(base_module, "causal_rotary", lambda config: False)
+    try:
+        with torch.no_grad():
+            return net.predict(ctx, mask, **kw)
+    finally:
+        monkeypatch.undo()
+
+
+@pytest.mark.parametrize(("tokenizer", "length", "observed"), [
+    (ChunkedDigitTokenizer(k=3), 40, [12, 25, 9]),  # 15 values padded in every row
+    (DigitTokenizer(), 14, [5, 9, 4]),  # 5 (the tiny Llama has 128 positions)
+])
+def test_token_decoding_skips_shared_padding_and_draws_the_same(
+        tokenizer, length, observed, monkeypatch):
+    net = _net(TINY_LLAMA, tokenizer=tokenizer, context_length=length)
+    ctx, mask = _contexts(length, observed)
+    w = tokenizer.tokens_per_value
+    with torch.no_grad():
+        assert net._shared_padding(mask.repeat_interleave(w, dim=1)) \
+            == (length - max(observed)) * w
+    seen = []
+    original = type(net).forward
+
+    def recording(self, ids, *args, **kwargs):
+        seen.append(ids.shape[1])
+        return original(self, ids, *args, **kwargs)
+
+    monkeypatch.setattr(type(net), "forward", recording)
+    fast = _forecasts(net, ctx, mask, True, monkeypatch, greedy=True)
+    assert seen[0] == max(observed) * w  # the window: its observed values only
+    monkeypatch.setattr(type(net), "forward", recording)
+    seen.clear()
+    full = _forecasts(net, ctx, mask, False, monkeypatch, greedy=True)
+    assert seen[0] == length * w
+    np.testing.assert_allclose(fast.mean, full.mean, rtol=1e-6)
+    fast = _forecasts(net, ctx, mask, True, monkeypatch)
+    full = _forecasts(net, ctx, mask, False, monkeypatch)
+    assert fast.samples.shape == (3, 20, net.config.horizon)
+    np.testing.assert_allclose(fast.samples, full.samples, rtol=1e-6)
+
+
+def test_token_decoding_reads_every_value_with_absolute_positions():
+    net = _net(TINY_GPT2, tokenizer=ChunkedDigitTokenizer(k=3), context_length=40)
+    _, mask = _contexts(40, [12, 25])
+    with torch.no_grad():
+        assert net._shared_padding(mask.repeat_interleave(2, dim=1)) == 0

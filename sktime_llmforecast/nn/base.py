@@ -86,6 +86,15 @@ class NetworkForecast:
         return NetworkForecast(cat("mean"), cat("quantiles"), cat("samples"), counts)
 
 
+#: causal decoders whose positions are rotary only (no absolute position table)
+CAUSAL_ROTARY_MODEL_TYPES = frozenset({"llama", "mistral", "qwen2", "qwen3"})
+
+
+def causal_rotary(config):
+    """Whether a backbone config is a causal decoder with rotary positions only."""
+    return getattr(config, "model_type", None) in CAUSAL_ROTARY_MODEL_TYPES
+
+
 def max_positions(config):
     """The backbone's context size in tokens, or None when it has no fixed one."""
     for name in ("max_position_embeddings", "n_positions", "n_ctx"):
@@ -190,6 +199,24 @@ class BackboneNetwork(nn.Module):
         ones = torch.ones(len(emb), self.n_prompt_tokens, dtype=attention_mask.dtype,
                           device=attention_mask.device)
         return torch.cat([prefix, emb], 1), torch.cat([ones, attention_mask], 1)
+
+    def _shared_padding(self, attention):
+        """Leading token columns of ``attention (B, T)`` that are padding in every
+        row and may be left out of a forward pass (0: run them all).
+
+        A causal backbone with rotary positions (Llama and kin) gives the later
+        tokens the same hidden states without them: no token attends to padding,
+        and rotary attention depends on relative positions only. Only without
+        gradients (prediction, validation scores, calibration) and without a prompt
+        prefix (its distance to the series would change); a short series in a long
+        context then costs its own tokens rather than the whole context.
+        """
+        if torch.is_grad_enabled() or self.n_prompt_tokens \
+                or not causal_rotary(self.backbone.config):
+            return 0
+        padded = (~attention.bool()).all(dim=0)
+        lead = int(torch.cumprod(padded.long(), dim=0).sum())
+        return lead if lead < attention.shape[1] else 0
 
     def _check_positions(self, n_tokens, fix):
         limit = max_positions(self.backbone.config)

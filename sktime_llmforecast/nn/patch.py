@@ -12,15 +12,6 @@ from sktime_llmforecast.nn.base import BackboneNetwork, Batch, NetworkForecast
 from sktime_llmforecast.nn.config import NetworkConfig, SamplingConfig
 
 
-#: causal decoders whose positions are rotary only (no absolute position table)
-CAUSAL_ROTARY_MODEL_TYPES = frozenset({"llama", "mistral", "qwen2", "qwen3"})
-
-
-def causal_rotary(config):
-    """Whether a backbone config is a causal decoder with rotary positions only."""
-    return getattr(config, "model_type", None) in CAUSAL_ROTARY_MODEL_TYPES
-
-
 class PatchForecastNetwork(BackboneNetwork):
     """Patch tokens through a (mostly frozen) backbone to a direct multi-step forecast.
 
@@ -94,24 +85,11 @@ class PatchForecastNetwork(BackboneNetwork):
         return hidden[:, -self.n_tokens :].to(emb.dtype), state
 
     def _shared_padding(self, attention):
-        """Leading token columns that are padding in every row and can be skipped
-        (0: run them all).
-
-        A causal backbone with rotary positions (Llama and kin) gives the same
-        forecasts without them: the series tokens never attend to the padding, and
-        rotary attention depends on relative positions only; every padding token
-        (the same all-zero patch, with nothing it may attend to) has one hidden
-        state, computed once. Skipped only without gradients (prediction,
-        calibration, the head-only cache) and without a prompt prefix (its distance
-        to the series would change); a short series in a 512-value context then
-        costs its own tokens rather than all 16.
-        """
-        if torch.is_grad_enabled() or self.resample or self.n_prompt_tokens \
-                or not causal_rotary(self.backbone.config):
-            return 0
-        padded = (~attention.bool()).all(dim=0)
-        lead = int(torch.cumprod(padded.long(), dim=0).sum())
-        return lead if lead < attention.shape[1] else 0
+        """The base rule (``BackboneNetwork._shared_padding``), never with the
+        resampler (its queries read every patch). The padding tokens' own hidden
+        states, which the flatten head reads, are computed once
+        (``_hidden_after_padding``)."""
+        return 0 if self.resample else super()._shared_padding(attention)
 
     def _hidden_after_padding(self, emb, attention, lead):
         """The backbone's last hidden states with the first ``lead`` (padding)

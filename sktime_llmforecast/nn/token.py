@@ -198,11 +198,17 @@ class TokenForecastNetwork(BackboneNetwork):
         ``repeats > 1`` continues every row ``repeats`` times (rows
         ``b * repeats ... (b + 1) * repeats - 1`` continue row ``b``) from one
         pass over its window, whose keys and values the paths share where the
-        backbone allows it (``nn.prefix_attention``) and copy elsewhere.
+        backbone allows it (``nn.prefix_attention``) and copy elsewhere. Values
+        that are padding in every row are left out where that changes no logit
+        (``_shared_padding``): a short series in a long context reads its own
+        values only.
         """
         w = self.tokenizer.tokens_per_value
         n_steps = min(n_values or self.config.horizon, self.config.horizon) * w
         config = self.backbone.config
+        lead = self._shared_padding(attention)
+        lead -= lead % w  # whole values, so each token keeps its place in its value
+        ids, attention = ids[:, lead:], attention[:, lead:]
         logits, past = self(ids, attention, cache=growing_cache(config),
                             logits_from=ids.shape[1] - 1)
         if repeats > 1:
