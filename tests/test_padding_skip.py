@@ -132,3 +132,44 @@ def test_token_decoding_reads_every_value_with_absolute_positions():
     _, mask = _contexts(40, [12, 25])
     with torch.no_grad():
         assert net._shared_padding(mask.repeat_interleave(2, dim=1)) == 0
+
+
+def _loss_and_gradients(net, batch, skip, monkeypatch):
+    from sktime_llmforecast.losses import TokenCrossEntropyLoss
+
+    if not skip:
+        monkeypatch.setattr(base_module, "causal_rotary", lambda config: False)
+    seen = []
+    original = type(net).forward
+
+    def recording(self, ids, *args, **kwargs):
+        seen.append(ids.shape[1])
+        return original(self, ids, *args, **kwargs)
+
+    monkeypatch.setattr(type(net), "forward", recording)
+    try:
+        net.zero_grad()
+        loss = net.loss_terms(batch, {"ce": TokenCrossEntropyLoss()})["ce"]
+        loss.backward()
+    finally:
+        monkeypatch.undo()
+    grads = {n: p.grad.clone() for n, p in net.named_parameters() if p.grad is not None}
+    return loss.detach(), grads, seen[0]
+
+
+def test_token_training_skips_shared_padding_with_the_same_loss_and_gradients(
+        monkeypatch):
+    net = _net(TINY_LLAMA, tokenizer=ChunkedDigitTokenizer(k=3), context_length=40)
+    net.train()
+    ctx, mask = _contexts(40, [12, 25, 9])  # 15 values padded in every row
+    rng = np.random.default_rng(3)
+    target = torch.tensor(rng.normal(size=(3, net.config.horizon)) + 10.0)
+    fast = _loss_and_gradients(net, (ctx, mask, target), True, monkeypatch)
+    full = _loss_and_gradients(net, (ctx, mask, target), False, monkeypatch)
+    h = net.config.horizon
+    assert fast[2] == (25 + h) * 2 - 1  # observed context and target tokens, less one
+    assert full[2] == (40 + h) * 2 - 1
+    torch.testing.assert_close(fast[0], full[0])
+    assert fast[1].keys() == full[1].keys() and fast[1]  # the interface and head train
+    for name in fast[1]:
+        torch.testing.assert_close(fast[1][name], full[1][name], rtol=1e-5, atol=1e-7)

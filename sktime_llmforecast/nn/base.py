@@ -200,18 +200,20 @@ class BackboneNetwork(nn.Module):
                           device=attention_mask.device)
         return torch.cat([prefix, emb], 1), torch.cat([ones, attention_mask], 1)
 
-    def _shared_padding(self, attention):
+    def _shared_padding(self, attention, with_gradients=False):
         """Leading token columns of ``attention (B, T)`` that are padding in every
         row and may be left out of a forward pass (0: run them all).
 
         A causal backbone with rotary positions (Llama and kin) gives the later
         tokens the same hidden states without them: no token attends to padding,
-        and rotary attention depends on relative positions only. Only without
-        gradients (prediction, validation scores, calibration) and without a prompt
-        prefix (its distance to the series would change); a short series in a long
-        context then costs its own tokens rather than the whole context.
+        and rotary attention depends on relative positions only. Not with a prompt
+        prefix (its distance to the series would change), and only without
+        gradients (prediction, validation scores, calibration) unless
+        ``with_gradients``: a caller that reads no hidden state of the padding
+        itself gets the same gradients too. A short series in a long context then
+        costs its own tokens rather than the whole context.
         """
-        if torch.is_grad_enabled() or self.n_prompt_tokens \
+        if (torch.is_grad_enabled() and not with_gradients) or self.n_prompt_tokens \
                 or not causal_rotary(self.backbone.config):
             return 0
         padded = (~attention.bool()).all(dim=0)

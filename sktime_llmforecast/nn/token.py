@@ -137,9 +137,12 @@ class TokenForecastNetwork(BackboneNetwork):
         """
         context, mask, target = batch
         ids, attention, _ = self._encode_window(context, mask, target)
+        # no logit is asked of a padding token, so its values may go in training too
+        lead = self._leading_padding(attention, with_gradients=True)
+        ids, attention = ids[:, lead:], attention[:, lead:]
         # the token at position p predicts token p + 1: the forecast's first token is
         # predicted by the context's last one
-        first = context.shape[1] * self.tokenizer.tokens_per_value - 1
+        first = context.shape[1] * self.tokenizer.tokens_per_value - lead - 1
         logits, _ = self(ids[:, :-1], attention[:, :-1], logits_from=first)
         labels = ids[:, first + 1 :]
         out = {}
@@ -191,6 +194,12 @@ class TokenForecastNetwork(BackboneNetwork):
         values = self.tokenizer.decode(out, rep)  # (B * S, H)
         return values.reshape(context.shape[0], num_samples, -1)
 
+    def _leading_padding(self, attention, with_gradients=False):
+        """Leading token columns to leave out (``_shared_padding``), whole values
+        only, so each token keeps its place in its value."""
+        lead = self._shared_padding(attention, with_gradients)
+        return lead - lead % self.tokenizer.tokens_per_value
+
     def _decode(self, ids, attention, choose, repeats=1, n_values=None):
         """Generate ``n_values * w`` tokens after ``ids`` (None: ``horizon`` values);
         ``choose`` picks each.
@@ -206,8 +215,7 @@ class TokenForecastNetwork(BackboneNetwork):
         w = self.tokenizer.tokens_per_value
         n_steps = min(n_values or self.config.horizon, self.config.horizon) * w
         config = self.backbone.config
-        lead = self._shared_padding(attention)
-        lead -= lead % w  # whole values, so each token keeps its place in its value
+        lead = self._leading_padding(attention)
         ids, attention = ids[:, lead:], attention[:, lead:]
         logits, past = self(ids, attention, cache=growing_cache(config),
                             logits_from=ids.shape[1] - 1)
