@@ -84,12 +84,14 @@ class PatchForecastNetwork(BackboneNetwork):
             hidden = self._run_backbone(emb, attention).last_hidden_state
         return hidden[:, -self.n_tokens :].to(emb.dtype), state
 
-    def _shared_padding(self, attention):
+    def _shared_padding(self, attention, with_gradients=False):
         """The base rule (``BackboneNetwork._shared_padding``), never with the
         resampler (its queries read every patch). The padding tokens' own hidden
         states, which the flatten head reads, are computed once
         (``_hidden_after_padding``)."""
-        return 0 if self.resample else super()._shared_padding(attention)
+        if self.resample:
+            return 0
+        return super()._shared_padding(attention, with_gradients)
 
     def _hidden_after_padding(self, emb, attention, lead):
         """The backbone's last hidden states with the first ``lead`` (padding)
