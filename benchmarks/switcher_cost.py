@@ -16,9 +16,9 @@ docs/benchmarks.md (a run with ``--series`` only prints).
 
 ``--padding-skip [--series ...]`` (default: the 4 shortest series) prints instead
 what leaving out the values that are padding in every window saves token networks:
-each token adapter fixed (``fit`` and ``predict``) and the switcher, with token
-networks reading every value and then as shipped, in one process, and whether the
-forecasts are the same.
+each token adapter fixed (``fit`` and ``predict``), reading every value (as a
+backbone without rotary positions would, ``nn.base.causal_rotary`` off) and then
+as shipped, in one process, and whether the forecasts are the same.
 """
 
 from __future__ import annotations
@@ -127,18 +127,18 @@ def markdown(rows, machine):
 
 
 def padding_skip(names):
-    """Seconds of ``fit`` and ``predict`` with token networks reading every value
+    """Seconds of ``fit`` and ``predict`` of the token adapters reading every value
     (``before``) and leaving out the shared leading padding (``after``)."""
     import torch
 
     from sktime_llmforecast import BinTokenizer, ChunkedDigitTokenizer, LLMForecaster
-    from sktime_llmforecast.nn.token import TokenForecastNetwork
+    from sktime_llmforecast.nn import base
 
     torch.set_num_threads(1)
     cases = accuracy.datasets()
-    shipped = TokenForecastNetwork._leading_padding
+    shipped = base.causal_rotary
     arms = {"chunked k=3 adapter": lambda: ChunkedDigitTokenizer(k=3),
-            "scaled-bin adapter": BinTokenizer, "switcher": lambda: "auto"}
+            "scaled-bin adapter": BinTokenizer}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         LLMForecaster(random_state=0, max_epochs=0).fit(cases[names[0]].y, fh=[1])
@@ -149,8 +149,8 @@ def padding_skip(names):
         fh = np.arange(1, case.h + 1)
         for arm, tokenizer in arms.items():
             row, preds = {"series": name, "forecaster": arm}, {}
-            for label, rule in (("before", lambda self, *a, **k: 0), ("after", shipped)):
-                TokenForecastNetwork._leading_padding = rule
+            for label, rule in (("before", lambda config: False), ("after", shipped)):
+                base.causal_rotary = rule
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
@@ -159,15 +159,15 @@ def padding_skip(names):
                         preds[label] = f.fit(train, fh=fh).predict().to_numpy()
                         row[label] = time.perf_counter() - start
                 finally:
-                    TokenForecastNetwork._leading_padding = shipped
-            row["same forecasts"] = bool(np.array_equal(preds["before"], preds["after"]))
+                    base.causal_rotary = shipped
+            row["same"] = bool(np.array_equal(preds["before"], preds["after"]))
             rows.append(row)
             print(row, flush=True)
     table = pd.DataFrame(rows)
     lines = ["| series | forecaster | reading every value (s) | as shipped (s) | "
              "same forecasts |", "|---|---|---:|---:|---|"]
     lines += [f"| {r.series} | {r.forecaster} | {r.before:.1f} | {r.after:.1f} | "
-              f"{'yes' if r[-1] else 'no'} |" for r in table.itertuples()]
+              f"{'yes' if r.same else 'no'} |" for r in table.itertuples()]
     print("\n".join(lines))
     return table
 
@@ -177,7 +177,7 @@ def main(argv=None):
     parser.add_argument("--series", nargs="+", default=None,
                         help="series names (default: SERIES); only prints")
     parser.add_argument("--padding-skip", action="store_true",
-                        help="time token networks reading every value against "
+                        help="time the token adapters reading every value against "
                              "leaving out shared padding (prints)")
     args = parser.parse_args(argv)
     if args.padding_skip:
