@@ -2,6 +2,8 @@
 gradient), by patch and token networks: the forecasts equal those of the full run,
 and other backbones, prompts and training run every token as before."""
 
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 import torch
@@ -38,17 +40,35 @@ def _contexts(length, observed):
     return torch.tensor(ctx), torch.tensor(mask)
 
 
-def _predict(net, ctx, mask, skip=True, monkeypatch=None):
-    if not skip:
-        monkeypatch.setattr(base_module, "causal_rotary", lambda config: False)
-    with torch.no_grad():
-        out = net.predict(ctx, mask)
-    if not skip:
-        monkeypatch.undo()
-    return out
+@contextmanager
+def _padding_skip(on):
+    """As shipped (``on``), or every token run, as on a backbone without rotary
+    positions."""
+    with pytest.MonkeyPatch.context() as mp:
+        if not on:
+            mp.setattr(base_module, "causal_rotary", lambda config: False)
+        yield
 
 
-def test_llama_skips_shared_padding_and_forecasts_the_same(monkeypatch):
+def _predict(net, ctx, mask, skip=True, **kwargs):
+    with _padding_skip(skip), torch.no_grad():
+        return net.predict(ctx, mask, **kwargs)
+
+
+def _backbone_reads(net, monkeypatch):
+    """A list that gets the token count of every forward call of ``net``."""
+    seen = []
+    original = type(net).forward
+
+    def recording(self, ids, *args, **kwargs):
+        seen.append(ids.shape[1])
+        return original(self, ids, *args, **kwargs)
+
+    monkeypatch.setattr(type(net), "forward", recording)
+    return seen
+
+
+def test_llama_skips_shared_padding_and_forecasts_the_same():
     net = _net(TINY_LLAMA)
     ctx, mask = _contexts(96, [30, 17, 41])  # 96 - 41 = 55 padded slots in every row
     _, state = net.tokenizer.encode(ctx, mask)
@@ -56,7 +76,7 @@ def test_llama_skips_shared_padding_and_forecasts_the_same(monkeypatch):
         lead = net._shared_padding(state.patch_mask)
     assert lead == 6  # 6 whole patches of 8 are padding in every row
     fast = _predict(net, ctx, mask)
-    full = _predict(net, ctx, mask, skip=False, monkeypatch=monkeypatch)
+    full = _predict(net, ctx, mask, skip=False)
     np.testing.assert_allclose(fast.mean, full.mean, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(fast.quantiles, full.quantiles, rtol=1e-5, atol=1e-5)
 
@@ -76,22 +96,12 @@ def test_nothing_is_skipped_with_gradients_prompts_or_absolute_positions():
 
 
 @pytest.mark.parametrize("observed", [[96, 5], [3]])
-def test_unpadded_or_barely_padded_batches_are_unchanged(observed, monkeypatch):
+def test_unpadded_or_barely_padded_batches_are_unchanged(observed):
     net = _net(TINY_LLAMA)
     ctx, mask = _contexts(96, observed)
     fast = _predict(net, ctx, mask)
-    full = _predict(net, ctx, mask, skip=False, monkeypatch=monkeypatch)
+    full = _predict(net, ctx, mask, skip=False)
     np.testing.assert_allclose(fast.mean, full.mean, rtol=1e-5, atol=1e-5)
-
-
-def _forecasts(net, ctx, mask, skip, monkeypatch, **kw):
-    if not skip:
-        monkeypatch.setattr(base_module, "causal_rotary", lambda config: False)
-    try:
-        with torch.no_grad():
-            return net.predict(ctx, mask, **kw)
-    finally:
-        monkeypatch.undo()
 
 
 @pytest.mark.parametrize(("tokenizer", "length", "observed"), [
@@ -106,23 +116,15 @@ def test_token_decoding_skips_shared_padding_and_draws_the_same(
     with torch.no_grad():
         assert net._shared_padding(mask.repeat_interleave(w, dim=1)) \
             == (length - max(observed)) * w
-    seen = []
-    original = type(net).forward
-
-    def recording(self, ids, *args, **kwargs):
-        seen.append(ids.shape[1])
-        return original(self, ids, *args, **kwargs)
-
-    monkeypatch.setattr(type(net), "forward", recording)
-    fast = _forecasts(net, ctx, mask, True, monkeypatch, greedy=True)
+    seen = _backbone_reads(net, monkeypatch)
+    fast = _predict(net, ctx, mask, greedy=True)
     assert seen[0] == max(observed) * w  # the window: its observed values only
-    monkeypatch.setattr(type(net), "forward", recording)
     seen.clear()
-    full = _forecasts(net, ctx, mask, False, monkeypatch, greedy=True)
+    full = _predict(net, ctx, mask, skip=False, greedy=True)
     assert seen[0] == length * w
     np.testing.assert_allclose(fast.mean, full.mean, rtol=1e-6)
-    fast = _forecasts(net, ctx, mask, True, monkeypatch)
-    full = _forecasts(net, ctx, mask, False, monkeypatch)
+    fast = _predict(net, ctx, mask)
+    full = _predict(net, ctx, mask, skip=False)
     assert fast.samples.shape == (3, 20, net.config.horizon)
     np.testing.assert_allclose(fast.samples, full.samples, rtol=1e-6)
 
@@ -134,25 +136,16 @@ def test_token_decoding_reads_every_value_with_absolute_positions():
         assert net._shared_padding(mask.repeat_interleave(2, dim=1)) == 0
 
 
-def _loss_and_gradients(net, batch, skip, monkeypatch):
+def _loss_and_gradients(net, batch, skip, seen):
+    """Loss, gradients and the tokens of the backbone pass (``seen``:
+    :func:`_backbone_reads`)."""
     from sktime_llmforecast.losses import TokenCrossEntropyLoss
 
-    if not skip:
-        monkeypatch.setattr(base_module, "causal_rotary", lambda config: False)
-    seen = []
-    original = type(net).forward
-
-    def recording(self, ids, *args, **kwargs):
-        seen.append(ids.shape[1])
-        return original(self, ids, *args, **kwargs)
-
-    monkeypatch.setattr(type(net), "forward", recording)
-    try:
+    seen.clear()
+    with _padding_skip(skip):
         net.zero_grad()
         loss = net.loss_terms(batch, {"ce": TokenCrossEntropyLoss()})["ce"]
         loss.backward()
-    finally:
-        monkeypatch.undo()
     grads = {n: p.grad.clone() for n, p in net.named_parameters() if p.grad is not None}
     return loss.detach(), grads, seen[0]
 
@@ -164,8 +157,9 @@ def test_token_training_skips_shared_padding_with_the_same_loss_and_gradients(
     ctx, mask = _contexts(40, [12, 25, 9])  # 15 values padded in every row
     rng = np.random.default_rng(3)
     target = torch.tensor(rng.normal(size=(3, net.config.horizon)) + 10.0)
-    fast = _loss_and_gradients(net, (ctx, mask, target), True, monkeypatch)
-    full = _loss_and_gradients(net, (ctx, mask, target), False, monkeypatch)
+    seen = _backbone_reads(net, monkeypatch)
+    fast = _loss_and_gradients(net, (ctx, mask, target), True, seen)
+    full = _loss_and_gradients(net, (ctx, mask, target), False, seen)
     h = net.config.horizon
     assert fast[2] == (25 + h) * 2 - 1  # observed context and target tokens, less one
     assert full[2] == (40 + h) * 2 - 1
