@@ -42,6 +42,27 @@ SERIES = ("shampoo", "Nile", "lynx", "AirPassengers", "US real GDP", "PBS script
 SHORT_SERIES = ("shampoo", "Nile", "lynx", "AirPassengers")
 
 
+def warmed_up_cases(names):
+    """The backtest cases, after one fit that loads the backbone and every adapter
+    (so no timed fit pays for it), on one torch thread."""
+    import torch
+
+    from sktime_llmforecast import LLMForecaster
+
+    torch.set_num_threads(1)
+    cases = accuracy.datasets()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        LLMForecaster(random_state=0, max_epochs=0).fit(cases[names[0]].y, fh=[1])
+    return cases
+
+
+def last_origin(case):
+    """``(training series, fh)`` at the last origin of ``case``'s backtest."""
+    train, _ = list(accuracy.splitter(case).split_series(case.y))[-1]
+    return train, np.arange(1, case.h + 1)
+
+
 def timed_fit(forecaster, y, fh):
     start = time.perf_counter()
     forecaster.fit(y, fh=fh).predict()
@@ -49,22 +70,12 @@ def timed_fit(forecaster, y, fh):
 
 
 def run(names):
-    import torch
-
     from sktime_llmforecast import LLMForecaster
 
-    torch.set_num_threads(1)
-    cases = accuracy.datasets()
-    # load the backbone and every adapter once, so no timed fit pays for it
-    warm = cases[names[0]].y
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        LLMForecaster(random_state=0, max_epochs=0).fit(warm, fh=[1])
+    cases = warmed_up_cases(names)
     rows = []
     for name in names:
-        case = cases[name]
-        train, _ = list(accuracy.splitter(case).split_series(case.y))[-1]
-        fh = np.arange(1, case.h + 1)
+        train, fh = last_origin(cases[name])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             patch = timed_fit(LLMForecaster(tokenizer=None, random_state=0), train, fh)
@@ -129,24 +140,16 @@ def markdown(rows, machine):
 def padding_skip(names):
     """Seconds of ``fit`` and ``predict`` of the token adapters reading every value
     (``before``) and leaving out the shared leading padding (``after``)."""
-    import torch
-
     from sktime_llmforecast import BinTokenizer, ChunkedDigitTokenizer, LLMForecaster
     from sktime_llmforecast.nn import base
 
-    torch.set_num_threads(1)
-    cases = accuracy.datasets()
+    cases = warmed_up_cases(names)
     shipped = base.causal_rotary
     arms = {"chunked k=3 adapter": lambda: ChunkedDigitTokenizer(k=3),
             "scaled-bin adapter": BinTokenizer}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        LLMForecaster(random_state=0, max_epochs=0).fit(cases[names[0]].y, fh=[1])
     rows = []
     for name in names:
-        case = cases[name]
-        train, _ = list(accuracy.splitter(case).split_series(case.y))[-1]
-        fh = np.arange(1, case.h + 1)
+        train, fh = last_origin(cases[name])
         for arm, tokenizer in arms.items():
             row, preds = {"series": name, "forecaster": arm}, {}
             for label, rule in (("before", lambda config: False), ("after", shipped)):
