@@ -99,10 +99,13 @@ def describe(forecaster):
 
     out = {"adapter": adapter_kind(forecaster), "search": "",
            "check": json.dumps(check_record(forecaster))}
+    from sktime_llmforecast.forecasting._adapter_search import CHALLENGE_MARGIN
+
     scores = getattr(forecaster, "tokenizer_scores_", None)
     if scores is not None and "adapter" in scores:
         rows = [{"adapter": r["adapter"], "round": int(r["round"]),
-                 "score": float(r["score"]), "error": r["error"]}
+                 "score": float(r["score"]), "error": r["error"],
+                 "windows": int(r["windows"]), "margin": CHALLENGE_MARGIN}
                 for _, r in scores[scores["stage"] == "adapter"].iterrows()]
         out["search"] = json.dumps(rows) if rows else ""
     return out
@@ -174,11 +177,18 @@ def series_ranks(folds):
 def replayed_choice(search, margin):
     """The adapter ``select_adapter`` keeps at ``margin`` on a switcher fold's
     recorded rung scores (its ``search`` column), or None where they cannot tell:
-    a finalist at ``margin`` that was not fine-tuned in the recorded run."""
+    a finalist at ``margin`` that was not fine-tuned in the recorded run, or an
+    adapter whose zero-shot scoring stopped early (it was ruled out at the run's
+    margin, not at a larger one)."""
     from _token_adapters import kept_at, kind_of
 
+    entries = json.loads(search)
+    everything = max(e.get("windows", 0) for e in entries)
+    if any(e.get("windows", everything) < everything and margin > e["margin"]
+           for e in entries if int(e["round"]) == 0):
+        return None
     rungs = {}
-    for entry in json.loads(search):
+    for entry in entries:
         rungs.setdefault(kind_of(entry["adapter"]), [None, None])[
             int(entry["round"])] = entry["score"]
     return kept_at(rungs, margin)

@@ -19,11 +19,18 @@ what leaving out the values that are padding in every window saves token network
 each token adapter fixed (``fit`` and ``predict``), reading every value (as a
 backbone without rotary positions would, ``nn.base.causal_rotary`` off) and then
 as shipped, in one process, and whether the forecasts are the same.
+
+``--racing [--series ...]`` (default: every series) prints what racing the token
+adapters' zero-shot scores against the patch adapter's saves: the switcher scoring
+every token adapter on every window, then as shipped (each stops once its errors
+rule out a challenge), beside the patch fit, the best of 2 calls each, and whether
+the two keep the same adapter and forecast alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 import warnings
@@ -126,7 +133,9 @@ def markdown(rows, machine):
                      f"{r.patch_zero_s:.1f} | {r.switcher_zero_s:.1f} | "
                      f"{r.zero_ratio:.1f} |")
     geo = float(np.exp(np.log(rows["ratio"]).mean()))
-    total = (f"Geometric mean of the ratio to the patch fit: {geo:.2f}; total "
+    kept = float(np.exp(np.log(rows["kept_ratio"]).mean()))
+    total = (f"Geometric mean of the ratio to the patch fit: {geo:.2f}, to the kept "
+             f"adapter alone: {kept:.2f}; total "
              f"{rows['switcher_s'].sum():.0f} s against {rows['patch_s'].sum():.0f} s. "
              "*Kept adapter alone*: `LLMForecaster(tokenizer=...)` with the tokenizer "
              "the switcher kept, the fit the switcher ends with (the patch fit when "
@@ -175,6 +184,59 @@ def padding_skip(names):
     return table
 
 
+def racing(names, repeats=2):
+    """Seconds of the switcher's ``fit`` and ``predict`` scoring every token adapter
+    on every window (``every``) and racing them against the patch adapter's score
+    (``raced``), beside the patch fit; the best of ``repeats`` calls each."""
+    from sktime_llmforecast import LLMForecaster
+    from sktime_llmforecast.forecasting import _adapter_search
+
+    cases = warmed_up_cases(names)
+    shipped = _adapter_search.racing_batches
+    rules = {"every": lambda errors: [np.arange(len(errors))], "raced": shipped}
+    rows = []
+    for name in names:
+        train, fh = last_origin(cases[name])
+        row, preds, fitted = {"series": name, "patch": math.inf}, {}, {}
+        for _ in range(repeats):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                row["patch"] = min(row["patch"], timed_fit(
+                    LLMForecaster(tokenizer=None, random_state=0), train, fh))
+            for label, rule in rules.items():
+                _adapter_search.racing_batches = rule
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        fitted[label] = LLMForecaster(random_state=0)
+                        seconds = timed_fit(fitted[label], train, fh)
+                        preds[label] = fitted[label].predict().to_numpy()
+                finally:
+                    _adapter_search.racing_batches = shipped
+                row[label] = min(row.get(label, math.inf), seconds)
+        zero = fitted["raced"].tokenizer_scores_.query("round == 0")
+        row.update(windows=int(zero["windows"].iloc[0]),
+                   decoded=" / ".join(str(w) for w in zero["windows"].iloc[1:]),
+                   same=bool(np.array_equal(preds["every"], preds["raced"]))
+                   and type(fitted["every"].network_.tokenizer)
+                   is type(fitted["raced"].network_.tokenizer))
+        rows.append(row)
+        print(row, flush=True)
+    table = pd.DataFrame(rows)
+    lines = ["| series | patch (s) | switcher, every window (s) | ratio | switcher, "
+             "raced (s) | ratio | windows | decoded by the token adapters | same "
+             "forecast |", "|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    lines += [f"| {r.series} | {r.patch:.1f} | {r.every:.1f} | {r.every / r.patch:.2f} "
+              f"| {r.raced:.1f} | {r.raced / r.patch:.2f} | {r.windows} | {r.decoded} | "
+              f"{'yes' if r.same else 'no'} |" for r in table.itertuples()]
+    geo = {k: float(np.exp(np.log(table[k] / table["patch"]).mean()))
+           for k in ("every", "raced")}
+    lines += ["", f"Geometric mean of the ratio to the patch fit: every window "
+              f"{geo['every']:.2f}, raced {geo['raced']:.2f}."]
+    print("\n".join(lines))
+    return table
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--series", nargs="+", default=None,
@@ -182,7 +244,13 @@ def main(argv=None):
     parser.add_argument("--padding-skip", action="store_true",
                         help="time the token adapters reading every value against "
                              "leaving out shared padding (prints)")
+    parser.add_argument("--racing", action="store_true",
+                        help="time the switcher scoring the token adapters on every "
+                             "window against racing them (prints)")
     args = parser.parse_args(argv)
+    if args.racing:
+        racing(args.series or list(SERIES))
+        return
     if args.padding_skip:
         padding_skip(args.series or list(SHORT_SERIES))
         return

@@ -51,6 +51,11 @@ def _auto(**kw):
     return LLMForecaster(**params)
 
 
+def _scored(score):
+    """A scripted rung score: ``score`` on one window."""
+    return _adapter_search.RungScore(score, 1, np.array([score]))
+
+
 @pytest.fixture
 def margin(monkeypatch):
     """``margin(m)``: set the challenge margin (a large one: any adapter challenges)."""
@@ -66,6 +71,8 @@ def test_auto_scores_every_adapter_zero_shot_and_fine_tunes_the_best_two(ship, m
     zero_shot = scores[scores["round"] == 0].set_index("adapter")
     assert set(zero_shot.index) == {"tiny-patch", "tiny-bins", "tiny-chunked"}
     assert np.isfinite(zero_shot["score"]).all() and (zero_shot["error"] == "").all()
+    # nobody can be ruled out against so high a bar: all score every window
+    assert zero_shot["windows"].nunique() == 1 and zero_shot["windows"].iloc[0] > 1
     tuned = scores[scores["round"] == 1].set_index("adapter")
     # the two best zero-shot adapters, and only they, are fine-tuned
     assert set(tuned.index) == set(zero_shot["score"].nsmallest(2).index)
@@ -99,11 +106,11 @@ def test_another_adapter_must_beat_the_primary_one_by_the_margin(
     def scripted(net, *args):
         name = names[type(net.tokenizer)]
         if name in seen:  # the second score of an adapter: after its fine-tune
-            return tuned[name]
+            return _scored(tuned[name])
         seen.add(name)
-        return zero_shot[name]
+        return _scored(zero_shot[name])
 
-    monkeypatch.setattr(_adapter_search, "forecast_mase", scripted)
+    monkeypatch.setattr(_adapter_search, "rung_score", scripted)
     f = _auto().fit(load_airline(), fh=[1, 2, 3])
     scores = f.tokenizer_scores_
     assert set(scores.query("round == 1")["adapter"]) == {f"tiny-{n}" for n in finalists}
@@ -113,11 +120,77 @@ def test_another_adapter_must_beat_the_primary_one_by_the_margin(
     assert f.check_scores_ is not None
 
 
+@pytest.mark.parametrize("n", [1, 2, 5, 16])
+def test_a_raced_score_challenges_exactly_when_its_mean_over_every_window_would(
+        monkeypatch, n):
+    """Raced against the primary adapter's score, a challenger is decoded the
+    primary's hardest windows first and stops after the first batch whose errors
+    sum to the bar times all windows; its score is below the bar exactly when its
+    mean over every window would be, and is that mean when every window ran."""
+    rng = np.random.default_rng(n)
+    margin = _adapter_search.CHALLENGE_MARGIN
+    for _ in range(40):
+        errors, own = rng.gamma(2.0, 0.5, size=n), rng.gamma(2.0, 0.5, size=n)
+        primary = _adapter_search.RungScore(float(own.mean()), n, own)
+        bar = margin * primary.score
+        batches = _adapter_search.racing_batches(own)
+        order, cuts = np.concatenate(batches), np.cumsum([len(b) for b in batches])
+        assert sorted(order.tolist()) == list(range(n))
+        assert own[order].tolist() == sorted(own.tolist(), reverse=True)
+        decoded = []
+
+        def fake_errors(net, context, mask, target, scale, device):
+            decoded.extend(context.tolist())  # the window ids, as if decoded
+            return errors[context]
+
+        monkeypatch.setattr(_adapter_search, "window_errors", fake_errors)
+        ids = np.arange(n)
+        score = _adapter_search.rung_score(None, (ids, ids, ids, ids), "cpu", primary)
+        assert (score.score < bar) == (errors.mean() < bar)
+        reached = np.nonzero(np.cumsum(errors[order])[cuts - 1] >= bar * n)[0]
+        stop = cuts[reached[0]] if len(reached) else n
+        assert score.windows == len(decoded) == stop
+        assert decoded == order[:stop].tolist()
+        scored = order[:stop]
+        np.testing.assert_array_equal(score.errors[scored], errors[scored])
+        assert np.isnan(score.errors).sum() == n - stop
+        expected = (errors.mean() if stop == n
+                    else primary.score * errors[scored].sum() / own[scored].sum())
+        assert score.score == pytest.approx(expected)
+        decoded.clear()  # without a rival: every window, in one batch
+        full = _adapter_search.rung_score(None, (ids, ids, ids, ids), "cpu")
+        assert decoded == list(range(n)) and full.windows == n
+        assert full.score == pytest.approx(errors.mean())
+
+
+def test_an_adapter_that_cannot_challenge_stops_decoding_after_half_the_windows(
+        ship, margin, monkeypatch):
+    ship("tiny-patch", "tiny-bins", "tiny-chunked")
+    margin(1e-9)  # a bar no adapter can come below
+    decoded, errors = [], _adapter_search.window_errors
+
+    def counted(net, context, *args):
+        decoded.append((type(net.tokenizer).__name__, len(context)))
+        return errors(net, context, *args)
+
+    monkeypatch.setattr(_adapter_search, "window_errors", counted)
+    f = _auto().fit(load_airline(), fh=[1, 2, 3])
+    zero = f.tokenizer_scores_.set_index("adapter")
+    n = zero.loc["tiny-patch", "windows"]
+    assert n > 2 and set(f.tokenizer_scores_["round"]) == {0}
+    for stem, name in (("tiny-bins", "BinTokenizer"),
+                       ("tiny-chunked", "ChunkedDigitTokenizer")):
+        assert zero.loc[stem, "windows"] == (n + 1) // 2
+        assert sum(k for t, k in decoded if t == name) == (n + 1) // 2
+        assert np.isfinite(zero.loc[stem, "score"])
+    assert isinstance(f.network_.tokenizer, PatchTokenizer)
+
+
 def _bins_win(monkeypatch):
     """Make the scaled-bin adapter score best in both rungs."""
-    monkeypatch.setattr(_adapter_search, "forecast_mase",
-                        lambda net, *a: 0.5 if isinstance(net.tokenizer, BinTokenizer)
-                        else 1.0)
+    monkeypatch.setattr(_adapter_search, "rung_score",
+                        lambda net, *a: _scored(
+                            0.5 if isinstance(net.tokenizer, BinTokenizer) else 1.0))
 
 
 @pytest.mark.parametrize("challenge", [0.0, 1e9])
@@ -260,7 +333,7 @@ def test_running_out_of_memory_while_fine_tuning_a_finalist_stops_the_fit(
     """Out of memory is not a score: ``inf`` would quietly pick the other finalist."""
     ship("tiny-patch", "tiny-bins")
     margin(1e9)  # both are finalists
-    calls, score = [], _adapter_search.forecast_mase
+    calls, score = [], _adapter_search.rung_score
 
     def oom_after_the_zero_shot_rung(*args, **kwargs):
         calls.append(1)
@@ -268,7 +341,7 @@ def test_running_out_of_memory_while_fine_tuning_a_finalist_stops_the_fit(
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
         return score(*args, **kwargs)
 
-    monkeypatch.setattr(_adapter_search, "forecast_mase", oom_after_the_zero_shot_rung)
+    monkeypatch.setattr(_adapter_search, "rung_score", oom_after_the_zero_shot_rung)
     with pytest.raises(torch.cuda.OutOfMemoryError):
         _auto().fit(load_airline(), fh=[1, 2, 3])
     assert len(calls) == 3

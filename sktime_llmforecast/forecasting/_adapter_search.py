@@ -4,20 +4,25 @@ adapter as the incumbent.
 Every adapter is scored zero-shot on the user's validation windows (the cheap first
 rung). Another adapter challenges the primary one only when its score is below
 ``CHALLENGE_MARGIN`` times the primary's; with no challenger the primary adapter is
-kept. Otherwise the best two of the primary and the challengers are fine-tuned as
-``fit`` would fine-tune one, and a challenger again has to beat the primary's
-fine-tuned score by the margin. Whichever adapter is kept, ``fit`` goes on as if it
-were fixed, its rolling-origin check included (a challenger keeps its fine-tuned
-network when the check fine-tunes it on the representation it was tuned on). Few
-validation windows are close to their series' end and to each other, so a small win
-on them is mostly noise; the margin was chosen on series outside the accuracy
-benchmark (``benchmarks/adapter_margin.py``).
+kept. The primary adapter is scored first, on every window; another is decoded a
+batch of windows at a time, the primary's hardest first, and stops as soon as its
+errors so far rule the challenge out (its mean over all windows could no longer fall
+below the margin): the rung's outcome on every window, at about half the decoding
+where no adapter challenges. Otherwise the best two of the primary and the
+challengers are fine-tuned as ``fit`` would fine-tune one, and a challenger again
+has to beat the primary's fine-tuned score by the margin. Whichever adapter is kept,
+``fit`` goes on as if it were fixed, its rolling-origin check included (a challenger
+keeps its fine-tuned network when the check fine-tunes it on the representation it
+was tuned on). Few validation windows are close to their series' end and to each
+other, so a small win on them is mostly noise; the margin was chosen on series
+outside the accuracy benchmark (``benchmarks/adapter_margin.py``).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -63,7 +68,9 @@ class AdapterChoice:
     result : TrainResult or None
         The winner's fine-tuning (None with ``network``).
     scores : pd.DataFrame
-        One row per adapter and rung (``SCORE_COLUMNS`` plus ``adapter``).
+        One row per adapter and rung (``SCORE_COLUMNS`` plus ``adapter`` and
+        ``windows``, the validation windows scored: fewer than the primary
+        adapter's where a zero-shot score stopped early, see :class:`RungScore`).
     """
 
     network: object
@@ -116,10 +123,13 @@ def select_adapter(plan, series, horizon, fine_tune):
     windows = _scored_windows(series, cands, steps, plan.train.validation_fraction)
     if windows is None:
         return None
-    rows, zero, nets = [], {}, {}
-    for i, cand in enumerate(cands):
-        nets[i], zero[i], error = _scored_load(cand, windows)
-        rows.append(_row(i, cand, 0, 0, zero[i], error))
+    rows, zero, nets, primary = [], {}, {}, None
+    for i, cand in enumerate(cands):  # the primary first: the others race its score
+        nets[i], score, error = _scored_load(cand, windows, primary)
+        if i == 0:
+            primary = score
+        zero[i] = score.score
+        rows.append(_row(i, cand, 0, 0, score, error))
     contenders = [i for i in zero if nets[i] is not None
                   and (i == 0 or _challenges(zero[i], zero[0]))]
     if not set(contenders) - {0}:  # no challenger: the primary adapter, as if fixed
@@ -128,15 +138,16 @@ def select_adapter(plan, series, horizon, fine_tune):
     nets = {i: nets[i] for i in finalists}  # the others' backbones are freed here
     results, final = {}, {}
     for i in finalists:
-        error, epochs = "", 0
+        error, epochs, score = "", 0, _FAILED
         try:
             results[i] = fine_tune(nets[i], cands[i])
             epochs = results[i].history["epochs_run"]
-            final[i] = forecast_mase(nets[i], *windows, cands[i].device)
-            error = "" if np.isfinite(final[i]) else "non-finite forecasts"
+            score = rung_score(nets[i], windows, cands[i].device)
+            error = "" if np.isfinite(score.score) else "non-finite forecasts"
         except CANDIDATE_ERRORS as exc:
-            final[i], error = math.inf, candidate_failure(exc)
-        rows.append(_row(i, cands[i], 1, epochs, final[i], error))
+            error = candidate_failure(exc)
+        final[i] = score.score
+        rows.append(_row(i, cands[i], 1, epochs, score, error))
     scores = _frame(rows)
     alive = [i for i in finalists if np.isfinite(final[i])]
     if not alive:
@@ -156,24 +167,93 @@ def _challenges(score, primary):
 
 
 def _frame(rows):
-    return pd.DataFrame(rows, columns=SCORE_COLUMNS + ["adapter"])
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS + ["adapter", "windows"])
 
 
-def _scored_load(cand, windows):
-    """``(network or None, zero-shot score, error)`` of one candidate."""
+def _scored_load(cand, windows, against):
+    """``(network or None, zero-shot RungScore, error)`` of one candidate, raced
+    against the primary adapter's RungScore ``against`` (None: every window)."""
     try:
         net = load_adapter_network(cand.adapter.card, cand.adapter.path, cand.network,
                                    cand.seed, cand.device)
-        score = forecast_mase(net, *windows, cand.device)
+        score = rung_score(net, windows, cand.device, against)
     except CANDIDATE_ERRORS as exc:
-        return None, math.inf, candidate_failure(exc)
-    return net, score, "" if np.isfinite(score) else "non-finite forecasts"
+        return None, _FAILED, candidate_failure(exc)
+    return net, score, "" if np.isfinite(score.score) else "non-finite forecasts"
 
 
-def forecast_mase(net, context, mask, target, scale, device):
-    """Mean over windows of :func:`window_errors` (``inf`` when a forecast is not
-    finite)."""
-    return float(np.mean(window_errors(net, context, mask, target, scale, device)))
+class RungScore(NamedTuple):
+    """A rung's score of one adapter.
+
+    Attributes
+    ----------
+    score : float
+        The mean of :func:`window_errors` over every validation window; where a
+        raced score stopped early, the primary adapter's score times this
+        adapter's errors relative to the primary's on the windows scored (``inf``
+        when a forecast is not finite).
+    windows : int
+        The windows scored.
+    errors : np.ndarray
+        Per window, its error (NaN where it was not scored).
+    """
+
+    score: float
+    windows: int
+    errors: np.ndarray
+
+
+_FAILED = RungScore(math.inf, 0, np.array([]))
+
+
+def rung_score(net, windows, device, against=None):
+    """Score ``net`` on ``windows`` (``(context, mask, target, scale)``).
+
+    With ``against`` (the primary adapter's RungScore, every window scored), the
+    score races the primary's: the windows are decoded in :func:`racing_batches`
+    (the primary's largest errors first), and decoding stops after the batch whose
+    errors, summed, reach ``CHALLENGE_MARGIN`` times the primary's score times the
+    number of windows. Its mean over every window could then no longer be below
+    that bar, and neither can the score given (the primary's score times the ratio
+    of the two adapters' errors on the windows scored; where the primary's sum
+    there is 0, the mean over them): whether ``net`` challenges the primary adapter
+    is what scoring every window would say.
+
+    Returns
+    -------
+    RungScore
+    """
+    n = len(windows[2])
+    bar = CHALLENGE_MARGIN * against.score if against is not None else math.inf
+    batches = racing_batches(against.errors) if np.isfinite(bar) else [np.arange(n)]
+    errors, scored = np.full(n, np.nan), np.zeros(n, dtype=bool)
+    for idx in batches:
+        errors[idx] = window_errors(net, *(part[idx] for part in windows), device)
+        scored[idx] = True
+        if not np.isfinite(errors[scored]).all():
+            return RungScore(math.inf, int(scored.sum()), errors)
+        if errors[scored].sum() >= bar * n:
+            break
+    done = int(scored.sum())
+    if done == n:
+        return RungScore(float(errors.mean()), n, errors)
+    rival = float(against.errors[scored].sum())
+    estimate = (against.score * errors[scored].sum() / rival if rival > 0
+                else errors[scored].mean())
+    return RungScore(float(estimate), done, errors)
+
+
+def racing_batches(primary_errors):
+    """Indices of the windows in the batches a raced score decodes them: the
+    primary adapter's largest errors first (where a challenger's errors are
+    largest too, so the sum that rules it out comes soonest), half the windows,
+    then a quarter, then the rest (the rest at once where fewer than 4 are left: a
+    batch of one window costs about as much to start as to decode)."""
+    n = len(primary_errors)
+    order = np.argsort(-np.asarray(primary_errors), kind="stable")
+    half = (n + 1) // 2
+    cuts = [half, half + (n - half + 1) // 2] if n - half >= 4 else [half]
+    return [b for b in np.split(order, cuts) if len(b)]
 
 
 def window_errors(net, context, mask, target, scale, device):
@@ -239,5 +319,7 @@ def _naive_scale(values):
 def _row(i, cand, rnd, epochs, score, error):
     return {"stage": "adapter", "round": rnd, "candidate": i,
             "tokenizer": repr(cand.tokenizer), "epochs": epochs,
-            "score": score if np.isfinite(score) else math.inf, "error": error,
-            "adapter": cand.adapter.path.name if cand.adapter.path is not None else None}
+            "score": score.score if np.isfinite(score.score) else math.inf,
+            "error": error,
+            "adapter": cand.adapter.path.name if cand.adapter.path is not None else None,
+            "windows": score.windows}

@@ -94,7 +94,8 @@ class LLMForecaster(BaseForecaster):
         and several shipped adapters for the backbone (one per tokenizer; three for
         SmolLM2's first 6 blocks: patches, chunked digits and scaled bins), ``fit``
         chooses among them by successive halving with the primary (patch) adapter
-        as the incumbent: each is scored zero-shot on the validation windows; when
+        as the incumbent: each is scored zero-shot on the validation windows (the
+        others stop decoding once their errors rule out a challenge); when
         another scores below 0.5 times the primary's, the best two are fine-tuned
         and a challenger is kept only if it again beats the primary by that
         margin; the adapter kept is then fitted as if it were fixed, its
