@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -185,6 +186,7 @@ def replayed_choice(search, margin):
     entries = json.loads(search)
     everything = max(e.get("windows", 0) for e in entries)
     if any(e.get("windows", everything) < everything and margin > e["margin"]
+           and math.isfinite(e["score"])  # a failure is ruled out at any margin
            for e in entries if int(e["round"]) == 0):
         return None
     rungs = {}

@@ -157,10 +157,12 @@ def test_a_raced_score_challenges_exactly_when_its_mean_over_every_window_would(
         expected = (errors.mean() if stop == n
                     else primary.score * errors[scored].sum() / own[scored].sum())
         assert score.score == pytest.approx(expected)
-        decoded.clear()  # without a rival: every window, in one batch
-        full = _adapter_search.rung_score(None, (ids, ids, ids, ids), "cpu")
-        assert decoded == list(range(n)) and full.windows == n
-        assert full.score == pytest.approx(errors.mean())
+        # without a rival, or against one that failed: every window, in one batch
+        for rival in (None, _adapter_search.RungScore(np.inf, 0, np.array([]))):
+            decoded.clear()
+            full = _adapter_search.rung_score(None, (ids, ids, ids, ids), "cpu", rival)
+            assert decoded == list(range(n)) and full.windows == n
+            assert full.score == pytest.approx(errors.mean())
 
 
 def test_an_adapter_that_cannot_challenge_stops_decoding_after_half_the_windows(

@@ -70,7 +70,8 @@ class AdapterChoice:
     scores : pd.DataFrame
         One row per adapter and rung (``SCORE_COLUMNS`` plus ``adapter`` and
         ``windows``, the validation windows scored: fewer than the primary
-        adapter's where a zero-shot score stopped early, see :class:`RungScore`).
+        adapter's where a zero-shot score stopped early or met a non-finite
+        forecast, 0 where the adapter failed; see :class:`RungScore`).
     """
 
     network: object
@@ -195,7 +196,8 @@ class RungScore(NamedTuple):
     windows : int
         The windows scored.
     errors : np.ndarray
-        Per window, its error (NaN where it was not scored).
+        Per window, its error (NaN where it was not scored); empty when the
+        adapter failed before any window was scored.
     """
 
     score: float
@@ -217,7 +219,8 @@ def rung_score(net, windows, device, against=None):
     that bar, and neither can the score given (the primary's score times the ratio
     of the two adapters' errors on the windows scored; where the primary's sum
     there is 0, the mean over them): whether ``net`` challenges the primary adapter
-    is what scoring every window would say.
+    is what scoring every window would say (up to the rounding of smaller batches).
+    A non-finite forecast ends the scoring with ``inf``.
 
     Returns
     -------
