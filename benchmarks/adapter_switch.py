@@ -98,10 +98,10 @@ def describe(forecaster):
     zero-shot score of every adapter and the fine-tuned score of the finalists."""
     from _token_adapters import check_record
 
-    out = {"adapter": adapter_kind(forecaster), "search": "",
-           "check": json.dumps(check_record(forecaster))}
     from sktime_llmforecast.forecasting._adapter_search import CHALLENGE_MARGIN
 
+    out = {"adapter": adapter_kind(forecaster), "search": "",
+           "check": json.dumps(check_record(forecaster))}
     scores = getattr(forecaster, "tokenizer_scores_", None)
     if scores is not None and "adapter" in scores:
         rows = [{"adapter": r["adapter"], "round": int(r["round"]),

@@ -35,6 +35,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -162,16 +163,13 @@ def padding_skip(names):
         for arm, tokenizer in arms.items():
             row, preds = {"series": name, "forecaster": arm}, {}
             for label, rule in (("before", lambda config: False), ("after", shipped)):
-                base.causal_rotary = rule
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        f = LLMForecaster(tokenizer=tokenizer(), random_state=0)
-                        start = time.perf_counter()
-                        preds[label] = f.fit(train, fh=fh).predict().to_numpy()
-                        row[label] = time.perf_counter() - start
-                finally:
-                    base.causal_rotary = shipped
+                with mock.patch.object(base, "causal_rotary", rule), \
+                        warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    f = LLMForecaster(tokenizer=tokenizer(), random_state=0)
+                    start = time.perf_counter()
+                    preds[label] = f.fit(train, fh=fh).predict().to_numpy()
+                    row[label] = time.perf_counter() - start
             row["same"] = bool(np.array_equal(preds["before"], preds["after"]))
             rows.append(row)
             print(row, flush=True)
@@ -204,15 +202,12 @@ def racing(names, repeats=2):
                 row["patch"] = min(row["patch"], timed_fit(
                     LLMForecaster(tokenizer=None, random_state=0), train, fh))
             for label, rule in rules.items():
-                _adapter_search.racing_batches = rule
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        fitted[label] = LLMForecaster(random_state=0)
-                        seconds = timed_fit(fitted[label], train, fh)
-                        preds[label] = fitted[label].predict().to_numpy()
-                finally:
-                    _adapter_search.racing_batches = shipped
+                with mock.patch.object(_adapter_search, "racing_batches", rule), \
+                        warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fitted[label] = LLMForecaster(random_state=0)
+                    seconds = timed_fit(fitted[label], train, fh)
+                    preds[label] = fitted[label].predict().to_numpy()
                 row[label] = min(row.get(label, math.inf), seconds)
         zero = fitted["raced"].tokenizer_scores_.query("round == 0")
         row.update(windows=int(zero["windows"].iloc[0]),
