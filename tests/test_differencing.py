@@ -5,7 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sktime_llmforecast.forecasting._differencing import differenced, integrated, last_values
+from sktime_llmforecast.forecasting._differencing import (
+    differenced,
+    integrated,
+    last_values,
+)
 from sktime_llmforecast.nn.calibration import integrated_quantiles, integrated_targets
 from sktime_llmforecast.nn.paths import Paths
 from tests.conftest import TINY_GPT2_1 as TINY
@@ -42,8 +46,10 @@ def test_quantiles_cumulate_the_median_and_add_spread_in_quadrature():
     np.testing.assert_allclose(out[0, 1], [11.0, 13.0])
     np.testing.assert_allclose(out[0, 0], [11.0 - 3.0, 13.0 - 5.0])
     np.testing.assert_allclose(out[0, 2], [11.0 + 3.0, 13.0 + 5.0])
-    target = np.array([[1.0, np.nan, 2.0]])
-    np.testing.assert_array_equal(integrated_targets(target), [[1.0, np.nan, 3.0]])
+    # a missing value's two differences are missing; the change across it is lost
+    target = np.array([[1.0, np.nan, np.nan, 2.0], [1.0, 2.0, 3.0, 4.0]])
+    np.testing.assert_array_equal(integrated_targets(target),
+                                  [[1.0, np.nan, np.nan, np.nan], [1.0, 3.0, 6.0, 10.0]])
 
 
 def test_paths_cumulate_from_the_last_value():
@@ -116,6 +122,40 @@ def test_differences_with_a_panel_and_a_trailing_gap():
     assert pred.loc["b"].index[0] == y.index[-3]
     assert pred.loc["a"].index[0] == y.index[-1] + 1
     gappy = y.copy()
-    gappy.iloc[-1] = np.nan  # no change after the last observed value
+    gappy.iloc[-1] = np.nan  # the missing step is forecast, then the asked ones
     g = _arch(difference=True).fit(gappy, fh=[1, 2])
     assert np.isfinite(g.predict().to_numpy()).all()
+
+
+def test_paths_after_a_trailing_gap_are_cumulated_through_it():
+    # the network forecast 2 missing steps, then the 2 asked: every step adds up
+    paths = Paths(mean=np.array([[1.0, 2.0, 3.0, 4.0], [1.0, 1.0, 1.0, 1.0]]),
+                  samples=np.array([[[1.0, 1.0, 1.0, 1.0]], [[0.0, 0.0, 2.0, 2.0]]]))
+    series = [np.array([4.0, 7.0, np.nan, np.nan]), np.array([1.0, 2.0])]
+    out = integrated(paths, series, gaps=np.array([2, 0]), total=2)
+    np.testing.assert_array_equal(out.mean, [[13.0, 17.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(out.samples, [[[10.0, 11.0]], [[2.0, 2.0]]])
+
+
+def test_a_series_ending_in_missing_values_is_forecast_at_its_own_times():
+    """After k missing values at the end, the forecast of step h is what the series
+    cut at its last observed value forecasts at step k + h: the change over the gap
+    is forecast too, not left out (which labelled the forecast of the step after
+    the last observed value with a time k steps later)."""
+    y = _series()
+    gappy = y.copy()
+    gappy.iloc[-2:] = np.nan
+    # one untrained network (the same head of 4 steps), two views of the data
+    same = {"difference": True, "max_epochs": 0, "check_folds": 0}
+    a = _arch(**same).fit(gappy, fh=[1, 2, 3, 4])
+    b = _arch(**same).fit(y.iloc[:-2], fh=[1, 2, 3, 4])
+    pa, pb = a.predict(fh=[1, 2]), b.predict(fh=[3, 4])
+    assert list(pa.index) == list(pb.index) == [y.index[-1] + 1, y.index[-1] + 2]
+    np.testing.assert_allclose(pa.to_numpy(), pb.to_numpy(), rtol=1e-9)
+    qa = a.predict_quantiles(fh=[1, 2], alpha=[0.1, 0.9])
+    qb = b.predict_quantiles(fh=[3, 4], alpha=[0.1, 0.9])
+    np.testing.assert_allclose(qa.to_numpy(), qb.to_numpy(), rtol=1e-9)
+    # an update that brings one more missing value: one more step of the gap
+    a.update(pd.Series([np.nan], index=[y.index[-1] + 1]), update_params=False)
+    np.testing.assert_allclose(a.predict(fh=[1]).to_numpy(),
+                               b.predict(fh=[4]).to_numpy(), rtol=1e-9)

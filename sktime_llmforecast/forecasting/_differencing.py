@@ -7,8 +7,10 @@ directly (as ARIMA's ``d = 1`` with drift does), instead of a slope it must
 extrapolate. Forecast paths are integrated here:
 
 - the last observed value of each series is the origin (a difference next to a
-  missing value is missing and masked; after missing values at the end, the first
-  forecast step starts from the last observed value);
+  missing value is missing and masked). Where a series ends in missing values, the
+  network reads it up to its last observed value and also forecasts the missing
+  steps: the forecast is cumulated through them, so a step ``fh`` asks carries the
+  change over the gap, and is labelled with its own time;
 - mean paths and sample paths are cumulative sums (exact for each path);
 - quantile-head forecasts are cumulated as a median path, with each level's
   distance from the median added up in quadrature over the steps (the steps'
@@ -58,9 +60,32 @@ def last_values(series):
     return np.asarray(out)
 
 
-def integrated(paths, series):
-    """``paths`` (a ``Paths`` forecast from ``differenced(series)``) cumulated from
-    the last observed value of each of ``series``."""
+def trailing_missing(series):
+    """Per series, how many values at its end are missing (NaN), ``(n_series,)``."""
+    out = []
+    for s in series:
+        seen = np.flatnonzero(np.isfinite(np.asarray(s, dtype=float).reshape(-1)))
+        out.append(len(s) - 1 - seen[-1] if len(seen) else 0)
+    return np.asarray(out, dtype=int)
+
+
+def observed_differences(series):
+    """``(differences, gaps)``: the first differences of each series up to its last
+    observed value, and ``trailing_missing(series)``, the steps the network then
+    forecasts before the series' own next step."""
+    gaps = trailing_missing(series)
+    cut = [np.asarray(s, dtype=float)[: len(s) - g] for s, g in zip(series, gaps)]
+    return differenced(cut), gaps
+
+
+def integrated(paths, series, gaps=None, total=None):
+    """``paths`` (a ``Paths`` forecast from ``observed_differences(series)``)
+    cumulated from the last observed value of each of ``series``.
+
+    With ``gaps`` (per series, the missing values at its end), each row's first
+    ``gaps[i]`` steps are the missing ones: they are cumulated, then dropped, and
+    ``total`` steps from each series' own end are returned.
+    """
     last = last_values(series)
 
     def cumulate(a):
@@ -72,8 +97,20 @@ def integrated(paths, series):
     quantiles = paths.quantiles
     if quantiles is not None:
         quantiles = integrated_quantiles(paths.levels, quantiles, last)
-    return replace(paths, mean=cumulate(paths.mean), quantiles=quantiles,
-                   samples=cumulate(paths.samples))
+    out = replace(paths, mean=cumulate(paths.mean), quantiles=quantiles,
+                  samples=cumulate(paths.samples))
+    if gaps is None or not np.any(gaps):
+        return out
+
+    def after_gap(a):
+        if a is None:
+            return None
+        cols = np.asarray(gaps)[:, None] + np.arange(total)
+        shape = (len(cols),) + (1,) * (a.ndim - 2) + (total,)
+        return np.take_along_axis(a, cols.reshape(shape), axis=-1)
+
+    return replace(out, mean=after_gap(out.mean), quantiles=after_gap(out.quantiles),
+                   samples=after_gap(out.samples))
 
 
 def kept_length(plan):

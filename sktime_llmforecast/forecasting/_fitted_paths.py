@@ -35,7 +35,11 @@ class NetworkRead:
     series : list of np.ndarray
         The adjusted series (before differencing).
     read : list of np.ndarray
-        What the network reads (``series``, differenced where the plan says so).
+        What the network reads (``series``, differenced where the plan says so,
+        up to each series' last observed value).
+    gaps : np.ndarray
+        Per series, the missing values at its end that the network forecasts
+        before the series' next step (differences only; else zeros).
     """
 
     steps: list
@@ -43,6 +47,12 @@ class NetworkRead:
     total: int
     series: list
     read: list
+    gaps: np.ndarray
+
+    @property
+    def width(self):
+        """Steps the network forecasts for this read: ``total`` and the longest gap."""
+        return self.total + int(self.gaps.max(initial=0))
 
 
 def network_read(forecaster, fh, X=None):
@@ -58,8 +68,11 @@ def network_read(forecaster, fh, X=None):
                 "times (pass X covering fh)."
             )
         series = forecaster._covariates.residuals(series, forecaster._x_memory)
-    read = differencing.differenced(series) if forecaster.plan_.difference else series
-    return NetworkRead(steps, times, max(int(s.max()) for s in steps), series, read)
+    if forecaster.plan_.difference:
+        read, gaps = differencing.observed_differences(series)
+    else:
+        read, gaps = series, np.zeros(len(series), dtype=int)
+    return NetworkRead(steps, times, max(int(s.max()) for s in steps), series, read, gaps)
 
 
 def network_paths(forecaster, reads, greedy=False):
@@ -70,7 +83,7 @@ def network_paths(forecaster, reads, greedy=False):
     # of the machine it was loaded on when device="auto"
     device = resolve_device(forecaster.device)
     return forecast_paths(forecaster.network_, [s for r in reads for s in r.read],
-                          plan.history_length, max(r.total for r in reads), device,
+                          plan.history_length, max(r.width for r in reads), device,
                           plan.sampling, greedy, spread=forecaster.interval_spread_,
                           accumulate=not plan.difference)
 
@@ -81,7 +94,7 @@ def finished_paths(forecaster, paths, part, X=None):
     and each member's forecast times."""
     memory = forecaster._memory
     if forecaster.plan_.difference:  # cumulated from each series' last value
-        paths = differencing.integrated(paths, part.series)
+        paths = differencing.integrated(paths, part.series, part.gaps, part.total)
     if getattr(forecaster, "_covariates", None) is not None:
         paths = shifted(paths, forecaster._covariates.future_effects(
             X, memory.keys, part.times, part.total, part.steps))
@@ -127,7 +140,7 @@ def shared_network_predictions(forecasters, fh, Xs):
         start = 0
         for i, part in zip(group, parts):
             f, stop = forecasters[i], start + len(part.read)
-            rows = paths.rows(start, stop, part.total)
+            rows = paths.rows(start, stop, part.width)
             rows, cols, times = finished_paths(f, rows, part, Xs[i])
             out[i] = f._to_frame(pick(rows.point(point), cols), times)
             start = stop

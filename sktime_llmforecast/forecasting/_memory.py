@@ -29,7 +29,8 @@ class SeriesMemory:
     index_names : list
         Names of ``y``'s index levels.
     frames : tuple of pd.DataFrame
-        Per member, its last ``keep`` rows (float), indexed by time only.
+        Per member, its last ``keep`` rows (float), indexed by time only, counted
+        back from its last observed values (``last``).
     freq : pandas offset or None
         The step of a ``DatetimeIndex``/``PeriodIndex`` (None: integer index).
     """
@@ -47,9 +48,23 @@ class SeriesMemory:
         return cls(keys, list(y.columns), list(y.index.names),
                    tuple(f.iloc[-keep:].copy() for f in frames), data_freq(y))
 
-    def last(self, keep):
-        """The memory of only the last ``keep`` values of every member."""
-        return replace(self, frames=tuple(f.iloc[-keep:].copy() for f in self.frames))
+    def last(self, keep, past_gaps=True):
+        """The memory of only the last ``keep`` values of every member (an int, or
+        one per member).
+
+        ``past_gaps``: counted back from each column's last observed value, so the
+        missing values at a member's end are kept besides (a network that reads up
+        to the last observed value still reads ``keep`` values); else the last
+        ``keep`` rows.
+        """
+        keep = _per_member(keep, len(self.frames))
+        return replace(self, frames=tuple(_tail(f, k, past_gaps).copy()
+                                          for f, k in zip(self.frames, keep)))
+
+    @property
+    def lengths(self):
+        """The rows kept per member."""
+        return [len(f) for f in self.frames]
 
     def series(self):
         """The kept values as 1-D float arrays, member by member, column by column."""
@@ -60,9 +75,10 @@ class SeriesMemory:
         """The last time point of every member."""
         return [f.index[-1] for f in self.frames]
 
-    def updated(self, y, keep):
+    def updated(self, y, keep, past_gaps=True):
         """The memory after ``update(y)``: ``y``'s values replace those at the same
         times, later ones extend each member; a member not in ``y`` stays as it was.
+        Each member then keeps ``keep`` values as ``last`` keeps them.
 
         Raises
         ------
@@ -100,10 +116,10 @@ class SeriesMemory:
                 "at times already seen replace the stored ones); to change only past "
                 "values, fit again."
             )
-        kept = list(self.frames)
+        kept, keep = list(self.frames), _per_member(keep, len(self.frames))
         for key, new in zip(keys or [None], frames):
             i = position[key]
-            kept[i] = _aligned(kept[i], new, self.freq, key).iloc[-keep:]
+            kept[i] = _tail(_aligned(kept[i], new, self.freq, key), keep[i], past_gaps)
         return SeriesMemory(self.keys, self.columns, self.index_names, tuple(kept), self.freq)
 
     def steps_and_times(self, fh, cutoff):
@@ -147,6 +163,22 @@ def _stamps(fh, cutoff, end, rel, freq):
         except (TypeError, ValueError, AttributeError):
             pass  # the cutoff of a panel without freq: count on the data's grid
     return shifted(end, rel, freq)
+
+
+def _per_member(keep, n):
+    return [int(keep)] * n if np.ndim(keep) == 0 else [int(k) for k in keep]
+
+
+def _tail(frame, keep, past_gaps=True):
+    """The last ``keep`` rows of ``frame``; with ``past_gaps``, counted back from
+    the column whose last observed value is earliest (all rows where a column has
+    none)."""
+    if past_gaps and len(frame):
+        observed = np.isfinite(frame.to_numpy(dtype=float))
+        seen = [np.flatnonzero(col) for col in observed.T]
+        last = min((int(i[-1]) if len(i) else -1) for i in seen)
+        keep += len(frame) - 1 - last
+    return frame.iloc[-keep:] if keep > 0 else frame.iloc[:0]
 
 
 def _members(y):

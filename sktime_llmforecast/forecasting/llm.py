@@ -656,8 +656,9 @@ class LLMForecaster(BaseForecaster):
                 plan.train.validation_fraction, resolve_device(self.device),
                 cumulative=plan.difference)
         kept = differencing.kept_length(plan)
-        self._memory = memory.last(kept)
-        self._x_memory = None if x_memory is None else x_memory.last(kept)
+        self._memory = memory.last(kept)  # and the missing values at each end
+        self._x_memory = None if x_memory is None else x_memory.last(
+            self._memory.lengths, past_gaps=False)  # the same rows as y's
         return self
 
     def _network_input(self, memory, plan, X, y):
@@ -693,7 +694,7 @@ class LLMForecaster(BaseForecaster):
         self._memory = self._memory.updated(y, differencing.kept_length(self.plan_))
         if getattr(self, "_covariates", None) is not None:
             self._x_memory = self._x_memory.updated(covariate_rows(X, y),
-                                                    differencing.kept_length(self.plan_))
+                                                    self._memory.lengths, past_gaps=False)
         return self
 
     def _paths(self, fh, X=None, greedy=False):

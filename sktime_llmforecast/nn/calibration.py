@@ -62,10 +62,10 @@ def integrated_quantiles(levels, quantiles, start=0.0):
 
 def integrated_targets(target):
     """Validation targets ``(n, T)`` of differenced windows as the cumulated change
-    from each window's end (missing steps count as no change, and stay missing)."""
-    out = np.cumsum(np.nan_to_num(target), axis=-1)
-    out[~np.isfinite(target)] = np.nan
-    return out
+    from each window's end. A missing difference hides the change across a missing
+    value, so every cumulated step from it on is missing (counting it as no change
+    would bias the later targets by that change)."""
+    return np.cumsum(target, axis=-1)
 
 
 def widen(levels, quantiles, spread):
@@ -137,6 +137,8 @@ def conformal_spread(levels, quantiles, target, n_windows, grid=SPREAD_GRID):
             need = side * (target - median) / np.maximum(dev, tiny)
             level = max(a, 1.0 - a) * correction
         need = need[np.isfinite(target)]  # missing targets (NaN) do not count
+        if not len(need):  # nothing observed to conformalise on: leave the level
+            continue
         out[i] = np.quantile(need, min(1.0, level), method="higher")
     return np.clip(out, grid.min(), grid.max())
 
