@@ -285,9 +285,22 @@ def test_a_series_too_short_to_score_takes_the_primary_adapter(ship):
     ship("tiny-patch", "tiny-bins")
     y = load_airline().iloc[:8]
     f = _auto().fit(y, fh=[1, 2, 3, 4])
-    assert not hasattr(f, "tokenizer_scores_")
+    # nothing to choose: no rung ran, and the attributes say what was kept
+    assert f.tokenizer_scores_.empty
+    assert "windows" in f.tokenizer_scores_.columns
+    assert f.selected_tokenizer_.get_params() == f.network_.tokenizer.get_params()
     assert isinstance(f.network_.tokenizer, PatchTokenizer)
     assert np.isfinite(f.predict().values).all()
+
+
+def test_missing_values_with_only_the_primary_adapter_left_say_so(ship):
+    ship("tiny-patch", "tiny-bins")
+    y = load_airline().copy()
+    y.iloc[130] = np.nan  # the token adapter cannot read it: nothing to choose
+    f = _auto().fit(y, fh=[1, 2, 3])
+    assert f.tokenizer_scores_.empty
+    assert isinstance(f.selected_tokenizer_, PatchTokenizer)
+    assert isinstance(f.network_.tokenizer, PatchTokenizer)
 
 
 def test_a_fixed_tokenizer_takes_its_shipped_adapter(ship, shipped):

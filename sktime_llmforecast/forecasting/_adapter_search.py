@@ -171,6 +171,12 @@ def _frame(rows):
     return pd.DataFrame(rows, columns=SCORE_COLUMNS + ["adapter", "windows"])
 
 
+def no_choice_scores():
+    """The scores of a search with nothing to choose (no rung ran): no rows, the
+    columns of :class:`AdapterChoice`'s ``scores``."""
+    return _frame([])
+
+
 def _scored_load(cand, windows, against):
     """``(network or None, zero-shot RungScore, error)`` of one candidate, raced
     against the primary adapter's RungScore ``against`` (None: every window)."""

@@ -13,7 +13,7 @@ from sktime.forecasting.base import BaseForecaster
 from sktime.utils.validation.forecasting import check_fh
 
 from sktime_llmforecast.forecasting import _differencing as differencing
-from sktime_llmforecast.forecasting._adapter_search import select_adapter
+from sktime_llmforecast.forecasting._adapter_search import no_choice_scores, select_adapter
 from sktime_llmforecast.forecasting._covariates import CovariateRegression, covariate_rows
 from sktime_llmforecast.forecasting._fit_check import checked_plan
 from sktime_llmforecast.forecasting._fitted_paths import fitted_paths, pick
@@ -323,6 +323,17 @@ class LLMForecaster(BaseForecaster):
     n_pretrain_series_ : int
         How many series ``pretrain`` calls have trained on, summed (only after
         ``pretrain``).
+    tokenizer_scores_ : pd.DataFrame
+        Only with ``tokenizer="auto"`` or a ``TokenizerSwitcher`` (absent with a
+        fixed tokenizer): one row per candidate and rung (``stage``, ``round``,
+        ``candidate``, ``tokenizer``, ``epochs``, the validation ``score`` (MASE,
+        ``inf`` for a failed candidate) and its ``error``; over the shipped adapters
+        also ``adapter`` and ``windows``, the validation windows scored). No rows
+        when there was nothing to choose among the shipped adapters (token adapters
+        cannot read missing values; a series too short for a validation split).
+    selected_tokenizer_ : BaseNumericTokenizer
+        The tokenizer kept, with ``tokenizer_scores_`` (the patch adapter's when
+        there was nothing to choose).
     check_scores_ : dict or None
         The ``check_folds`` check: the mean MASE per candidate over the last
         ``check_folds`` folds, e.g. ``{"values, zero-shot": ..., "differences,
@@ -606,6 +617,9 @@ class LLMForecaster(BaseForecaster):
             if choice is not None:
                 self.tokenizer_scores_ = choice.scores
                 self.selected_tokenizer_ = choice.plan.tokenizer.clone()
+            else:  # nothing to choose: the primary adapter, no rung ran
+                self.tokenizer_scores_ = no_choice_scores()
+                self.selected_tokenizer_ = plan.tokenizer.clone()
             if choice is None or choice.network is None:  # the primary adapter
                 plan, choice = replace(plan, adapter_candidates=()), None
             else:
