@@ -16,12 +16,15 @@ seed 0, with the forecasts a cheap combination can use:
   zero-shot (``max_epochs=0``: the switcher scores them zero-shot anyway; their
   fine-tunes cost 4 to 6 patch fits);
 
-and two rules fixed before the first run:
+and rules fixed before their first run:
 
 * ``mean``: the three point forecasts averaged;
 * ``inverse score``: weighted by the inverse of each adapter's zero-shot
   validation MASE in the switcher's first rung (the ``search`` column of the
-  shipped switcher's rows in ``docs/adapter_switch_folds.csv``, same folds).
+  shipped switcher's rows in ``docs/adapter_switch_folds.csv``, same folds);
+* ``trimmed mean`` (added after the first two were measured): the patch adapter's
+  forecast averaged with those of the token adapters whose rung score is at most
+  the patch adapter's (the patch adapter alone where none is).
 
 Each rule's MASE per fold (sktime's ``MeanAbsoluteScaledError`` at the series'
 seasonal period, as the backtest scores) is compared with the fixed fine-tuned
@@ -58,7 +61,7 @@ MEMBERS = {
     "chunked": {"tokenizer": "chunked", "max_epochs": 0},
     "bins": {"tokenizer": "bins", "max_epochs": 0},
 }
-RULES = ("patch alone (fine-tuned)", "mean", "inverse score")
+RULES = ("patch alone (fine-tuned)", "mean", "inverse score", "trimmed mean")
 
 
 def member(name, seed=0):
@@ -112,11 +115,14 @@ def run_series(sname, case, scores):
         cutoff = str(base["cutoff"])
         preds = {k: data[k].iloc[i]["y_pred"] for k in MEMBERS}
         found = scores.get((sname, cutoff), {})
+        known = set(found) == set(MEMBERS) and all(np.isfinite(list(found.values())))
         weights = {"patch alone (fine-tuned)": {"patch": 1.0},
                    "mean": dict.fromkeys(MEMBERS, 1.0),
                    "inverse score": ({k: 1.0 / max(found[k], 1e-12) for k in MEMBERS}
-                                     if set(found) == set(MEMBERS)
-                                     and all(np.isfinite(list(found.values()))) else None)}
+                                     if known else None),
+                   "trimmed mean": ({k: 1.0 for k in MEMBERS
+                                     if k == "patch" or found[k] <= found["patch"]}
+                                    if known else None)}
         for rule in RULES:
             w = weights[rule]
             value = (np.nan if w is None else
