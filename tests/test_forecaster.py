@@ -234,6 +234,22 @@ def test_in_transformed_target_forecaster_with_deseasonalizer():
     assert (pred.index == y.index[-12:]).all()
 
 
+def test_an_ensemble_of_tokenizers_averages_their_forecasts():
+    """The combination docs/benchmarks.md measures (the adapters' point forecasts
+    averaged) is sktime's EnsembleForecaster over forecasters of each tokenizer."""
+    from sktime.forecasting.compose import EnsembleForecaster
+
+    from sktime_llmforecast.tokenizers import BinTokenizer
+
+    y = load_airline()
+    members = [("patch", _tiny(max_epochs=1)),
+               ("bins", _tiny(tokenizer=BinTokenizer(), max_epochs=1))]
+    ensemble = EnsembleForecaster(members, aggfunc="mean").fit(y, fh=[1, 2, 3])
+    alone = [m.clone().fit(y, fh=[1, 2, 3]).predict().to_numpy() for _, m in members]
+    np.testing.assert_allclose(ensemble.predict().to_numpy(), np.mean(alone, axis=0))
+    assert not np.allclose(alone[0], alone[1])
+
+
 def test_grid_search_over_patch_len():
     from sktime.forecasting.model_selection import ForecastingGridSearchCV
     from sktime.split import ExpandingWindowSplitter
