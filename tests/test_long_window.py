@@ -131,6 +131,14 @@ def test_conformal_spread_gives_each_interval_its_nominal_coverage():
     assert few[0] > np.quantile(need, 0.9)
 
 
+def test_conformal_spread_without_an_observed_target_leaves_the_levels_alone():
+    # every cumulated target missing (a gap in every window): factor 1, not an error
+    quantiles = np.broadcast_to((0.5 * Z)[None, :, None], (6, 5, 3)).copy()
+    target = np.full((6, 3), np.nan)
+    np.testing.assert_array_equal(
+        conformal_spread(LEVELS, quantiles, target, n_windows=6), np.ones(5))
+
+
 def test_conformal_spread_of_unpaired_levels_is_one_sided():
     """Levels (0.1, 0.5, 0.8) of N(0, 0.5^2) for N(0, 1) data: both factors about 2,
     and each widened level leaves about its share of fresh values beyond it."""
