@@ -27,7 +27,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from sktime_llmforecast.forecasting._memory import SeriesMemory
+from sktime_llmforecast.forecasting._memory import SeriesMemory, trailing_missing
 from sktime_llmforecast.forecasting._seasonal import seasonally_adjusted
 from sktime_llmforecast.nn.calibration import integrated_quantiles
 
@@ -58,15 +58,6 @@ def last_values(series):
             )
         out.append(s[seen[-1]])
     return np.asarray(out)
-
-
-def trailing_missing(series):
-    """Per series, how many values at its end are missing (NaN), ``(n_series,)``."""
-    out = []
-    for s in series:
-        seen = np.flatnonzero(np.isfinite(np.asarray(s, dtype=float).reshape(-1)))
-        out.append(len(s) - 1 - seen[-1] if len(seen) else 0)
-    return np.asarray(out, dtype=int)
 
 
 def observed_differences(series):

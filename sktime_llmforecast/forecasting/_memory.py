@@ -169,15 +169,22 @@ def _per_member(keep, n):
     return [int(keep)] * n if np.ndim(keep) == 0 else [int(k) for k in keep]
 
 
+def trailing_missing(series):
+    """Per series, how many values at its end are missing (NaN; all of them where
+    none is observed), ``(n_series,)``."""
+    out = []
+    for s in series:
+        seen = np.flatnonzero(np.isfinite(np.asarray(s, dtype=float).reshape(-1)))
+        out.append(len(s) - 1 - seen[-1] if len(seen) else len(s))
+    return np.asarray(out, dtype=int)
+
+
 def _tail(frame, keep, past_gaps=True):
     """The last ``keep`` rows of ``frame``; with ``past_gaps``, counted back from
     the column whose last observed value is earliest (all rows where a column has
     none)."""
     if past_gaps and len(frame):
-        observed = np.isfinite(frame.to_numpy(dtype=float))
-        seen = [np.flatnonzero(col) for col in observed.T]
-        last = min((int(i[-1]) if len(i) else -1) for i in seen)
-        keep += len(frame) - 1 - last
+        keep += int(trailing_missing(frame.to_numpy(dtype=float).T).max())
     return frame.iloc[-keep:] if keep > 0 else frame.iloc[:0]
 
 
