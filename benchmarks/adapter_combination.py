@@ -84,16 +84,11 @@ def member(name, seed=0):
 
 def rung_scores(folds):
     """``{(series, cutoff): {kind: zero-shot rung score}}`` from the shipped
-    switcher's seed-0 rows (every window scored)."""
-    from _token_adapters import kind_of
-
+    switcher's seed-0 rows (empty where a score stopped early)."""
     sw = folds[(folds["method"] == adapter_switch.SWITCH) & (folds["seed"] == 0)
                & folds["search"].notna()]
-    out = {}
-    for r in sw.itertuples():
-        zero = [e for e in json.loads(r.search) if int(e["round"]) == 0]
-        out[(r.series, r.cutoff)] = {kind_of(e["adapter"]): float(e["score"]) for e in zero}
-    return out
+    return {(r.series, r.cutoff): adapter_switch.zero_shot_scores(r.search) or {}
+            for r in sw.itertuples()}
 
 
 def rule_weights(found):

@@ -175,6 +175,29 @@ def series_ranks(folds):
                         ).reset_index(drop=True)
 
 
+def stopped_early(entries):
+    """The zero-shot entries of a switcher fold's recorded search (its ``search``
+    column, parsed) whose scoring stopped early: fewer windows than the most any
+    entry scored, and a finite score (a raced estimate, not the mean over every
+    window; a failure is ruled out at any margin)."""
+    zero = [e for e in entries if int(e["round"]) == 0]
+    everything = max(e.get("windows", 0) for e in zero)
+    return [e for e in zero
+            if e.get("windows", everything) < everything and math.isfinite(e["score"])]
+
+
+def zero_shot_scores(search):
+    """``{kind: zero-shot rung score}`` of a switcher fold's recorded search, or None
+    where a score stopped early (it is not the mean over every window)."""
+    from _token_adapters import kind_of
+
+    entries = json.loads(search)
+    if stopped_early(entries):
+        return None
+    return {kind_of(e["adapter"]): float(e["score"])
+            for e in entries if int(e["round"]) == 0}
+
+
 def replayed_choice(search, margin):
     """The adapter ``select_adapter`` keeps at ``margin`` on a switcher fold's
     recorded rung scores (its ``search`` column), or None where they cannot tell:
@@ -184,10 +207,7 @@ def replayed_choice(search, margin):
     from _token_adapters import kept_at, kind_of
 
     entries = json.loads(search)
-    everything = max(e.get("windows", 0) for e in entries)
-    if any(e.get("windows", everything) < everything and margin > e["margin"]
-           and math.isfinite(e["score"])  # a failure is ruled out at any margin
-           for e in entries if int(e["round"]) == 0):
+    if any(margin > e["margin"] for e in stopped_early(entries)):
         return None
     rungs = {}
     for entry in entries:
@@ -403,7 +423,7 @@ def zero_shot_rung_replay(folds, margin):
     switcher's ``search`` column; each fold's row of the fine-tuned fixed adapter it
     keeps. Folds whose zero-shot scores are not all complete (a raced score) are
     returned as unknown."""
-    from _token_adapters import kept_by_checks, kind_of
+    from _token_adapters import kept_by_checks
 
     fixed = folds[folds["method"].isin(FIXED.values()) & (folds["seed"] == 0)].set_index(
         ["series", "cutoff", "method"])
@@ -411,13 +431,11 @@ def zero_shot_rung_replay(folds, margin):
                      & (folds["seed"] == 0)]
     rows, unknown = [], []
     for r in switcher.itertuples():
-        zero = [e for e in json.loads(r.search) if int(e["round"]) == 0]
-        everything = max(e.get("windows", 0) for e in zero)
-        if any(e.get("windows", everything) < everything and math.isfinite(e["score"])
-               for e in zero):
+        scores = zero_shot_scores(r.search)
+        if scores is None:
             unknown.append((r.series, r.cutoff))
             continue
-        kind = kept_by_checks({kind_of(e["adapter"]): e["score"] for e in zero}, margin)
+        kind = kept_by_checks(scores, margin)
         row = fixed.loc[(r.series, r.cutoff, FIXED[kind])].to_dict()
         rows.append({**row, "series": r.series, "seed": 0, "cutoff": r.cutoff,
                      "method": f"by the zero-shot rung alone, margin {margin:.2f}",
