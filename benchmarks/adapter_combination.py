@@ -47,7 +47,6 @@ docs/adapter_combination_folds.csv after every series and are not run again;
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 from pathlib import Path
@@ -62,23 +61,20 @@ from _report import save_rows
 
 FOLDS_CSV = accuracy.DOCS / "adapter_combination_folds.csv"
 DEV_CSV = accuracy.DOCS / "adapter_combination_dev_folds.csv"
-#: the forecasts combined: name -> LLMForecaster parameters
-MEMBERS = {
-    "patch": {"tokenizer": None},
-    "chunked": {"tokenizer": "chunked", "max_epochs": 0},
-    "bins": {"tokenizer": "bins", "max_epochs": 0},
-}
+#: the forecasts combined (``member``)
+MEMBERS = ("patch", "chunked", "bins")
 RULES = ("patch alone (fine-tuned)", "mean", "inverse score", "trimmed mean")
 
 
 def member(name, seed=0):
+    """The forecaster of one member: the patch adapter fine-tuned, or a token
+    adapter zero-shot."""
     from sktime_llmforecast import LLMForecaster
     from sktime_llmforecast.tokenizers import BinTokenizer, ChunkedDigitTokenizer
 
-    params = dict(MEMBERS[name])
-    token = {"chunked": ChunkedDigitTokenizer(k=3), "bins": BinTokenizer()}
-    if params.get("tokenizer") in token:
-        params["tokenizer"] = token[params["tokenizer"]]
+    params = {"patch": {"tokenizer": None},
+              "chunked": {"tokenizer": ChunkedDigitTokenizer(k=3), "max_epochs": 0},
+              "bins": {"tokenizer": BinTokenizer(), "max_epochs": 0}}[name]
     return LLMForecaster(random_state=seed, **params)
 
 
@@ -164,8 +160,7 @@ def run_dev(csv):
                 preds = {k: member(k).fit(y_train, fh=fh).predict().to_numpy(float).ravel()
                          for k in MEMBERS}
             ref = dev[(dev["series"] == name) & (dev["origin"] == origin)].iloc[0]
-            found = {k: v[0] for k, v in json.loads(ref["rungs"]).items()}
-            for rule, w in rule_weights(found).items():
+            for rule, w in rule_weights(am.rung_zero_shot(ref) or {}).items():
                 value = np.nan if w is None else am.mase(y_train, y_test,
                                                          combined(preds, w), sp)
                 rows.append({"series": name, "origin": origin, "rule": rule,
