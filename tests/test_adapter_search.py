@@ -1,6 +1,7 @@
 """tokenizer="auto" with pretrained="default": successive halving over the shipped
 adapters (zero-shot rung, then the best two fine-tuned), the primary (patch) adapter
-kept unless another beats it by ``CHALLENGE_MARGIN``."""
+kept unless another beats it by ``CHALLENGE_MARGIN``, and combined with those within
+``COMBINE_MARGIN`` of it."""
 
 from dataclasses import replace
 
@@ -58,8 +59,12 @@ def _scored(score):
 
 @pytest.fixture
 def margin(monkeypatch):
-    """``margin(m)``: set the challenge margin (a large one: any adapter challenges)."""
-    return lambda m: monkeypatch.setattr(_adapter_search, "CHALLENGE_MARGIN", m)
+    """``margin(m, combine=0)``: set the challenge margin (a large one: any adapter
+    challenges) and the combination's (0: the adapter kept forecasts alone)."""
+    def _margin(m, combine=0.0):
+        monkeypatch.setattr(_adapter_search, "CHALLENGE_MARGIN", m)
+        monkeypatch.setattr(_adapter_search, "COMBINE_MARGIN", combine)
+    return _margin
 
 
 def test_auto_scores_every_adapter_zero_shot_and_fine_tunes_the_best_two(ship, margin):
@@ -128,7 +133,7 @@ def test_a_raced_score_challenges_exactly_when_its_mean_over_every_window_would(
     sum to the bar times all windows; its score is below the bar exactly when its
     mean over every window would be, and is that mean when every window ran."""
     rng = np.random.default_rng(n)
-    margin = _adapter_search.CHALLENGE_MARGIN
+    margin = _adapter_search.racing_margin()
     for _ in range(40):
         errors, own = rng.gamma(2.0, 0.5, size=n), rng.gamma(2.0, 0.5, size=n)
         primary = _adapter_search.RungScore(float(own.mean()), n, own)

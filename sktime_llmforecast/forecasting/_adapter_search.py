@@ -16,6 +16,13 @@ keeps its fine-tuned network when the check fine-tunes it on the representation 
 was tuned on). Few validation windows are close to their series' end and to each
 other, so a small win on them is mostly noise; the margin was chosen on series
 outside the accuracy benchmark (``benchmarks/adapter_margin.py``).
+
+Where the primary adapter is kept, the other adapters whose zero-shot score is at
+most ``COMBINE_MARGIN`` times the primary's are its *partners*: ``fit`` fits each
+zero-shot beside it and forecasts with the equal-weight combination (the mean of
+the point forecasts, the mixture of the distributions). An average cannot score as
+the worst of its members where they differ, and the validation windows rarely tell
+which adapter will forecast best (``benchmarks/combination_members.py``).
 """
 
 from __future__ import annotations
@@ -52,6 +59,13 @@ CHALLENGE_MARGIN = 0.5
 #: outcome at ``CHALLENGE_MARGIN`` of all 117, at a seventh of the cost
 #: (``benchmarks/rung_windows.py``)
 MAX_SCORED_WINDOWS = 16
+#: where the primary adapter is kept, another adapter whose zero-shot score is at
+#: most this times the primary's is combined with it (its forecasts, zero-shot,
+#: averaged in with equal weight): of the thresholds tried (0.8 to 2 and
+#: combining all), the one with the smallest largest shortfall against the best
+#: fixed adapter over the 93 dev folds and the accuracy backtest together; chosen
+#: with the backtest in view (``benchmarks/combination_members.py``)
+COMBINE_MARGIN = 1.25
 
 
 @dataclass(frozen=True)
@@ -72,12 +86,17 @@ class AdapterChoice:
         ``windows``, the validation windows scored: fewer than the primary
         adapter's where a zero-shot score stopped early or met a non-finite
         forecast, 0 where the adapter failed; see :class:`RungScore`).
+    partners : tuple of FitPlan
+        Where the primary adapter won: the other adapters (their candidate plans)
+        whose zero-shot score is at most ``COMBINE_MARGIN`` times the primary's,
+        best first, to be fitted zero-shot and combined with it; empty otherwise.
     """
 
     network: object
     plan: object
     result: object
     scores: pd.DataFrame
+    partners: tuple = ()
 
 
 def select_adapter(plan, series, horizon, fine_tune):
@@ -101,7 +120,8 @@ def select_adapter(plan, series, horizon, fine_tune):
     AdapterChoice or None
         ``network`` None: the primary adapter won (no challenger within the margin
         at the zero-shot rung, or none beat its fine-tuned score by it); ``fit``
-        then fits it as if it were fixed. Else a challenger, fine-tuned: ``fit``
+        then fits it as if it were fixed, and its ``partners`` zero-shot beside
+        it. Else a challenger, fine-tuned: ``fit``
         fits it as if fixed too, and keeps this network only when its check
         fine-tunes on the same representation. None when there is nothing to choose:
         fewer than two adapters can read ``series`` (token adapters cannot read
@@ -131,10 +151,12 @@ def select_adapter(plan, series, horizon, fine_tune):
             primary = score
         zero[i] = score.score
         rows.append(_row(i, cand, 0, 0, score, error))
+    partners = tuple(cands[i] for i in sorted(zero, key=lambda i: (zero[i], i))
+                     if i != 0 and nets[i] is not None and _partners(zero[i], zero[0]))
     contenders = [i for i in zero if nets[i] is not None
                   and (i == 0 or _challenges(zero[i], zero[0]))]
     if not set(contenders) - {0}:  # no challenger: the primary adapter, as if fixed
-        return AdapterChoice(None, cands[0], None, _frame(rows))
+        return AdapterChoice(None, cands[0], None, _frame(rows), partners)
     finalists = sorted(contenders, key=lambda i: (zero[i], i))[:FINALISTS]
     nets = {i: nets[i] for i in finalists}  # the others' backbones are freed here
     results, final = {}, {}
@@ -158,13 +180,24 @@ def select_adapter(plan, series, horizon, fine_tune):
         )
     best = min(alive, key=lambda i: (final[i], i))
     if best == 0 or (0 in alive and not _challenges(final[best], final[0])):
-        return AdapterChoice(None, cands[0], None, scores)
+        return AdapterChoice(None, cands[0], None, scores, partners)
     return AdapterChoice(nets[best], cands[best], results[best], scores)
 
 
 def _challenges(score, primary):
     """Whether ``score`` beats the primary adapter's by ``CHALLENGE_MARGIN``."""
     return bool(np.isfinite(score) and score < CHALLENGE_MARGIN * primary)
+
+
+def _partners(score, primary):
+    """Whether a zero-shot ``score`` is within ``COMBINE_MARGIN`` of the primary's."""
+    return bool(np.isfinite(score) and score <= COMBINE_MARGIN * primary)
+
+
+def racing_margin():
+    """The largest margin a zero-shot score is compared at: a raced score stops
+    only once it could no longer be below it."""
+    return max(CHALLENGE_MARGIN, COMBINE_MARGIN)
 
 
 def _frame(rows):
@@ -220,12 +253,13 @@ def rung_score(net, windows, device, against=None):
     With ``against`` (the primary adapter's RungScore, every window scored), the
     score races the primary's: the windows are decoded in :func:`racing_batches`
     (the primary's largest errors first), and decoding stops after the batch whose
-    errors, summed, reach ``CHALLENGE_MARGIN`` times the primary's score times the
+    errors, summed, reach ``racing_margin()`` times the primary's score times the
     number of windows. Its mean over every window could then no longer be below
     that bar, and neither can the score given (the primary's score times the ratio
     of the two adapters' errors on the windows scored; where the primary's sum
-    there is 0, the mean over them): whether ``net`` challenges the primary adapter
-    is what scoring every window would say (up to the rounding of smaller batches).
+    there is 0, the mean over them): whether ``net`` challenges the primary adapter,
+    or is combined with it, is what scoring every window would say (up to the
+    rounding of smaller batches).
     A non-finite forecast ends the scoring with ``inf``.
 
     Returns
@@ -233,7 +267,7 @@ def rung_score(net, windows, device, against=None):
     RungScore
     """
     n = len(windows[2])
-    bar = CHALLENGE_MARGIN * against.score if against is not None else math.inf
+    bar = racing_margin() * against.score if against is not None else math.inf
     batches = racing_batches(against.errors) if np.isfinite(bar) else [np.arange(n)]
     errors, scored = np.full(n, np.nan), np.zeros(n, dtype=bool)
     for idx in batches:

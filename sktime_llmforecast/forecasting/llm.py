@@ -14,6 +14,14 @@ from sktime.utils.validation.forecasting import check_fh
 
 from sktime_llmforecast.forecasting import _differencing as differencing
 from sktime_llmforecast.forecasting._adapter_search import no_choice_scores, select_adapter
+from sktime_llmforecast.forecasting._combination import (
+    mean_forecast,
+    mixture_distribution,
+    mixture_levels,
+    mixture_quantiles,
+    mixture_variance,
+    partner_forecaster,
+)
 from sktime_llmforecast.forecasting._covariates import CovariateRegression, covariate_rows
 from sktime_llmforecast.forecasting._fit_check import checked_plan
 from sktime_llmforecast.forecasting._fitted_paths import fitted_paths, pick
@@ -99,7 +107,11 @@ class LLMForecaster(BaseForecaster):
         another scores below 0.5 times the primary's, the best two are fine-tuned
         and a challenger is kept only if it again beats the primary by that
         margin; the adapter kept is then fitted as if it were fixed, its
-        rolling-origin check included
+        rolling-origin check included. Where the primary adapter is kept, the
+        others whose zero-shot score is at most 1.25 times the primary's are
+        fitted zero-shot beside it and the forecasts combined with equal weight:
+        the mean of the point forecasts, the mixture of the distributions
+        (``combined_forecasters_``; docs/tokenizers.md)
         (``tokenizer_scores_``, ``selected_tokenizer_``; adapters a setting such as
         ``context_length`` contradicts, and token adapters when ``y`` has missing
         values, are left out). With ``pretrained=None`` a
@@ -334,6 +346,14 @@ class LLMForecaster(BaseForecaster):
     selected_tokenizer_ : BaseNumericTokenizer
         The tokenizer kept, with ``tokenizer_scores_`` (the patch adapter's when
         there was nothing to choose).
+    combined_forecasters_ : list of (str, LLMForecaster)
+        The shipped adapters combined with the one kept (``tokenizer="auto"``
+        with ``pretrained="default"``), each named by its adapter and fitted
+        zero-shot on the same data: ``predict`` gives the mean of its and their
+        point forecasts, ``predict_quantiles``, ``predict_interval``,
+        ``predict_var`` and ``predict_proba`` the equal-weight mixture of the
+        distributions, and ``update`` updates them too. Empty when nothing is
+        combined.
     check_scores_ : dict or None
         The ``check_folds`` check: the mean MASE per candidate over the last
         ``check_folds`` folds, e.g. ``{"values, zero-shot": ..., "differences,
@@ -610,6 +630,7 @@ class LLMForecaster(BaseForecaster):
         plan = resolve_plan(self.get_params(deep=False), asked)
         after_pretrain = hasattr(self, "pretrained_network_")
         choice, checked, result = None, self, None  # choice: among shipped adapters
+        partners = ()  # shipped adapters to combine with the one kept, zero-shot
         if plan.adapter_candidates and not after_pretrain:
             read = self._network_input(memory, plan, X, y)[-1]  # values: no check ran
             choice = select_adapter(plan, read, asked, lambda n, p: self._fine_tune(
@@ -621,6 +642,7 @@ class LLMForecaster(BaseForecaster):
                 self.tokenizer_scores_ = no_choice_scores()
                 self.selected_tokenizer_ = plan.tokenizer.clone()
             if choice is None or choice.network is None:  # the primary adapter
+                partners = () if choice is None else choice.partners
                 plan, choice = replace(plan, adapter_candidates=()), None
             else:
                 plan = choice.plan
@@ -673,6 +695,9 @@ class LLMForecaster(BaseForecaster):
         self._memory = memory.last(kept)  # and the missing values at each end
         self._x_memory = None if x_memory is None else x_memory.last(
             self._memory.lengths, past_gaps=False)  # the same rows as y's
+        self.combined_forecasters_ = [
+            (p.adapter.path.stem, partner_forecaster(self, p).fit(y, X=X, fh=fh))
+            for p in partners]
         return self
 
     def _network_input(self, memory, plan, X, y):
@@ -709,6 +734,8 @@ class LLMForecaster(BaseForecaster):
         if getattr(self, "_covariates", None) is not None:
             self._x_memory = self._x_memory.updated(covariate_rows(X, y),
                                                     self._memory.lengths, past_gaps=False)
+        for _, member in self.combined_forecasters_:
+            member.update(y, X=X, update_params=update_params)
         return self
 
     def _paths(self, fh, X=None, greedy=False):
@@ -718,13 +745,28 @@ class LLMForecaster(BaseForecaster):
         return fitted_paths(self, fh, X, greedy)
 
     def _predict(self, fh, X=None):
-        """Point forecast ``fh`` (out-of-sample only) for every series seen in fit."""
+        """Point forecast ``fh`` (out-of-sample only) for every series seen in fit
+        (with ``combined_forecasters_``, the mean of theirs and its own)."""
         point = self.plan_.point_forecast
         paths, cols, times = self._paths(fh, X, greedy=point == "greedy")
-        return self._to_frame(pick(paths.point(point), cols), times)
+        own = self._to_frame(pick(paths.point(point), cols), times)
+        if not self.combined_forecasters_:
+            return own
+        return mean_forecast([own] + [m.predict(fh, X) for _, m in
+                                      self.combined_forecasters_])
 
     def _predict_quantiles(self, fh, X, alpha):
-        """Quantiles from the samples, or interpolated from the quantile head."""
+        """Quantiles from the samples, or interpolated from the quantile head (with
+        ``combined_forecasters_``, of the mixture of theirs and its own)."""
+        if not self.combined_forecasters_:
+            return self._own_quantiles(fh, X, alpha)
+        levels = mixture_levels(alpha)
+        frames = [self._own_quantiles(fh, X, levels)] + [
+            m.predict_quantiles(fh, X, alpha=levels) for _, m in self.combined_forecasters_]
+        return mixture_quantiles(frames, levels, list(alpha))
+
+    def _own_quantiles(self, fh, X, alpha):
+        """The quantiles of this forecaster's own network."""
         paths, cols, times = self._paths(fh, X)
         q = pick(paths.quantiles_at(alpha), cols)
         frames = [self._to_frame(q[:, a], times) for a in range(len(alpha))]
@@ -733,12 +775,31 @@ class LLMForecaster(BaseForecaster):
         return out.reindex(columns=pd.MultiIndex.from_product([columns, list(alpha)]))
 
     def _predict_var(self, fh, X=None, cov=False):
-        """Sample variance, or (patch mode) the normal variance of the IQR."""
+        """Sample variance, or (patch mode) the normal variance of the IQR (with
+        ``combined_forecasters_``, the variance of the mixture)."""
         paths, cols, times = self._paths(fh, X)
-        return self._to_frame(pick(paths.variance(), cols), times)
+        own = self._to_frame(pick(paths.variance(), cols), times)
+        if not self.combined_forecasters_:
+            return own
+        point = self.plan_.point_forecast
+        paths, cols, times = self._paths(fh, X, greedy=point == "greedy")
+        points = [self._to_frame(pick(paths.point(point), cols), times)]
+        points += [m.predict(fh, X) for _, m in self.combined_forecasters_]
+        variances = [own] + [m.predict_var(fh, X) for _, m in self.combined_forecasters_]
+        return mixture_variance(points, variances)
 
     def _predict_proba(self, fh, X, marginal=True):
-        """Empirical distribution of the samples, or (patch mode) a Normal."""
+        """Empirical distribution of the samples, or (patch mode) a Normal (with
+        ``combined_forecasters_``, skpro's ``Mixture`` of theirs and its own)."""
+        own = self._own_proba(fh, X)
+        if not self.combined_forecasters_:
+            return own
+        names = ["own"] + [n for n, _ in self.combined_forecasters_]
+        return mixture_distribution(names, [own] + [
+            m.predict_proba(fh, X, marginal=marginal) for _, m in self.combined_forecasters_])
+
+    def _own_proba(self, fh, X):
+        """The distribution of this forecaster's own network."""
         paths, cols, times = self._paths(fh, X)
         if paths.samples is None:
             mean = self._to_frame(pick(paths.point(self.plan_.point_forecast), cols), times)

@@ -1,0 +1,83 @@
+"""Forecasting with several fitted forecasters as one, with equal weight: the mean
+of their point forecasts and the mixture of their predictive distributions.
+
+``tokenizer="auto"`` combines the primary adapter with its partners
+(``_adapter_search``). Every function takes the members' outputs in one layout
+(the same rows and columns, as forecasters fitted on the same data give).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: the levels every member's quantiles are read at to build the mixture (with the
+#: levels asked for): those the combination was measured with
+#: (``benchmarks/combination_members.py``)
+MIXTURE_LEVELS = tuple(sorted({0.025, 0.975} | {round(0.05 * i, 2) for i in range(1, 20)}))
+
+
+def partner_forecaster(forecaster, plan):
+    """An unfitted copy of ``forecaster`` that fits ``plan``'s adapter zero-shot."""
+    return forecaster.clone().set_params(tokenizer=plan.tokenizer.clone(), max_epochs=0,
+                                         finetune_epochs=0)
+
+
+def mean_forecast(frames):
+    """The mean of the members' point forecasts."""
+    return sum(frames) / len(frames)
+
+
+def mixture_levels(alpha):
+    """The levels to read every member at for the mixture's quantiles at ``alpha``."""
+    return sorted(set(MIXTURE_LEVELS) | {float(a) for a in alpha})
+
+
+def mixture_quantiles(frames, levels, alpha):
+    """Quantiles at ``alpha`` of the equal-weight mixture of the members' forecast
+    distributions, each given by its quantile frame at ``levels`` (sktime's
+    ``predict_quantiles`` layout: columns ``(variable, level)``).
+
+    Each member's distribution function is taken as linear between its quantiles,
+    0 below its lowest and 1 above its highest; the mixture's is their mean, and its
+    quantiles are read off it by linear interpolation.
+    """
+    levels = np.asarray(levels, dtype=float)
+    variables = frames[0].columns.get_level_values(0).unique()
+    out = {}
+    for var in variables:
+        stack = np.stack([f[var][list(levels)].to_numpy(dtype=float) for f in frames],
+                         axis=1)  # (rows, members, levels)
+        q = np.array([_mixture_row(row, levels, alpha) for row in stack])
+        for j, a in enumerate(alpha):
+            out[(var, a)] = q[:, j]
+    frame = pd.DataFrame(out, index=frames[0].index)
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    return frame
+
+
+def _mixture_row(quantiles, levels, alpha):
+    """Quantiles at ``alpha`` of the mixture of the members' ``quantiles``
+    (``(members, levels)``) of one forecast step."""
+    grid = np.sort(quantiles.ravel())
+    cdf = np.mean([np.interp(grid, np.sort(q), levels, left=0.0, right=1.0)
+                   for q in quantiles], axis=0)
+    # strictly increasing for the inverse: flat stretches take their first point
+    cdf = np.maximum.accumulate(cdf) + np.arange(len(cdf)) * 1e-12
+    return np.interp(np.asarray(alpha, dtype=float), cdf, grid)
+
+
+def mixture_variance(points, variances):
+    """The variance of the equal-weight mixture: the mean of the members'
+    variances plus the spread of their means (``points``) around the mixture's."""
+    mean = mean_forecast(points)
+    return sum(v + (p - mean) ** 2 for p, v in zip(points, variances)) / len(points)
+
+
+def mixture_distribution(names, distributions):
+    """skpro's equal-weight ``Mixture`` of the members' distributions."""
+    from skpro.distributions import Mixture
+
+    first = distributions[0]
+    return Mixture(distributions=list(zip(names, distributions)), index=first.index,
+                   columns=first.columns)
