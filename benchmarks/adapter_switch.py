@@ -43,7 +43,11 @@ CHUNKED = "chunked k=3 adapter, fine-tuned"
 BINS = "scaled-bin adapter, fine-tuned"
 SCRATCH = "chunked k=3 from scratch (pretrained=None), trained on the series"
 SCRATCH_BINS = "scaled bins from scratch (pretrained=None), trained on the series"
-SWITCH = "LLMForecaster() defaults (tokenizer='auto'): the switcher, fine-tuned"
+SWITCH = ("LLMForecaster() defaults (tokenizer='auto'): the switcher, fine-tuned, "
+          "combined with the adapters within its margin")
+#: the default before the combination (2026-12-07): recorded rows, reproduced with
+#: ``sktime_llmforecast.forecasting._adapter_search.COMBINE_MARGIN = 0``
+SWITCH_ALONE = "the switcher alone (the default before combining adapters), fine-tuned"
 FIXED = {"patch": PATCH, "chunked": CHUNKED, "bins": BINS}
 ZERO_SHOT = {"patch": "patch adapter, zero-shot", "chunked": "chunked k=3 adapter, zero-shot",
              "bins": "scaled-bin adapter, zero-shot"}
@@ -101,7 +105,9 @@ def describe(forecaster):
     from sktime_llmforecast.forecasting._adapter_search import CHALLENGE_MARGIN
 
     out = {"adapter": adapter_kind(forecaster), "search": "",
-           "check": json.dumps(check_record(forecaster))}
+           "check": json.dumps(check_record(forecaster)),
+           "combined": "+".join(n for n, _ in getattr(forecaster, "combined_forecasters_",
+                                                       []))}
     scores = getattr(forecaster, "tokenizer_scores_", None)
     if scores is not None and "adapter" in scores:
         rows = [{"adapter": r["adapter"], "round": int(r["round"]),
@@ -136,14 +142,15 @@ def run(seeds, only=None, series=None, folds_csv=FOLDS_CSV):
     return pd.DataFrame(rows)
 
 
-def choices(folds):
-    """Per switcher fold: the adapter it kept, the fixed adapters' MASE there (same
-    seed), and whether the kept one was the best or the worst of them."""
+def choices(folds, method=None):
+    """Per fold of the switcher ``method`` (default: ``SWITCH_ALONE``, which forecasts
+    with the adapter it keeps alone): the adapter it kept, the fixed adapters' MASE
+    there (same seed), and whether the kept one was the best or the worst of them."""
     fixed = folds[folds["method"].isin(FIXED.values())]
     mase = fixed.pivot_table(index=["series", "seed", "cutoff"], columns="method",
                              values="MASE")
     out = []
-    for r in folds[folds["method"] == SWITCH].itertuples():
+    for r in folds[folds["method"] == (method or SWITCH_ALONE)].itertuples():
         key = (r.series, r.seed, r.cutoff)
         if key not in mase.index:
             continue
@@ -163,12 +170,13 @@ def paired_seeds(folds):
     return sorted(int(s) for s in n[n == len(FIXED)].index)
 
 
-def series_ranks(folds):
-    """Per series: the switcher's mean MASE and the best and worst fixed adapter's."""
+def series_ranks(folds, method=SWITCH):
+    """Per series: ``method``'s mean MASE (column ``switcher``) and the best and
+    worst fixed adapter's."""
     fixed = folds[folds["method"].isin(FIXED.values())]
     mean = fixed.groupby(["series", "method"])["MASE"].mean().unstack()
     mean = mean.rename(columns={v: k for k, v in FIXED.items()})
-    switcher = folds[folds["method"] == SWITCH].groupby("series")["MASE"].mean()
+    switcher = folds[folds["method"] == method].groupby("series")["MASE"].mean()
     return pd.DataFrame({"series": mean.index, "switcher": switcher.reindex(mean.index),
                          "best": mean.idxmin(axis=1), "best_mase": mean.min(axis=1),
                          "worst": mean.idxmax(axis=1), "worst_mase": mean.max(axis=1)}
@@ -223,7 +231,7 @@ def replay(folds, margin):
     Only the seeds every fixed adapter ran (``paired_seeds``) can be replayed."""
     fixed = folds[folds["method"].isin(FIXED.values())].set_index(
         ["series", "seed", "cutoff", "method"])
-    switcher = folds[(folds["method"] == SWITCH) & folds["search"].notna()
+    switcher = folds[(folds["method"] == SWITCH_ALONE) & folds["search"].notna()
                      & folds["seed"].isin(paired_seeds(folds))]
     rows, unknown = [], []
     for r in switcher.itertuples():
@@ -373,7 +381,7 @@ def markdown(folds, machine):
     ch = choices(paired)
     if len(ch):
         kept = ch["kept"].value_counts().to_dict()
-        every = folds[(folds["method"] == SWITCH) & folds["series"].isin(complete)]
+        every = folds[(folds["method"] == SWITCH_ALONE) & folds["series"].isin(complete)]
         lines += [
             "",
             f"Against the fixed adapters, with the seeds all of them ran ({seeds}). "
@@ -386,18 +394,32 @@ def markdown(folds, machine):
             + ", ".join(f"{k} {v}" for k, v in every["adapter"].value_counts().items())
             + ".",
         ]
-        per = series_ranks(paired)
-        lines += [
-            "",
-            "Per series (mean MASE over the origins), the switcher against the fixed "
-            "adapters, fine-tuned: "
-            + "; ".join(f"{r.series} {r.switcher:.3f} (best {r.best} {r.best_mase:.3f}, "
-                        f"worst {r.worst} {r.worst_mase:.3f})" for r in per.itertuples())
-            + f". It scores as the series' worst fixed adapter on "
-            f"{int(np.isclose(per['switcher'], per['worst_mase'], rtol=1e-6).sum())} of "
-            f"{len(per)} series and worse than it on "
-            f"{int((per['switcher'] > per['worst_mase'] * (1 + 1e-6)).sum())}.",
-        ]
+        for method, name in ((SWITCH_ALONE, "The switcher alone"),
+                             (SWITCH, "The default (switch, else combine)")):
+            per = series_ranks(paired, method).dropna(subset=["switcher"])
+            if not len(per):
+                continue
+            lines += [
+                "",
+                f"{name}, per series (mean MASE over the origins), against the fixed "
+                "adapters, fine-tuned: "
+                + "; ".join(f"{r.series} {r.switcher:.3f} (best {r.best} "
+                            f"{r.best_mase:.3f}, worst {r.worst} {r.worst_mase:.3f})"
+                            for r in per.itertuples())
+                + f". It scores as the series' worst fixed adapter on "
+                f"{int(np.isclose(per['switcher'], per['worst_mase'], rtol=1e-6).sum())} "
+                f"of {len(per)} series and worse than it on "
+                f"{int((per['switcher'] > per['worst_mase'] * (1 + 1e-6)).sum())}.",
+            ]
+        combined = folds[(folds["method"] == SWITCH) & folds["series"].isin(complete)]
+        if len(combined) and "combined" in combined:
+            n = combined["combined"].fillna("").map(
+                lambda c: len([m for m in str(c).split("+") if m]))
+            kept = int((combined["adapter"] != "patch").sum())
+            lines += ["", (f"The default's {len(combined)} folds: the patch adapter "
+                           f"alone in {int((n == 0).sum())}, combined with one adapter in "
+                           f"{int((n == 1).sum())} and with both in {int((n == 2).sum())} "
+                           f"(a token adapter kept: {kept}).")]
     lines += scratch_markdown(folds, base)
     failed = folds[folds["error"].notna()] if "error" in folds else folds.iloc[:0]
     for r in failed.itertuples():
@@ -409,7 +431,7 @@ def replayed_summary(folds, replays, unknown):
     """``accuracy.summary`` of replayed switcher ``replays`` (frames of rows) beside
     ``folds``' fixed adapters and shipped switcher and the classical baselines, on
     the complete series, leaving out the ``unknown`` (series, cutoff) folds."""
-    keep = folds[folds["method"].isin([*FIXED.values(), SWITCH])]
+    keep = folds[folds["method"].isin([*FIXED.values(), SWITCH, SWITCH_ALONE])]
     both = pd.concat([keep, *replays, baselines()], ignore_index=True)
     both = both[both["series"].isin(complete_series(folds))]
     both = both[~both.set_index(["series", "cutoff"]).index.isin(list(unknown))]
@@ -427,7 +449,7 @@ def zero_shot_rung_replay(folds, margin):
 
     fixed = folds[folds["method"].isin(FIXED.values()) & (folds["seed"] == 0)].set_index(
         ["series", "cutoff", "method"])
-    switcher = folds[(folds["method"] == SWITCH) & folds["search"].notna()
+    switcher = folds[(folds["method"] == SWITCH_ALONE) & folds["search"].notna()
                      & (folds["seed"] == 0)]
     rows, unknown = [], []
     for r in switcher.itertuples():
