@@ -81,3 +81,45 @@ def mixture_distribution(names, distributions):
     first = distributions[0]
     return Mixture(distributions=list(zip(names, distributions)), index=first.index,
                    columns=first.columns)
+
+
+# ------------------------------------------------- a forecaster and its members
+# ``own``: the forecaster's own output; ``members``: its ``combined_forecasters_``
+# (``(name, fitted forecaster)``); each function returns ``own`` unchanged when
+# there are none.
+
+
+def combined_point(own, members, fh, X):
+    """The mean of ``own`` and the members' point forecasts."""
+    if not members:
+        return own
+    return mean_forecast([own] + [m.predict(fh, X) for _, m in members])
+
+
+def combined_quantiles(own_at, members, fh, X, alpha):
+    """The mixture's quantiles at ``alpha``; ``own_at(levels)``: the forecaster's
+    own quantiles at ``levels``."""
+    if not members:
+        return own_at(alpha)
+    levels = mixture_levels(alpha)
+    frames = [own_at(levels)] + [m.predict_quantiles(fh, X, alpha=levels)
+                                 for _, m in members]
+    return mixture_quantiles(frames, levels, list(alpha))
+
+
+def combined_variance(own_point, own, members, fh, X):
+    """The mixture's variance; ``own_point()``: the forecaster's own point
+    forecast (its mean in the mixture)."""
+    if not members:
+        return own
+    points = [own_point()] + [m.predict(fh, X) for _, m in members]
+    return mixture_variance(points, [own] + [m.predict_var(fh, X) for _, m in members])
+
+
+def combined_distribution(own, members, fh, X, marginal=True):
+    """skpro's ``Mixture`` of ``own`` and the members' distributions."""
+    if not members:
+        return own
+    names = ["own"] + [n for n, _ in members]
+    return mixture_distribution(names, [own] + [m.predict_proba(fh, X, marginal=marginal)
+                                                for _, m in members])

@@ -15,11 +15,10 @@ from sktime.utils.validation.forecasting import check_fh
 from sktime_llmforecast.forecasting import _differencing as differencing
 from sktime_llmforecast.forecasting._adapter_search import no_choice_scores, select_adapter
 from sktime_llmforecast.forecasting._combination import (
-    mean_forecast,
-    mixture_distribution,
-    mixture_levels,
-    mixture_quantiles,
-    mixture_variance,
+    combined_distribution,
+    combined_point,
+    combined_quantiles,
+    combined_variance,
     partner_forecaster,
 )
 from sktime_llmforecast.forecasting._covariates import CovariateRegression, covariate_rows
@@ -747,26 +746,20 @@ class LLMForecaster(BaseForecaster):
     def _predict(self, fh, X=None):
         """Point forecast ``fh`` (out-of-sample only) for every series seen in fit
         (with ``combined_forecasters_``, the mean of theirs and its own)."""
+        return combined_point(self._own_point(fh, X), self.combined_forecasters_, fh, X)
+
+    def _own_point(self, fh, X):
         point = self.plan_.point_forecast
         paths, cols, times = self._paths(fh, X, greedy=point == "greedy")
-        own = self._to_frame(pick(paths.point(point), cols), times)
-        if not self.combined_forecasters_:
-            return own
-        return mean_forecast([own] + [m.predict(fh, X) for _, m in
-                                      self.combined_forecasters_])
+        return self._to_frame(pick(paths.point(point), cols), times)
 
     def _predict_quantiles(self, fh, X, alpha):
         """Quantiles from the samples, or interpolated from the quantile head (with
         ``combined_forecasters_``, of the mixture of theirs and its own)."""
-        if not self.combined_forecasters_:
-            return self._own_quantiles(fh, X, alpha)
-        levels = mixture_levels(alpha)
-        frames = [self._own_quantiles(fh, X, levels)] + [
-            m.predict_quantiles(fh, X, alpha=levels) for _, m in self.combined_forecasters_]
-        return mixture_quantiles(frames, levels, list(alpha))
+        return combined_quantiles(lambda a: self._own_quantiles(fh, X, a),
+                                  self.combined_forecasters_, fh, X, alpha)
 
     def _own_quantiles(self, fh, X, alpha):
-        """The quantiles of this forecaster's own network."""
         paths, cols, times = self._paths(fh, X)
         q = pick(paths.quantiles_at(alpha), cols)
         frames = [self._to_frame(q[:, a], times) for a in range(len(alpha))]
@@ -779,27 +772,16 @@ class LLMForecaster(BaseForecaster):
         ``combined_forecasters_``, the variance of the mixture)."""
         paths, cols, times = self._paths(fh, X)
         own = self._to_frame(pick(paths.variance(), cols), times)
-        if not self.combined_forecasters_:
-            return own
-        point = self.plan_.point_forecast
-        paths, cols, times = self._paths(fh, X, greedy=point == "greedy")
-        points = [self._to_frame(pick(paths.point(point), cols), times)]
-        points += [m.predict(fh, X) for _, m in self.combined_forecasters_]
-        variances = [own] + [m.predict_var(fh, X) for _, m in self.combined_forecasters_]
-        return mixture_variance(points, variances)
+        return combined_variance(lambda: self._own_point(fh, X), own,
+                                 self.combined_forecasters_, fh, X)
 
     def _predict_proba(self, fh, X, marginal=True):
         """Empirical distribution of the samples, or (patch mode) a Normal (with
         ``combined_forecasters_``, skpro's ``Mixture`` of theirs and its own)."""
-        own = self._own_proba(fh, X)
-        if not self.combined_forecasters_:
-            return own
-        names = ["own"] + [n for n, _ in self.combined_forecasters_]
-        return mixture_distribution(names, [own] + [
-            m.predict_proba(fh, X, marginal=marginal) for _, m in self.combined_forecasters_])
+        return combined_distribution(self._own_proba(fh, X), self.combined_forecasters_,
+                                     fh, X, marginal)
 
     def _own_proba(self, fh, X):
-        """The distribution of this forecaster's own network."""
         paths, cols, times = self._paths(fh, X)
         if paths.samples is None:
             mean = self._to_frame(pick(paths.point(self.plan_.point_forecast), cols), times)
