@@ -290,7 +290,7 @@ def baselines():
 def complete_series(folds):
     """Series on which every method but the from-scratch arms has a row."""
     ok = folds[folds["error"].isna()] if "error" in folds else folds
-    ok = ok[~ok["method"].isin(FROM_SCRATCH)]
+    ok = ok[ok["method"].isin(methods()) & ~ok["method"].isin(FROM_SCRATCH)]
     n_methods = ok.groupby("series", sort=False)["method"].nunique()
     return [s for s, n in n_methods.items() if n == len(methods()) - len(FROM_SCRATCH)]
 
@@ -352,7 +352,14 @@ def markdown(folds, machine):
          "windows and leaves the patch adapter only for one that beats it there by "
          "the challenge margin, zero-shot and again fine-tuned (section *The "
          "switcher's challenge margin*); the adapter kept is then fitted as if it "
-         "were fixed, its rolling-origin check included. Seeds "
+         "were fixed, its rolling-origin check included, and where it is the patch "
+         "adapter, the token adapters within 1.25 times its zero-shot score are "
+         "fitted zero-shot beside it and the forecasts combined (section *Switch, "
+         "else combine*; the default since 2026-12-07, seed 0 only; *the switcher "
+         "alone* is the default before, which forecasts with the adapter it keeps). "
+         "The default's rows ran in one thread beside another one-thread benchmark, "
+         "so its *s per fold* is not comparable with the others' (section *What the "
+         "switcher costs* times it). Seeds "
          f"{sorted(set(folds['seed'].astype(int)))}. *s per fold*: fit and predict. "
          "Per-origin rows: [adapter_switch_folds.csv](adapter_switch_folds.csv)."
          + cover),

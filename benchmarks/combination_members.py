@@ -120,6 +120,39 @@ def dev_folds():
     return out
 
 
+def holdout_folds():
+    """``[(key, y_train, y_test, sp)]`` of ``benchmarks/combination_holdout.py``."""
+    import combination_holdout as ch
+
+    out = []
+    for name, (y, sp, h) in ch.holdout_series().items():
+        for origin in range(ch.ORIGINS):
+            end = len(y) - (ch.ORIGINS - 1 - origin) * h
+            out.append(({"series": name, "fold": str(origin)}, y.iloc[: end - h],
+                        y.iloc[end - h: end], sp))
+    return out
+
+
+def zero_shot_rung(y_train, h):
+    """``{kind: zero-shot rung score}`` of one fold, from the default forecaster's
+    search zero-shot (``max_epochs=0``; a raced score is exact about whether it is
+    within ``COMBINE_MARGIN``, the largest margin a rule here reads)."""
+    import json
+
+    from _token_adapters import kind_of
+
+    from sktime_llmforecast import LLMForecaster
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = LLMForecaster(max_epochs=0, random_state=0).fit(y_train, fh=np.arange(1, h + 1))
+    scores = f.tokenizer_scores_
+    if "adapter" not in scores or not len(scores):
+        return json.dumps({})
+    zero = scores[scores["round"] == 0]
+    return json.dumps({kind_of(a): float(v) for a, v in zip(zero["adapter"], zero["score"])})
+
+
 def run(which, only=None):
     import torch
 
@@ -130,12 +163,16 @@ def run(which, only=None):
     done = {(r["series"], str(r["fold"])) for r in rows}
     torch.set_num_threads(1)
     load_backbone(resolve_backbone_spec("smollm2-135m"))
-    folds = backtest_folds() if which == "backtest" else dev_folds()
+    folds = {"backtest": backtest_folds, "dev": dev_folds, "holdout": holdout_folds}[which]()
     for key, y_train, y_test, sp in folds:
         if (key["series"], key["fold"]) in done or (
                 only is not None and not any(t in key["series"] for t in only)):
             continue
-        rows += fold_rows(key, y_train, y_test, sp)
+        new = fold_rows(key, y_train, y_test, sp)
+        if which == "holdout":  # no recorded rung: score it zero-shot here
+            rung = zero_shot_rung(y_train, len(instances(y_test)[0][1]))
+            new = [{**r, "rung": rung} for r in new]
+        rows += new
         pd.DataFrame(rows).to_csv(csv, index=False)
         print(key, flush=True)
 
@@ -158,6 +195,12 @@ def rung_scores(which):
     import adapter_margin as am
     import adapter_switch
 
+    if which == "holdout":
+        import json
+
+        frame = read_members(which)
+        return {(k[0], k[1]): json.loads(v) for k, v in
+                frame.groupby(["series", "fold"])["rung"].first().items()}
     if which == "backtest":
         return adapter_combination.rung_scores(
             adapter_switch.read_folds(adapter_switch.FOLDS_CSV))
@@ -276,6 +319,17 @@ def references(which):
     import adapter_margin as am
     import adapter_switch as asw
 
+    if which == "holdout":
+        import combination_holdout as ch
+
+        rows = pd.read_csv(ch.FOLDS_CSV).assign(fold=lambda d: d["origin"].astype(str))
+        fixed = rows.pivot_table(index=["series", "fold"], columns="method",
+                                 values="MASE")[list(MEMBERS)]
+        naive = rows.groupby("series")["naive"].mean()
+        default = rows[(rows["method"] == "default") & (rows["adapter"] != "PatchTokenizer")]
+        switched = {(r["series"], r["fold"]): {"MASE": r["MASE"]}
+                    for _, r in default.iterrows()}
+        return fixed, naive, switched
     if which == "dev":
         dev = pd.read_csv(am.FOLDS_CSV).assign(fold=lambda d: d["origin"].astype(str))
         fixed = dev.set_index(["series", "fold"])[list(MEMBERS)]
@@ -320,8 +374,8 @@ def summary(which, pool="quantile average"):
     fine-tuned adapter and at or below the best, mean scaled CRPS and coverage."""
     fixed, naive, switched = references(which)
     scores = with_switch(score_rules(which, pool), switched)
-    unit = "series" if which == "backtest" else ["series", "fold"]
-    ref = fixed.groupby(level="series").mean() if which == "backtest" else fixed
+    unit = ["series", "fold"] if which == "dev" else "series"
+    ref = fixed if which == "dev" else fixed.groupby(level="series").mean()
     out = []
     for rule, part in scores.groupby("rule", sort=False):
         per = part.groupby("series")["MASE"].mean()
@@ -412,6 +466,26 @@ def markdown(machine):
             f"{r['backtest_cov95']:.2f} | {r['dev_geo_rel_MASE']:.3f} | "
             f"{int(r['dev_on_worst'])} | {r['dev_scaled_CRPS']:.3f} | "
             f"{r['dev_cov80']:.2f} | {r['dev_cov95']:.2f} | {r['regret']:.3f} |")
+    if members_csv("holdout").exists():
+        held, fixed_h = summary("holdout", "mixture")
+        held = held.set_index("rule")
+        lines += [
+            "",
+            ("Replayed on the series of section *Switch, else combine, on series no "
+             "rule was chosen on* (`python benchmarks/combination_members.py holdout`: "
+             "the same members recorded there, the zero-shot rung scored by "
+             "`LLMForecaster(max_epochs=0)`, the switches the default made there; "
+             "fixed adapters fine-tuned: patch "
+             f"{fixed_h['patch']:.3f}, chunked {fixed_h['chunked']:.3f}, scaled bins "
+             f"{fixed_h['bins']:.3f}), recorded after the rule was chosen:"),
+            "",
+            "| rule | hold-out rel. MASE | worst (of 15 series) | scaled CRPS | cov 80 % | cov 95 % |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for rule, r in held.iterrows():
+            name = f"**{rule}** (shipped)" if rule == SHIPPED else rule
+            lines.append(f"| {name} | {r['geo_rel_MASE']:.3f} | {int(r['on_worst'])} | "
+                         f"{r['scaled_CRPS']:.3f} | {r['cov80']:.2f} | {r['cov95']:.2f} |")
     ship, alone = rows.loc[SHIPPED], rows.loc["switch, else member: patch"]
     dev_best = rows["dev_geo_rel_MASE"].idxmin()
     mixed = rows.loc[SHIPPED]
@@ -449,6 +523,23 @@ def markdown(machine):
          f"{rows.loc['member: bins', 'backtest_cov80']:.2f} at 80 % on the backtest); "
          "the mixture covers as the patch adapter does."),
     ]
+    if members_csv("holdout").exists():
+        h_ship, h_trim = held.loc[SHIPPED], held.loc["trimmed at 1.25"]
+        h_alone = held.loc["switch, else member: patch"]
+        lines.append(
+            f"- **Hold-out** (table above): the shipped rule scores "
+            f"{h_ship['geo_rel_MASE']:.3f} against {fixed_h['patch']:.3f} for the patch "
+            f"adapter alone (the best fixed adapter there) and "
+            f"{h_alone['geo_rel_MASE']:.3f} for the switcher alone. The same "
+            f"combination without the switches scores {h_trim['geo_rel_MASE']:.3f}, at "
+            f"no series' worst ({int(h_trim['on_worst'])}): on these series the "
+            "switches to a token adapter lose far more than they win, where on the "
+            "backtest and dev they won a little (trimmed at 1.25 without them: "
+            f"{rows.loc['trimmed at 1.25', 'backtest_geo_rel_MASE']:.3f} and "
+            f"{rows.loc['trimmed at 1.25', 'dev_geo_rel_MASE']:.3f}). Seen after the "
+            "rule was shipped; a stricter switch, or none, is the change to test next, "
+            "on series none of the three sets uses.")
+
     return "\n".join(lines)
 
 
@@ -456,7 +547,7 @@ def main(argv=None):
     from _report import machine_line, write_section
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("which", nargs="?", choices=("backtest", "dev"))
+    parser.add_argument("which", nargs="?", choices=("backtest", "dev", "holdout"))
     parser.add_argument("--series", nargs="+", default=None,
                         help="only series whose name contains one of these")
     parser.add_argument("--report", action="store_true",
@@ -469,7 +560,8 @@ def main(argv=None):
         write_section("combination_rules", body)
         return
     if args.which is None:
-        parser.error("name the set to record (backtest or dev), or pass --report")
+        parser.error("name the set to record (backtest, dev or holdout), or pass "
+                     "--report")
     run(args.which, args.series)
 
 
