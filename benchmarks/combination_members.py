@@ -112,30 +112,31 @@ def backtest_folds():
     return out
 
 
-def dev_folds():
-    """``[(key, y_train, y_test, sp)]`` of the dev study's folds."""
-    import adapter_margin as am
-
+def last_blocks(series, origins):
+    """``[(key, y_train, y_test, sp)]``: for each ``name -> (y, sp, h)`` of
+    ``series``, its last ``origins`` blocks of ``h`` values, each forecast from the
+    values before it."""
     out = []
-    for name, (y, sp, h) in am.dev_series().items():
-        for origin in range(am.ORIGINS):
-            end = len(y) - (am.ORIGINS - 1 - origin) * h
+    for name, (y, sp, h) in series.items():
+        for origin in range(origins):
+            end = len(y) - (origins - 1 - origin) * h
             out.append(({"series": name, "fold": str(origin)}, y.iloc[: end - h],
                         y.iloc[end - h: end], sp))
     return out
+
+
+def dev_folds():
+    """The dev study's folds (``last_blocks``)."""
+    import adapter_margin as am
+
+    return last_blocks(am.dev_series(), am.ORIGINS)
 
 
 def holdout_folds():
-    """``[(key, y_train, y_test, sp)]`` of ``benchmarks/combination_holdout.py``."""
+    """The folds of ``benchmarks/combination_holdout.py`` (``last_blocks``)."""
     import combination_holdout as ch
 
-    out = []
-    for name, (y, sp, h) in ch.holdout_series().items():
-        for origin in range(ch.ORIGINS):
-            end = len(y) - (ch.ORIGINS - 1 - origin) * h
-            out.append(({"series": name, "fold": str(origin)}, y.iloc[: end - h],
-                        y.iloc[end - h: end], sp))
-    return out
+    return last_blocks(ch.holdout_series(), ch.ORIGINS)
 
 
 def zero_shot_rung(y_train, h):
