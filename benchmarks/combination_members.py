@@ -139,6 +139,13 @@ def holdout_folds():
     return last_blocks(ch.holdout_series(), ch.ORIGINS)
 
 
+def second_holdout_folds():
+    """The folds of ``combination_holdout.py --second`` (``last_blocks``)."""
+    import combination_holdout as ch
+
+    return last_blocks(ch.second_holdout_series(), ch.ORIGINS)
+
+
 def zero_shot_rung(y_train, h):
     """``{kind: zero-shot rung score}`` of one fold, from the default forecaster's
     search zero-shot (``max_epochs=0``; a raced score is exact about whether it is
@@ -169,13 +176,14 @@ def run(which, only=None):
     done = {(r["series"], str(r["fold"])) for r in rows}
     torch.set_num_threads(1)
     load_backbone(resolve_backbone_spec("smollm2-135m"))
-    folds = {"backtest": backtest_folds, "dev": dev_folds, "holdout": holdout_folds}[which]()
+    folds = {"backtest": backtest_folds, "dev": dev_folds, "holdout": holdout_folds,
+             "holdout2": second_holdout_folds}[which]()
     for key, y_train, y_test, sp in folds:
         if (key["series"], key["fold"]) in done or (
                 only is not None and not any(t in key["series"] for t in only)):
             continue
         new = fold_rows(key, y_train, y_test, sp)
-        if which == "holdout":  # no recorded rung: score it zero-shot here
+        if which.startswith("holdout"):  # no recorded rung: score it zero-shot here
             rung = zero_shot_rung(y_train, len(instances(y_test)[0][1]))
             new = [{**r, "rung": rung} for r in new]
         rows += new
@@ -201,7 +209,7 @@ def rung_scores(which):
     import adapter_margin as am
     import adapter_switch
 
-    if which == "holdout":
+    if which.startswith("holdout"):
         import json
 
         frame = read_members(which)
@@ -325,10 +333,11 @@ def references(which):
     import adapter_margin as am
     import adapter_switch as asw
 
-    if which == "holdout":
+    if which.startswith("holdout"):
         import combination_holdout as ch
 
-        rows = pd.read_csv(ch.FOLDS_CSV).assign(fold=lambda d: d["origin"].astype(str))
+        csv = ch.FOLDS_CSV if which == "holdout" else ch.SECOND_CSV
+        rows = pd.read_csv(csv).assign(fold=lambda d: d["origin"].astype(str))
         fixed = rows.pivot_table(index=["series", "fold"], columns="method",
                                  values="MASE")[list(MEMBERS)]
         naive = rows.groupby("series")["naive"].mean()
@@ -553,7 +562,8 @@ def main(argv=None):
     from _report import machine_line, write_section
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("which", nargs="?", choices=("backtest", "dev", "holdout"))
+    parser.add_argument("which", nargs="?",
+                        choices=("backtest", "dev", "holdout", "holdout2"))
     parser.add_argument("--series", nargs="+", default=None,
                         help="only series whose name contains one of these")
     parser.add_argument("--report", action="store_true",
