@@ -100,6 +100,9 @@ def main(argv=None):
         listed = ", ".join(f"{a} {s:.3f}" for a, s in zip(zero["adapter"], zero["score"]))
         print(f"tokenizer='auto' kept {llm.selected_tokenizer_!r}; zero-shot validation "
               f"MASE of the shipped adapters: {listed}")
+        partners = [name for name, _ in llm.combined_forecasters_]
+        print("combined with (zero-shot): " + (", ".join(partners) if partners else
+                                               "none (no adapter within the margin)"))
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
