@@ -122,6 +122,19 @@ def second_holdout_series():
     return out
 
 
+def last_blocks(series, origins):
+    """``[(key, y_train, y_test, sp)]``: for each ``name -> (y, sp, h)`` of
+    ``series``, its last ``origins`` blocks of ``h`` values, each forecast from the
+    values before it (``key``: ``series`` and ``fold``, the origin as text)."""
+    out = []
+    for name, (y, sp, h) in series.items():
+        for origin in range(origins):
+            end = len(y) - (origins - 1 - origin) * h
+            out.append(({"series": name, "fold": str(origin)}, y.iloc[: end - h],
+                        y.iloc[end - h: end], sp))
+    return out
+
+
 def forecaster(method, seed=0):
     from sktime_llmforecast import LLMForecaster
 
@@ -133,29 +146,27 @@ def forecaster(method, seed=0):
 def run(folds_csv=FOLDS_CSV, series=holdout_series):
     rows = pd.read_csv(folds_csv).to_dict("records") if folds_csv.exists() else []
     done = {(r["series"], int(r["origin"]), r["method"]) for r in rows}
-    for name, (y, sp, h) in series().items():
-        for origin in range(ORIGINS):
-            end = len(y) - (ORIGINS - 1 - origin) * h
-            y_train, y_test = y.iloc[: end - h], y.iloc[end - h: end]
-            naive = am.mase(y_train, y_test, y_train.values[-sp:][np.arange(h) % sp], sp)
-            for method in METHODS:
-                if (name, origin, method) in done:
-                    continue
-                f = forecaster(method)
-                start = time.perf_counter()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    f.fit(y_train, fh=np.arange(1, h + 1))
-                    pred = f.predict().to_numpy(float)
-                rows.append({
-                    "series": name, "origin": origin, "method": method,
-                    "MASE": am.mase(y_train, y_test, pred, sp), "naive": naive,
-                    "seconds": time.perf_counter() - start,
-                    "combined": "+".join(n for n, _ in getattr(
-                        f, "combined_forecasters_", [])),
-                    "adapter": type(f.network_.tokenizer).__name__})
-                save_rows(rows, folds_csv)
-            print(name, origin, flush=True)
+    for key, y_train, y_test, sp in last_blocks(series(), ORIGINS):
+        name, origin, h = key["series"], int(key["fold"]), len(y_test)
+        naive = am.mase(y_train, y_test, y_train.values[-sp:][np.arange(h) % sp], sp)
+        for method in METHODS:
+            if (name, origin, method) in done:
+                continue
+            f = forecaster(method)
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                f.fit(y_train, fh=np.arange(1, h + 1))
+                pred = f.predict().to_numpy(float)
+            rows.append({
+                "series": name, "origin": origin, "method": method,
+                "MASE": am.mase(y_train, y_test, pred, sp), "naive": naive,
+                "seconds": time.perf_counter() - start,
+                "combined": "+".join(n for n, _ in getattr(
+                    f, "combined_forecasters_", [])),
+                "adapter": type(f.network_.tokenizer).__name__})
+            save_rows(rows, folds_csv)
+        print(name, origin, flush=True)
     return pd.DataFrame(rows)
 
 

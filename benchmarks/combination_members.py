@@ -39,9 +39,13 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import accuracy
 from adapter_combination import MEMBERS, member
+from combination_holdout import last_blocks
 
-#: quantile levels recorded: QuantileCRPS's 19 (0.05 to 0.95) and the 95 % interval's
-LEVELS = tuple(sorted({0.025, 0.975} | {round(0.05 * i, 2) for i in range(1, 20)}))
+from sktime_llmforecast.forecasting._combination import MIXTURE_LEVELS, mixture_at
+
+#: quantile levels recorded: QuantileCRPS's 19 (0.05 to 0.95) and the 95 % interval's,
+#: the levels the forecaster's mixture reads its members at
+LEVELS = MIXTURE_LEVELS
 
 
 def members_csv(which):
@@ -109,19 +113,6 @@ def backtest_folds():
             y_train, y_test = case.y.iloc[train_idx], case.y.iloc[test_idx]
             cutoff = instances(y_train)[0][1].index[-1]
             out.append(({"series": sname, "fold": str(cutoff)}, y_train, y_test, case.sp))
-    return out
-
-
-def last_blocks(series, origins):
-    """``[(key, y_train, y_test, sp)]``: for each ``name -> (y, sp, h)`` of
-    ``series``, its last ``origins`` blocks of ``h`` values, each forecast from the
-    values before it."""
-    out = []
-    for name, (y, sp, h) in series.items():
-        for origin in range(origins):
-            end = len(y) - (origins - 1 - origin) * h
-            out.append(({"series": name, "fold": str(origin)}, y.iloc[: end - h],
-                        y.iloc[end - h: end], sp))
     return out
 
 
@@ -223,18 +214,6 @@ def rung_scores(which):
             for _, r in dev.iterrows()}
 
 
-def mixture_quantiles(qs, weights):
-    """Quantiles at ``LEVELS`` of the weighted mixture of the members' distributions
-    given by their quantiles ``qs`` (``(members, levels)``; each CDF linear between
-    its quantiles, flat beyond its outermost two)."""
-    lv = np.asarray(LEVELS)
-    grid = np.sort(qs.ravel())
-    cdf = sum(w * np.interp(grid, np.sort(q), lv, left=0.0, right=1.0)
-              for q, w in zip(qs, weights))
-    cdf = np.maximum.accumulate(cdf)
-    return np.interp(lv, cdf + np.arange(len(cdf)) * 1e-12, grid)
-
-
 def combined_fold(part, weights, pool="quantile average"):
     """The fold's combined rows (point and quantiles) from its members' rows
     ``part`` and ``weights`` (``{member: weight}``, normalised here)."""
@@ -249,8 +228,8 @@ def combined_fold(part, weights, pool="quantile average"):
     else:
         stack = np.stack([members[k][QCOLS].to_numpy(float) for k in weights], axis=1)
         w = np.array(list(weights.values())) / total
-        q = pd.DataFrame([mixture_quantiles(s, w) for s in stack], index=out.index,
-                         columns=QCOLS)
+        q = pd.DataFrame([mixture_at(s, LEVELS, LEVELS, w) for s in stack],
+                         index=out.index, columns=QCOLS)
     return out.join(q)
 
 
@@ -376,8 +355,8 @@ def with_switch(scores, switched):
     for i, r in hybrid.iterrows():
         for c, v in switched.get((r["series"], r["fold"]), {}).items():
             hybrid.loc[i, c] = v
-        if (r["series"], r["fold"]) in switched and "CRPS" not in "".join(
-                switched[(r["series"], r["fold"])]):
+        known = switched.get((r["series"], r["fold"]))
+        if known is not None and "scaled_CRPS" not in known:  # MASE only recorded
             hybrid.loc[i, ["scaled_CRPS", "cov80", "cov95"]] = np.nan
     hybrid["rule"] = "switch, else " + hybrid["rule"]
     return pd.concat([scores, hybrid], ignore_index=True)
@@ -391,24 +370,22 @@ def summary(which, pool="quantile average"):
     scores = with_switch(score_rules(which, pool), switched)
     unit = ["series", "fold"] if which == "dev" else "series"
     ref = fixed if which == "dev" else fixed.groupby(level="series").mean()
+    def geo_rel(per):  # geo-mean over series of MASE relative to seasonal naive
+        series = per.index.intersection(naive.index)
+        return float(np.exp(np.mean(np.log(per[series] / naive[series])))), len(series)
+
     out = []
     for rule, part in scores.groupby("rule", sort=False):
-        per = part.groupby("series")["MASE"].mean()
-        series = per.index.intersection(naive.index)
-        geo = float(np.exp(np.mean(np.log(per[series] / naive[series]))))
+        geo, n_series = geo_rel(part.groupby("series")["MASE"].mean())
         mine = part.groupby(unit)["MASE"].mean()
         mine = mine[mine.index.isin(ref.index)]
         worst, best = ref.loc[mine.index].max(axis=1), ref.loc[mine.index].min(axis=1)
-        out.append({"rule": rule, "geo_rel_MASE": geo, "series": len(series),
+        out.append({"rule": rule, "geo_rel_MASE": geo, "series": n_series,
                     "on_worst": int((mine >= worst * (1 - 1e-6)).sum()),
                     "on_best": int((mine <= best * (1 + 1e-6)).sum()), "units": len(mine),
                     "scaled_CRPS": part["scaled_CRPS"].mean(),
                     "cov80": part["cov80"].mean(), "cov95": part["cov95"].mean()})
-    fixed_geo = {}
-    for k in MEMBERS:
-        per = fixed[k].groupby(level="series").mean()
-        s = per.index.intersection(naive.index)
-        fixed_geo[k] = float(np.exp(np.mean(np.log(per[s] / naive[s]))))
+    fixed_geo = {k: geo_rel(fixed[k].groupby(level="series").mean())[0] for k in MEMBERS}
     return pd.DataFrame(out), fixed_geo
 
 

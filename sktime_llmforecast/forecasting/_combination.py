@@ -48,7 +48,7 @@ def mixture_quantiles(frames, levels, alpha):
     for var in variables:
         stack = np.stack([f[var][list(levels)].to_numpy(dtype=float) for f in frames],
                          axis=1)  # (rows, members, levels)
-        q = np.array([_mixture_row(row, levels, alpha) for row in stack])
+        q = np.array([mixture_at(row, levels, alpha) for row in stack])
         for j, a in enumerate(alpha):
             out[(var, a)] = q[:, j]
     frame = pd.DataFrame(out, index=frames[0].index)
@@ -56,12 +56,14 @@ def mixture_quantiles(frames, levels, alpha):
     return frame
 
 
-def _mixture_row(quantiles, levels, alpha):
+def mixture_at(quantiles, levels, alpha, weights=None):
     """Quantiles at ``alpha`` of the mixture of the members' ``quantiles``
-    (``(members, levels)``) of one forecast step."""
+    (``(members, levels)``) of one forecast step, with equal weight or ``weights``
+    (summing to 1)."""
     grid = np.sort(quantiles.ravel())
-    cdf = np.mean([np.interp(grid, np.sort(q), levels, left=0.0, right=1.0)
-                   for q in quantiles], axis=0)
+    cdfs = [np.interp(grid, np.sort(q), levels, left=0.0, right=1.0) for q in quantiles]
+    cdf = (np.mean(cdfs, axis=0) if weights is None
+           else sum(w * c for w, c in zip(weights, cdfs)))
     # strictly increasing for the inverse: flat stretches take their first point
     cdf = np.maximum.accumulate(cdf) + np.arange(len(cdf)) * 1e-12
     return np.interp(np.asarray(alpha, dtype=float), cdf, grid)
