@@ -95,6 +95,12 @@ def adapter_kind(forecaster):
             "BinTokenizer": "bins"}.get(name, name)
 
 
+def combined_names(forecaster):
+    """The adapters a fitted forecaster combines with the one it kept, joined by
+    ``+`` (empty: none)."""
+    return "+".join(n for n, _ in getattr(forecaster, "combined_forecasters_", []))
+
+
 def describe(forecaster):
     """Extra columns of a fold's row: the adapter used, its rolling-origin check
     (``check``: its scores and the candidate ``fit`` went on with, as
@@ -106,8 +112,7 @@ def describe(forecaster):
 
     out = {"adapter": adapter_kind(forecaster), "search": "",
            "check": json.dumps(check_record(forecaster)),
-           "combined": "+".join(n for n, _ in getattr(forecaster, "combined_forecasters_",
-                                                       []))}
+           "combined": combined_names(forecaster)}
     scores = getattr(forecaster, "tokenizer_scores_", None)
     if scores is not None and "adapter" in scores:
         rows = [{"adapter": r["adapter"], "round": int(r["round"]),
@@ -142,15 +147,15 @@ def run(seeds, only=None, series=None, folds_csv=FOLDS_CSV):
     return pd.DataFrame(rows)
 
 
-def choices(folds, method=None):
-    """Per fold of the switcher ``method`` (default: ``SWITCH_ALONE``, which forecasts
-    with the adapter it keeps alone): the adapter it kept, the fixed adapters' MASE
-    there (same seed), and whether the kept one was the best or the worst of them."""
+def choices(folds):
+    """Per fold of the switcher alone (``SWITCH_ALONE``, which forecasts with the
+    adapter it keeps alone): the adapter it kept, the fixed adapters' MASE there
+    (same seed), and whether the kept one was the best or the worst of them."""
     fixed = folds[folds["method"].isin(FIXED.values())]
     mase = fixed.pivot_table(index=["series", "seed", "cutoff"], columns="method",
                              values="MASE")
     out = []
-    for r in folds[folds["method"] == (method or SWITCH_ALONE)].itertuples():
+    for r in folds[folds["method"] == SWITCH_ALONE].itertuples():
         key = (r.series, r.seed, r.cutoff)
         if key not in mase.index:
             continue

@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import accuracy
 import adapter_margin as am
 from _report import save_rows
+from adapter_switch import combined_names
 
 FOLDS_CSV = accuracy.DOCS / "combination_holdout_folds.csv"
 #: the second hold-out (``--second``): recorded after the first had been read
@@ -162,8 +163,7 @@ def run(folds_csv=FOLDS_CSV, series=holdout_series):
                 "series": name, "origin": origin, "method": method,
                 "MASE": am.mase(y_train, y_test, pred, sp), "naive": naive,
                 "seconds": time.perf_counter() - start,
-                "combined": "+".join(n for n, _ in getattr(
-                    f, "combined_forecasters_", [])),
+                "combined": combined_names(f),
                 "adapter": type(f.network_.tokenizer).__name__})
             save_rows(rows, folds_csv)
         print(name, origin, flush=True)
