@@ -87,17 +87,45 @@ def rung_scores(folds):
             for r in sw.itertuples()}
 
 
+def weight_rules():
+    """name -> ``rule(scores) -> {member: weight} or None``: the weights a rule
+    gives from the zero-shot rung scores ``{kind: score}`` (None: unknown)."""
+    def known(s):
+        return set(s) == set(MEMBERS) and all(np.isfinite(list(s.values())))
+
+    def power(g):
+        return lambda s: ({k: max(s[k], 1e-12) ** -g for k in MEMBERS}
+                          if known(s) else None)
+
+    def trimmed(t):
+        return lambda s: ({k: 1.0 for k in MEMBERS
+                           if k == "patch" or s[k] <= t * s["patch"]}
+                          if known(s) else None)
+
+    def best_two(s):
+        if not known(s):
+            return None
+        token = min(("chunked", "bins"), key=lambda k: s[k])
+        return {"patch": 1.0, token: 1.0}
+
+    rules = {f"member: {k}": (lambda s, k=k: {k: 1.0}) for k in MEMBERS}
+    rules["mean"] = lambda s: dict.fromkeys(MEMBERS, 1.0)
+    for g in (0.5, 1, 2, 4):
+        rules[f"inverse score ^ {g}"] = power(g)
+    for t in (0.8, 1.0, 1.25, 1.5, 2.0):
+        rules[f"trimmed at {t}"] = trimmed(t)
+    rules["patch + best token"] = best_two
+    return rules
+
+
 def rule_weights(found):
-    """Each rule's weights over ``MEMBERS`` from the zero-shot rung scores ``found``
-    (``{kind: score}``); None where a rule needs scores that are not all known."""
-    known = set(found) == set(MEMBERS) and all(np.isfinite(list(found.values())))
-    return {"patch alone (fine-tuned)": {"patch": 1.0},
-            "mean": dict.fromkeys(MEMBERS, 1.0),
-            "inverse score": ({k: 1.0 / max(found[k], 1e-12) for k in MEMBERS}
-                              if known else None),
-            "trimmed mean": ({k: 1.0 for k in MEMBERS
-                              if k == "patch" or found[k] <= found["patch"]}
-                             if known else None)}
+    """Each rule of ``RULES``' weights over ``MEMBERS`` from the zero-shot rung
+    scores ``found`` (``{kind: score}``; ``weight_rules``' rules of the same names);
+    None where a rule needs scores that are not all known."""
+    rules = weight_rules()
+    named = {"patch alone (fine-tuned)": "member: patch", "mean": "mean",
+             "inverse score": "inverse score ^ 1", "trimmed mean": "trimmed at 1.0"}
+    return {rule: rules[named[rule]](found) for rule in RULES}
 
 
 def combined(preds, weights):

@@ -38,7 +38,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import accuracy
-from adapter_combination import MEMBERS, member
+from adapter_combination import MEMBERS, member, weight_rules
 from combination_holdout import last_blocks
 
 from sktime_llmforecast.forecasting._combination import MIXTURE_LEVELS, mixture_at
@@ -254,37 +254,6 @@ def fold_scores(rows):
             "scaled_CRPS": float(crps.mean() / scales.mean()),
             "cov80": float(np.mean((y1 >= rows["q0.1"]) & (y1 <= rows["q0.9"]))),
             "cov95": float(np.mean((y1 >= rows["q0.025"]) & (y1 <= rows["q0.975"])))}
-
-
-def weight_rules():
-    """name -> ``rule(scores) -> {member: weight} or None``: the weights a rule
-    gives from the zero-shot rung scores ``{kind: score}`` (None: unknown)."""
-    def known(s):
-        return set(s) == set(MEMBERS) and all(np.isfinite(list(s.values())))
-
-    def power(g):
-        return lambda s: ({k: max(s[k], 1e-12) ** -g for k in MEMBERS}
-                          if known(s) else None)
-
-    def trimmed(t):
-        return lambda s: ({k: 1.0 for k in MEMBERS
-                           if k == "patch" or s[k] <= t * s["patch"]}
-                          if known(s) else None)
-
-    def best_two(s):
-        if not known(s):
-            return None
-        token = min(("chunked", "bins"), key=lambda k: s[k])
-        return {"patch": 1.0, token: 1.0}
-
-    rules = {f"member: {k}": (lambda s, k=k: {k: 1.0}) for k in MEMBERS}
-    rules["mean"] = lambda s: dict.fromkeys(MEMBERS, 1.0)
-    for g in (0.5, 1, 2, 4):
-        rules[f"inverse score ^ {g}"] = power(g)
-    for t in (0.8, 1.0, 1.25, 1.5, 2.0):
-        rules[f"trimmed at {t}"] = trimmed(t)
-    rules["patch + best token"] = best_two
-    return rules
 
 
 def score_rules(which, pool="quantile average", rules=None):
