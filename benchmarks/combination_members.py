@@ -79,15 +79,17 @@ def member_of(frame, label):
     return frame[[n == label for n in names]].droplevel(levels)
 
 
-def fold_rows(key, y_train, y_test, sp):
-    """Rows of every member's forecasts on one fold (``key``: the fold's labels)."""
+def fold_rows(key, y_train, y_test, sp, forecasters=None):
+    """Rows of every member's forecasts on one fold (``key``: the fold's labels);
+    ``forecasters``: ``{member name: unfitted forecaster}`` (default: ``MEMBERS``)."""
     fh = np.arange(1, len(instances(y_test)[0][1]) + 1)
     train = dict(instances(y_train))
     rows = []
-    for name in MEMBERS:
+    forecasters = forecasters or {name: member(name) for name in MEMBERS}
+    for name, forecaster in forecasters.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            f = member(name).fit(y_train, fh=fh)
+            f = forecaster.fit(y_train, fh=fh)
             point = f.predict()
             quant = f.predict_quantiles(alpha=list(LEVELS))
         point = point.iloc[:, 0] if isinstance(point, pd.DataFrame) else point
@@ -256,9 +258,10 @@ def fold_scores(rows):
             "cov95": float(np.mean((y1 >= rows["q0.025"]) & (y1 <= rows["q0.975"])))}
 
 
-def score_rules(which, pool="quantile average", rules=None):
-    """Per fold and rule: the combined forecast's scores (``fold_scores``)."""
-    frame = read_members(which)
+def score_rules(which, pool="quantile average", rules=None, frame=None):
+    """Per fold and rule: the combined forecast's scores (``fold_scores``), from
+    ``frame`` (default: the members recorded on ``which``)."""
+    frame = read_members(which) if frame is None else frame
     found = rung_scores(which)
     rules = rules or weight_rules()
     out = []
@@ -331,12 +334,13 @@ def with_switch(scores, switched):
     return pd.concat([scores, hybrid], ignore_index=True)
 
 
-def summary(which, pool="quantile average"):
+def summary(which, pool="quantile average", frame=None, rules=None):
     """Per rule: geo-mean over series of mean MASE relative to seasonal naive, the
     series (backtest) or folds (dev) where it is at or above the worst fixed
-    fine-tuned adapter and at or below the best, mean scaled CRPS and coverage."""
+    fine-tuned adapter and at or below the best, mean scaled CRPS and coverage
+    (``frame``, ``rules``: as ``score_rules`` takes them)."""
     fixed, naive, switched = references(which)
-    scores = with_switch(score_rules(which, pool), switched)
+    scores = with_switch(score_rules(which, pool, rules, frame), switched)
     unit = ["series", "fold"] if which == "dev" else "series"
     ref = fixed if which == "dev" else fixed.groupby(level="series").mean()
     def geo_rel(per):  # geo-mean over series of MASE relative to seasonal naive
