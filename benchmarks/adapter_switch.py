@@ -48,6 +48,11 @@ SWITCH = ("LLMForecaster() defaults (tokenizer='auto'): the switcher, fine-tuned
 #: the default before the combination (2026-12-07): recorded rows, reproduced with
 #: ``sktime_llmforecast.forecasting._adapter_search.COMBINE_MARGIN = 0``
 SWITCH_ALONE = "the switcher alone (the default before combining adapters), fine-tuned"
+#: the default before its partners read the primary adapter's representation
+#: (2026-12-08): each partner fitted after its own rolling-origin check
+SWITCH_OWN_CHECK = ("the switcher, fine-tuned, combined with the adapters within its "
+                    "margin, each after its own rolling-origin check (the default "
+                    "before 2026-12-08)")
 FIXED = {"patch": PATCH, "chunked": CHUNKED, "bins": BINS}
 ZERO_SHOT = {"patch": "patch adapter, zero-shot", "chunked": "chunked k=3 adapter, zero-shot",
              "bins": "scaled-bin adapter, zero-shot"}

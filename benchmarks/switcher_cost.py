@@ -25,6 +25,11 @@ adapters' zero-shot scores against the patch adapter's saves: the switcher scori
 every token adapter on every window, then as shipped (each stops once its errors
 rule out a challenge), beside the patch fit, the best of 2 calls each, and whether
 the two keep the same adapter and forecast alike.
+
+``--partners [--series ...]`` (default: every series) prints what fitting the
+combination's partners in the primary adapter's representation saves: the switcher
+with each partner after its own rolling-origin check (the rule before), then as
+shipped, beside the patch fit, the best of 2 calls each.
 """
 
 from __future__ import annotations
@@ -232,6 +237,64 @@ def racing(names, repeats=2):
     return table
 
 
+def own_check_partner(forecaster, plan, difference):
+    """A partner fitted with its own rolling-origin check (the rule before
+    ``partner_forecaster`` took the primary adapter's representation)."""
+    return forecaster.clone().set_params(tokenizer=plan.tokenizer.clone(), max_epochs=0,
+                                         finetune_epochs=0)
+
+
+def partners(names, repeats=2):
+    """Seconds of the switcher's ``fit`` and ``predict`` with its partners fitted
+    after their own rolling-origin check (``own``) and reading the primary
+    adapter's representation (``shipped``), beside the patch fit; the best of
+    ``repeats`` calls each."""
+    from sktime_llmforecast import LLMForecaster
+    from sktime_llmforecast.forecasting import _combination
+
+    cases = warmed_up_cases(names)
+    rules = {"own": own_check_partner, "shipped": _combination.partner_forecaster}
+    rows = []
+    for name in names:
+        train, fh = last_origin(cases[name])
+        row, preds, fitted = {"series": name, "patch": math.inf}, {}, {}
+        for _ in range(repeats):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                row["patch"] = min(row["patch"], timed_fit(
+                    LLMForecaster(tokenizer=None, random_state=0), train, fh))
+            for label, rule in rules.items():
+                with mock.patch.object(_combination, "partner_forecaster", rule), \
+                        warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fitted[label] = LLMForecaster(random_state=0)
+                    seconds = timed_fit(fitted[label], train, fh)
+                    preds[label] = fitted[label].predict().to_numpy()
+                row[label] = min(row.get(label, math.inf), seconds)
+        shipped = fitted["shipped"]
+        row.update(partners=len(shipped.combined_forecasters_),
+                   difference=bool(shipped.difference_),
+                   same=bool(np.allclose(preds["own"], preds["shipped"], rtol=1e-9)))
+        rows.append(row)
+        print(row, flush=True)
+    table = pd.DataFrame(rows)
+    lines = [("| series | patch (s) | partners after their own check (s) | ratio | "
+              "partners reading the primary's representation (s) | ratio | partners | "
+              "primary reads | same forecast |"),
+             "|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    lines += [f"| {r.series} | {r.patch:.1f} | {r.own:.1f} | {r.own / r.patch:.2f} | "
+              f"{r.shipped:.1f} | {r.shipped / r.patch:.2f} | {r.partners} | "
+              f"{'differences' if r.difference else 'values'} | "
+              f"{'yes' if r.same else 'no'} |" for r in table.itertuples()]
+    geo = {k: float(np.exp(np.log(table[k] / table["patch"]).mean()))
+           for k in ("own", "shipped")}
+    lines += ["", (f"Geometric mean of the ratio to the patch fit: partners after "
+                   f"their own check {geo['own']:.2f}, reading the primary's "
+                   f"representation {geo['shipped']:.2f}.")]
+    print("\n".join(lines))
+    return table
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--series", nargs="+", default=None,
@@ -242,7 +305,14 @@ def main(argv=None):
     parser.add_argument("--racing", action="store_true",
                         help="time the switcher scoring the token adapters on every "
                              "window against racing them (prints)")
+    parser.add_argument("--partners", action="store_true",
+                        help="time the switcher with its partners fitted after their "
+                             "own check against reading the primary adapter's "
+                             "representation (prints)")
     args = parser.parse_args(argv)
+    if args.partners:
+        partners(args.series or list(SERIES))
+        return
     if args.racing:
         racing(args.series or list(SERIES))
         return

@@ -8,7 +8,7 @@ import pytest
 from sktime.datasets import load_airline
 
 from sktime_llmforecast import BinTokenizer, ChunkedDigitTokenizer
-from sktime_llmforecast.forecasting import _adapter_search
+from sktime_llmforecast.forecasting import _adapter_search, _fit_check
 from sktime_llmforecast.forecasting._combination import (
     mixture_quantiles,
     mixture_variance,
@@ -60,8 +60,9 @@ def combined(ship, margins):  # noqa: F811
     y = load_airline()
     f = _auto().fit(y, fh=[1, 2, 3])
     alone = {"patch": _auto(tokenizer=None).fit(y, fh=[1, 2, 3])}
-    for stem in ("tiny-bins", "tiny-chunked"):
-        alone[stem] = _auto(tokenizer=ARCHS[stem][0], max_epochs=0).fit(y, fh=[1, 2, 3])
+    for stem in ("tiny-bins", "tiny-chunked"):  # zero-shot, in the primary's representation
+        alone[stem] = _auto(tokenizer=ARCHS[stem][0], max_epochs=0, check_folds=0,
+                            difference=f.difference_).fit(y, fh=[1, 2, 3])
     return y, f, alone
 
 
@@ -69,11 +70,13 @@ def test_the_kept_adapter_forecasts_with_its_partners_mean(combined):
     _, f, alone = combined
     names = [n for n, _ in f.combined_forecasters_]
     assert sorted(names) == ["tiny-bins", "tiny-chunked"]
-    # partners are fitted zero-shot, each exactly as when fitted alone
+    # partners are fitted zero-shot, each exactly as when fitted alone, with no
+    # rolling-origin check of their own
     for name, member in f.combined_forecasters_:
         assert isinstance(member.network_.tokenizer,
                           (BinTokenizer, ChunkedDigitTokenizer))
         assert member.history_["epochs_run"] == 0
+        assert member.check_scores_ is None
         # (fitted on the frame fit converts ``y`` to: it forecasts frames)
         np.testing.assert_array_equal(member.predict().to_numpy().ravel(),
                                       alone[name].predict().to_numpy())
@@ -102,6 +105,20 @@ def test_the_combination_quantiles_lie_between_its_members(combined):
     np.testing.assert_allclose(dist.mean().to_numpy().ravel(),
                                sum(g.predict_proba().mean().to_numpy().ravel()
                                    for g in alone.values()) / 3, rtol=1e-6)
+
+
+@pytest.mark.parametrize("differences", [False, True])
+def test_partners_read_the_representation_the_primary_check_chose(
+        ship, margins, monkeypatch, differences):  # noqa: F811
+    """The primary adapter's check decides values or differences for every member:
+    forced either way (its margin at 0 or very large), the partners follow."""
+    ship("tiny-patch", "tiny-bins")
+    monkeypatch.setattr(_fit_check, "DIFFERENCE_MARGIN", 1e9 if differences else 0.0)
+    f = _auto().fit(load_airline(), fh=[1, 2, 3])
+    assert f.difference_ is differences
+    assert "differences / values" in f.check_scores_  # the primary's check ran
+    [(_, member)] = f.combined_forecasters_
+    assert member.difference_ is differences and member.check_scores_ is None
 
 
 def test_an_update_reaches_every_member(combined):

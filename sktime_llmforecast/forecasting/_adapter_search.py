@@ -19,7 +19,8 @@ outside the accuracy benchmark (``benchmarks/adapter_margin.py``).
 
 Where the primary adapter is kept, the other adapters whose zero-shot score is at
 most ``COMBINE_MARGIN`` times the primary's are its *partners*: ``fit`` fits each
-zero-shot beside it and forecasts with the equal-weight combination (the mean of
+zero-shot beside it, in the representation (values or differences) the primary
+adapter's check chose, and forecasts with the equal-weight combination (the mean of
 the point forecasts, the mixture of the distributions). An average cannot score as
 the worst of its members where they differ, and the validation windows rarely tell
 which adapter will forecast best (``benchmarks/combination_members.py``).

@@ -17,10 +17,21 @@ import pandas as pd
 MIXTURE_LEVELS = tuple(sorted({0.025, 0.975} | {round(0.05 * i, 2) for i in range(1, 20)}))
 
 
-def partner_forecaster(forecaster, plan):
-    """An unfitted copy of ``forecaster`` that fits ``plan``'s adapter zero-shot."""
+def partner_forecaster(forecaster, plan, difference):
+    """An unfitted copy of ``forecaster`` that fits ``plan``'s adapter zero-shot,
+    reading values or first differences as ``difference`` says (the representation
+    the primary adapter's check chose), with no rolling-origin check of its own."""
     return forecaster.clone().set_params(tokenizer=plan.tokenizer.clone(), max_epochs=0,
-                                         finetune_epochs=0)
+                                         finetune_epochs=0, difference=bool(difference),
+                                         check_folds=0)
+
+
+def fitted_partners(forecaster, plans, y, X, fh):
+    """``[(adapter name, fitted partner)]`` of the partners' ``plans`` beside the
+    fitted ``forecaster``, each reading the representation its check chose."""
+    return [(p.adapter.path.stem,
+             partner_forecaster(forecaster, p, forecaster.difference_).fit(y, X=X, fh=fh))
+            for p in plans]
 
 
 def mean_forecast(frames):

@@ -19,7 +19,7 @@ from sktime_llmforecast.forecasting._combination import (
     combined_point,
     combined_quantiles,
     combined_variance,
-    partner_forecaster,
+    fitted_partners,
 )
 from sktime_llmforecast.forecasting._covariates import CovariateRegression, covariate_rows
 from sktime_llmforecast.forecasting._fit_check import checked_plan
@@ -108,7 +108,8 @@ class LLMForecaster(BaseForecaster):
         margin; the adapter kept is then fitted as if it were fixed, its
         rolling-origin check included. Where the primary adapter is kept, the
         others whose zero-shot score is at most 1.25 times the primary's are
-        fitted zero-shot beside it and the forecasts combined with equal weight:
+        fitted zero-shot beside it, reading the values or differences its check
+        chose, and the forecasts combined with equal weight:
         the mean of the point forecasts, the mixture of the distributions
         (``combined_forecasters_``; docs/tokenizers.md)
         (``tokenizer_scores_``, ``selected_tokenizer_``; adapters a setting such as
@@ -348,7 +349,8 @@ class LLMForecaster(BaseForecaster):
     combined_forecasters_ : list of (str, LLMForecaster)
         The shipped adapters combined with the one kept (``tokenizer="auto"``
         with ``pretrained="default"``), each named by its adapter and fitted
-        zero-shot on the same data: ``predict`` gives the mean of its and their
+        zero-shot on the same data in the representation ``difference_`` says
+        (no rolling-origin check of its own): ``predict`` gives the mean of its and their
         point forecasts, ``predict_quantiles``, ``predict_interval``,
         ``predict_var`` and ``predict_proba`` the equal-weight mixture of the
         distributions, and ``update`` updates them too. Empty when nothing is
@@ -694,9 +696,7 @@ class LLMForecaster(BaseForecaster):
         self._memory = memory.last(kept)  # and the missing values at each end
         self._x_memory = None if x_memory is None else x_memory.last(
             self._memory.lengths, past_gaps=False)  # the same rows as y's
-        self.combined_forecasters_ = [
-            (p.adapter.path.stem, partner_forecaster(self, p).fit(y, X=X, fh=fh))
-            for p in partners]
+        self.combined_forecasters_ = fitted_partners(self, partners, y, X, fh)
         return self
 
     def _network_input(self, memory, plan, X, y):
