@@ -28,7 +28,8 @@ def partner_forecaster(forecaster, plan, difference):
 
 def fitted_partners(forecaster, plans, y, X, fh):
     """``[(adapter name, fitted partner)]`` of the partners' ``plans`` beside the
-    fitted ``forecaster``, each reading the representation its check chose."""
+    fitted ``forecaster``, each reading the representation (values or differences)
+    ``forecaster``'s check chose (its ``difference_``)."""
     return [(p.adapter.path.stem,
              partner_forecaster(forecaster, p, forecaster.difference_).fit(y, X=X, fh=fh))
             for p in plans]

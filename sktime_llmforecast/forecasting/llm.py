@@ -350,8 +350,8 @@ class LLMForecaster(BaseForecaster):
         The shipped adapters combined with the one kept (``tokenizer="auto"``
         with ``pretrained="default"``), each named by its adapter and fitted
         zero-shot on the same data in the representation ``difference_`` says
-        (no rolling-origin check of its own): ``predict`` gives the mean of its and their
-        point forecasts, ``predict_quantiles``, ``predict_interval``,
+        (no rolling-origin check of its own): ``predict`` gives the mean of its
+        and their point forecasts, ``predict_quantiles``, ``predict_interval``,
         ``predict_var`` and ``predict_proba`` the equal-weight mixture of the
         distributions, and ``update`` updates them too. Empty when nothing is
         combined.
