@@ -187,11 +187,34 @@ def padding_skip(names):
     return table
 
 
+def timed_rules(train, fh, module, attribute, rules, repeats):
+    """``(row, fitted, preds)``: the best of ``repeats`` seconds of a patch fit
+    (``row["patch"]``) and of ``LLMForecaster()`` with ``module.attribute``
+    replaced by each of ``rules`` (``{label: replacement}``; ``row[label]``), each
+    ``fit`` and ``predict`` on ``train`` at ``fh``; with each label's last fitted
+    forecaster and its point forecast."""
+    from sktime_llmforecast import LLMForecaster
+
+    row, fitted, preds = {"patch": math.inf}, {}, {}
+    for _ in range(repeats):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            row["patch"] = min(row["patch"], timed_fit(
+                LLMForecaster(tokenizer=None, random_state=0), train, fh))
+        for label, rule in rules.items():
+            with mock.patch.object(module, attribute, rule), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fitted[label] = LLMForecaster(random_state=0)
+                seconds = timed_fit(fitted[label], train, fh)
+                preds[label] = fitted[label].predict().to_numpy()
+            row[label] = min(row.get(label, math.inf), seconds)
+    return row, fitted, preds
+
+
 def racing(names, repeats=2):
     """Seconds of the switcher's ``fit`` and ``predict`` scoring every token adapter
     on every window (``every``) and racing them against the patch adapter's score
     (``raced``), beside the patch fit; the best of ``repeats`` calls each."""
-    from sktime_llmforecast import LLMForecaster
     from sktime_llmforecast.forecasting import _adapter_search
 
     cases = warmed_up_cases(names)
@@ -200,20 +223,9 @@ def racing(names, repeats=2):
     rows = []
     for name in names:
         train, fh = last_origin(cases[name])
-        row, preds, fitted = {"series": name, "patch": math.inf}, {}, {}
-        for _ in range(repeats):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                row["patch"] = min(row["patch"], timed_fit(
-                    LLMForecaster(tokenizer=None, random_state=0), train, fh))
-            for label, rule in rules.items():
-                with mock.patch.object(_adapter_search, "racing_batches", rule), \
-                        warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    fitted[label] = LLMForecaster(random_state=0)
-                    seconds = timed_fit(fitted[label], train, fh)
-                    preds[label] = fitted[label].predict().to_numpy()
-                row[label] = min(row.get(label, math.inf), seconds)
+        row, fitted, preds = timed_rules(train, fh, _adapter_search, "racing_batches",
+                                         rules, repeats)
+        row = {"series": name, **row}
         zero = fitted["raced"].tokenizer_scores_.query("round == 0")
         row.update(windows=int(zero["windows"].iloc[0]),
                    decoded=" / ".join(str(w) for w in zero["windows"].iloc[1:]),
@@ -249,7 +261,6 @@ def partners(names, repeats=2):
     after their own rolling-origin check (``own``) and reading the primary
     adapter's representation (``shipped``), beside the patch fit; the best of
     ``repeats`` calls each."""
-    from sktime_llmforecast import LLMForecaster
     from sktime_llmforecast.forecasting import _combination
 
     cases = warmed_up_cases(names)
@@ -257,20 +268,9 @@ def partners(names, repeats=2):
     rows = []
     for name in names:
         train, fh = last_origin(cases[name])
-        row, preds, fitted = {"series": name, "patch": math.inf}, {}, {}
-        for _ in range(repeats):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                row["patch"] = min(row["patch"], timed_fit(
-                    LLMForecaster(tokenizer=None, random_state=0), train, fh))
-            for label, rule in rules.items():
-                with mock.patch.object(_combination, "partner_forecaster", rule), \
-                        warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    fitted[label] = LLMForecaster(random_state=0)
-                    seconds = timed_fit(fitted[label], train, fh)
-                    preds[label] = fitted[label].predict().to_numpy()
-                row[label] = min(row.get(label, math.inf), seconds)
+        row, fitted, preds = timed_rules(train, fh, _combination, "partner_forecaster",
+                                         rules, repeats)
+        row = {"series": name, **row}
         shipped = fitted["shipped"]
         row.update(partners=len(shipped.combined_forecasters_),
                    difference=bool(shipped.difference_),
