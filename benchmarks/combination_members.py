@@ -139,6 +139,16 @@ def second_holdout_folds():
     return last_blocks(ch.second_holdout_series(), ch.ORIGINS)
 
 
+#: the recorded sets, each cut into folds by ``set_folds``
+SETS = ("backtest", "dev", "holdout", "holdout2")
+
+
+def set_folds(which):
+    """``[(key, y_train, y_test, sp)]`` of one of ``SETS``."""
+    return {"backtest": backtest_folds, "dev": dev_folds, "holdout": holdout_folds,
+            "holdout2": second_holdout_folds}[which]()
+
+
 def zero_shot_rung(y_train, h):
     """``{kind: zero-shot rung score}`` of one fold, from the default forecaster's
     search zero-shot (``max_epochs=0``; a raced score is exact about whether it is
@@ -159,29 +169,36 @@ def zero_shot_rung(y_train, h):
     return json.dumps({kind_of(a): float(v) for a, v in zip(zero["adapter"], zero["score"])})
 
 
-def run(which, only=None):
+def record(which, csv, fold_fn, only=None):
+    """Run ``fold_fn(key, y_train, y_test, sp) -> rows`` on every fold of
+    ``which`` not yet in ``csv`` (``only``: series whose name contains one of
+    these), on one torch thread, appending its rows to ``csv`` after every fold."""
     import torch
 
     from sktime_llmforecast.backbones import load_backbone, resolve_backbone_spec
 
-    csv = members_csv(which)
     rows = pd.read_csv(csv).to_dict("records") if csv.exists() else []
     done = {(r["series"], str(r["fold"])) for r in rows}
     torch.set_num_threads(1)
     load_backbone(resolve_backbone_spec("smollm2-135m"))
-    folds = {"backtest": backtest_folds, "dev": dev_folds, "holdout": holdout_folds,
-             "holdout2": second_holdout_folds}[which]()
-    for key, y_train, y_test, sp in folds:
+    for key, y_train, y_test, sp in set_folds(which):
         if (key["series"], key["fold"]) in done or (
                 only is not None and not any(t in key["series"] for t in only)):
             continue
+        rows += fold_fn(key, y_train, y_test, sp)
+        pd.DataFrame(rows).to_csv(csv, index=False)
+        print(key, flush=True)
+
+
+def run(which, only=None):
+    def members(key, y_train, y_test, sp):
         new = fold_rows(key, y_train, y_test, sp)
         if which.startswith("holdout"):  # no recorded rung: score it zero-shot here
             rung = zero_shot_rung(y_train, len(instances(y_test)[0][1]))
             new = [{**r, "rung": rung} for r in new]
-        rows += new
-        pd.DataFrame(rows).to_csv(csv, index=False)
-        print(key, flush=True)
+        return new
+
+    record(which, members_csv(which), members, only)
 
 
 
@@ -531,27 +548,32 @@ def markdown(machine):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    from _report import machine_line, write_section
-
+def recorder_main(argv, run, markdown, section):
+    """The command line of a script that records rows on one of ``SETS``
+    (``run(which, series)``) or, with ``--report``, writes ``section`` of
+    docs/benchmarks.md from them (``markdown(machine)``)."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("which", nargs="?",
-                        choices=("backtest", "dev", "holdout", "holdout2"))
+    parser.add_argument("which", nargs="?", choices=SETS)
     parser.add_argument("--series", nargs="+", default=None,
                         help="only series whose name contains one of these")
     parser.add_argument("--report", action="store_true",
-                        help="write section combination_rules of docs/benchmarks.md "
-                             "from the recorded rows (no runs)")
+                        help=f"write section {section} of docs/benchmarks.md from the "
+                             "recorded rows (no runs)")
     args = parser.parse_args(argv)
     if args.report:
+        from _report import machine_line, write_section
+
         body = markdown(machine_line())
         print(body)
-        write_section("combination_rules", body)
+        write_section(section, body)
         return
     if args.which is None:
-        parser.error("name the set to record (backtest, dev or holdout), or pass "
-                     "--report")
+        parser.error(f"name the set to record ({', '.join(SETS)}), or pass --report")
     run(args.which, args.series)
+
+
+def main(argv=None):
+    recorder_main(argv, run, markdown, "combination_rules")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,6 @@ fold already there is not run again); ``--report`` writes section
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 from pathlib import Path
@@ -49,7 +48,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import accuracy
 import combination_members as cm
 
-SETS = ("backtest", "dev", "holdout", "holdout2")
 TOKEN_MEMBERS = ("chunked", "bins")
 #: how a partner is fitted, and the representation it then reads on a fold
 VARIANTS = ("own check", "primary's representation", "values")
@@ -76,22 +74,9 @@ def primary_difference(y_train, h):
 
 
 def run(which, only=None):
-    import torch
-
-    from sktime_llmforecast.backbones import load_backbone, resolve_backbone_spec
-
-    csv = rows_csv(which)
-    rows = pd.read_csv(csv).to_dict("records") if csv.exists() else []
-    done = {(r["series"], str(r["fold"])) for r in rows}
-    torch.set_num_threads(1)
-    load_backbone(resolve_backbone_spec("smollm2-135m"))
-    folds = {"backtest": cm.backtest_folds, "dev": cm.dev_folds,
-             "holdout": cm.holdout_folds, "holdout2": cm.second_holdout_folds}[which]()
     recorded = cm.read_members(which)
-    for key, y_train, y_test, sp in folds:
-        if (key["series"], key["fold"]) in done or (
-                only is not None and not any(t in key["series"] for t in only)):
-            continue
+
+    def representations(key, y_train, y_test, sp):
         h = len(cm.instances(y_test)[0][1])
         forecasters = {f"{name}|{d}": fixed_member(name, d)
                        for name in TOKEN_MEMBERS for d in (False, True)}
@@ -112,10 +97,9 @@ def run(which, only=None):
                 same = len(own) and np.allclose(mine_d.loc[own.index].to_numpy(),
                                                 own.to_numpy(), rtol=1e-9, atol=1e-9)
                 frame.loc[sel, "own"] = bool(same)
-        rows += frame.to_dict("records")
-        pd.DataFrame(rows).to_csv(csv, index=False)
-        print(key, "primary differences" if primary else "primary values",
-              flush=True)
+        return frame.to_dict("records")
+
+    cm.record(which, rows_csv(which), representations, only)
 
 
 # ---------------------------------------------------------------- replay
@@ -178,7 +162,7 @@ def replay(which):
 
 
 def markdown(machine):
-    sets = [w for w in SETS if rows_csv(w).exists()]
+    sets = [w for w in cm.SETS if rows_csv(w).exists()]
     lines = [
         "## The partners' representation: their own check or the patch adapter's",
         "",
@@ -240,24 +224,7 @@ def markdown(machine):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser()
-    parser.add_argument("which", nargs="?", choices=SETS)
-    parser.add_argument("--series", nargs="+", default=None,
-                        help="only series whose name contains one of these")
-    parser.add_argument("--report", action="store_true",
-                        help="write section partner_representation of "
-                             "docs/benchmarks.md from the recorded rows (no runs)")
-    args = parser.parse_args(argv)
-    if args.report:
-        from _report import machine_line, write_section
-
-        body = markdown(machine_line())
-        print(body)
-        write_section("partner_representation", body)
-        return
-    if args.which is None:
-        parser.error("name the set to record, or pass --report")
-    run(args.which, args.series)
+    cm.recorder_main(argv, run, markdown, "partner_representation")
 
 
 if __name__ == "__main__":
